@@ -1,0 +1,62 @@
+/**
+ * Subcommand dispatch. Each subcommand returns its exit code; usage errors
+ * print the usage to stderr and exit 2.
+ *
+ * @module
+ */
+import { GITALY_COMPAT_VERSION, VERSION } from "../version.ts";
+import { serveCommand } from "./serve.ts";
+import { UsageError } from "./usage.ts";
+
+/** The usage text shown by `help` and on usage errors. */
+export const USAGE = `Usage: deno-gitaly <command> [options]
+
+Commands:
+  serve [--config FILE | FILE]   run the server (embedded default config when no file)
+  FILE                           same as: serve FILE (a bare config path, as with Gitaly)
+  version                        print the version
+  help                           print this help
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  version: versionCommand,
+  help: helpCommand,
+  "--help": helpCommand,
+  "-h": helpCommand,
+  "--version": versionCommand,
+};
+
+/** Runs the subcommand named by `args[0]`; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  try {
+    if (command) return await command(rest);
+    if (name !== undefined && looksLikeConfigPath(name)) return await serveCommand(args);
+    throw new UsageError(
+      name === undefined ? "no command given" : `unknown command ${JSON.stringify(name)}`,
+    );
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+}
+
+function looksLikeConfigPath(arg: string): boolean {
+  return !arg.startsWith("-") && (arg.endsWith(".toml") || arg.includes("/"));
+}
+
+function versionCommand(args: string[]): Promise<number> {
+  if (args.length) throw new UsageError(`version takes no arguments`);
+  console.log(`deno-gitaly ${VERSION} (Gitaly ${GITALY_COMPAT_VERSION} interface)`);
+  return Promise.resolve(0);
+}
+
+function helpCommand(): Promise<number> {
+  console.log(USAGE);
+  return Promise.resolve(0);
+}

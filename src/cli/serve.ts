@@ -1,0 +1,141 @@
+/**
+ * `serve`: load the configuration, build the services, listen, and stop
+ * gracefully on SIGTERM/SIGINT.
+ *
+ * @module
+ */
+import { CatfileCache } from "../git/catfile.ts";
+import { GitRunner } from "../git/command.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG_TOML,
+  loadConfigFile,
+  type LoadedConfig,
+  parseConfig,
+} from "../server/config.ts";
+import { ListenError } from "../server/listeners.ts";
+import { Locator } from "../server/locator.ts";
+import { Logger } from "../server/logger.ts";
+import { serveMetrics, ServerMetrics } from "../server/metrics.ts";
+import { GitalyServer } from "../server/server.ts";
+import type { ServiceDeps } from "../service/deps.ts";
+import { HealthState, ServingStatus } from "../service/health/mod.ts";
+import { buildRegistrations } from "../service/registry.ts";
+import { parseFlags, UsageError } from "./usage.ts";
+
+/** Runs the server until a signal stops it; resolves to the exit code. */
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, { config: { type: "string", short: "c" } });
+  if (positionals.length > 1 || (positionals.length === 1 && values.config)) {
+    throw new UsageError("serve takes one config file");
+  }
+  const configPath = values.config ?? positionals[0];
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig(configPath);
+    await prepareDirectories(loaded.config, configPath === undefined);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    return 1;
+  }
+  let running: RunningServer;
+  try {
+    running = await startServer(loaded.config);
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    console.error(`error: ${err.message}`);
+    return 1;
+  }
+  loaded.warnings.forEach((w) => running.logger.warn(w));
+  for (const address of running.addresses) console.log(`listening on ${address}`);
+  console.log("SERVING");
+  await waitForStopSignal();
+  await running.stop();
+  return 0;
+}
+
+async function loadConfig(path: string | undefined): Promise<LoadedConfig> {
+  return path === undefined
+    ? parseConfig(DEFAULT_CONFIG_TOML, Deno.cwd())
+    : await loadConfigFile(path);
+}
+
+/** The embedded default creates its folders; a config file must name existing storages. */
+async function prepareDirectories(config: Config, embedded: boolean): Promise<void> {
+  for (const [i, storage] of config.storages.entries()) {
+    if (embedded) await Deno.mkdir(storage.path, { recursive: true });
+    const info = await Deno.stat(storage.path).catch(() => null);
+    if (!info?.isDirectory) {
+      throw new ConfigError(`storage[${i}].path`, `no such directory: ${storage.path}`);
+    }
+  }
+  if (config.socketPath) {
+    await Deno.mkdir(config.socketPath.replace(/\/[^/]*$/, "") || "/", { recursive: true });
+  }
+}
+
+/** A started server and how to stop it. */
+export interface RunningServer {
+  addresses: string[];
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Builds every dependency and starts listening. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = new Logger(config.logging.format, config.logging.level);
+  const metrics = new ServerMetrics();
+  const git = new GitRunner({
+    binPath: config.git.binPath,
+    config: config.git.config,
+    onSpawn: (cmd) => metrics.commandsSpawned.inc({ cmd }),
+  });
+  metrics.countRunningCommands = () => git.liveCount();
+  const catfile = new CatfileCache(git, { maxProcesses: config.git.catfileCacheSize });
+  const deps: ServiceDeps = { config, locator: new Locator(config.storages), git, catfile, logger };
+  const health = new HealthState();
+  const { services, extraServices } = buildRegistrations(deps, health);
+  const server = new GitalyServer({ config, logger, metrics, services, extraServices });
+  const addresses = await server.start();
+  const metricsServer = config.prometheusListenAddr
+    ? serveMetrics(config.prometheusListenAddr, metrics)
+    : undefined;
+  if (metricsServer) addresses.push(`http://${formatNetAddr(metricsServer.addr)}/metrics`);
+  logger.info("server started", { addresses: addresses.join(" ") });
+  return {
+    addresses,
+    logger,
+    stop: async () => {
+      health.set(ServingStatus.NOT_SERVING);
+      logger.info("shutting down", {
+        grace_ms: config.gracefulRestartTimeoutMs,
+        in_flight: server.calls.size,
+      });
+      const { aborted } = await server.stop(config.gracefulRestartTimeoutMs);
+      await git.killAll();
+      await catfile.close();
+      await metricsServer?.shutdown();
+      logger.info("stopped", { aborted_calls: aborted });
+    },
+  };
+}
+
+function formatNetAddr(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function waitForStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+    const onSignal = () => {
+      signals.forEach((s) => Deno.removeSignalListener(s, onSignal));
+      resolve();
+    };
+    signals.forEach((s) => Deno.addSignalListener(s, onSignal));
+  });
+}

@@ -1,0 +1,297 @@
+/**
+ * Binds our handlers to grpc-js and wraps every call in the same
+ * interceptor chain: auth → cancellation/deadline → handler → error mapping,
+ * with one log line and metrics per call.
+ *
+ * @module
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { authError, checkAuthorization } from "./auth.ts";
+import { Code, codeName, GrpcError, unimplemented } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { GrpcType, ServerMetrics } from "./metrics.ts";
+import {
+  type CallContext,
+  type Handler,
+  metadataValue,
+  type ServiceImplementation,
+} from "./rpc.ts";
+
+/** The shape of one method the adapter binds. */
+export interface MethodShape {
+  service: string;
+  name: string;
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+/** What the interceptor chain needs. */
+export interface InterceptorDeps {
+  auth: { token: string; transitioning: boolean };
+  logger: Logger;
+  metrics: ServerMetrics;
+  calls: CallTracker;
+}
+
+/** Tracks in-flight calls so shutdown can wait for them, then abort the rest. */
+export class CallTracker {
+  readonly #active = new Set<AbortController>();
+  #idle: (() => void)[] = [];
+
+  /** Registers a call; returns its controller and a function to call when it ends. */
+  begin(): { controller: AbortController; end: () => void } {
+    const controller = new AbortController();
+    this.#active.add(controller);
+    return {
+      controller,
+      end: () => {
+        this.#active.delete(controller);
+        if (this.#active.size === 0) this.#idle.splice(0).forEach((resolve) => resolve());
+      },
+    };
+  }
+
+  /** Number of calls in flight. */
+  get size(): number {
+    return this.#active.size;
+  }
+
+  /** Resolves when no call is in flight. */
+  idle(): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Aborts every call in flight (their git processes get killed through the signal). */
+  abortAll(reason: string): void {
+    for (const controller of this.#active) {
+      controller.abort(new GrpcError(Code.UNAVAILABLE, reason));
+    }
+  }
+}
+
+/** Builds the grpc-js implementation object for one service. */
+export function bindService(
+  methods: MethodShape[],
+  impl: ServiceImplementation | undefined,
+  deps: InterceptorDeps,
+): grpc.UntypedServiceImplementation {
+  const bound: grpc.UntypedServiceImplementation = {};
+  for (const method of methods) {
+    const handler = impl?.handlers[method.name];
+    if (handler && handler.kind !== kindOf(method)) {
+      throw new Error(`${method.path}: handler is ${handler.kind}, proto says ${kindOf(method)}`);
+    }
+    bound[method.name] = bindMethod(method, handler, deps);
+  }
+  return bound;
+}
+
+/** The go-grpc-prometheus type label of a method. */
+export function kindOf(method: MethodShape): GrpcType {
+  if (method.requestStream) return method.responseStream ? "bidi_stream" : "client_stream";
+  return method.responseStream ? "server_stream" : "unary";
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyCall = any;
+// deno-lint-ignore no-explicit-any
+type AnyCallback = (err: any, value?: any) => void;
+
+function bindMethod(method: MethodShape, handler: Handler | undefined, deps: InterceptorDeps) {
+  const type = kindOf(method);
+  return (call: AnyCall, callback?: AnyCallback) => {
+    const run = new CallRun(method, type, call, deps);
+    run.execute(handler, callback).catch((err) =>
+      deps.logger.error("call wrapper failed", { error: String(err) })
+    );
+  };
+}
+
+/** One call's journey through the interceptor chain. */
+class CallRun {
+  readonly #started = performance.now();
+  readonly #ctx: CallContext;
+  readonly #end: () => void;
+  readonly #controller: AbortController;
+  #deadlineTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(
+    readonly method: MethodShape,
+    readonly type: GrpcType,
+    readonly call: AnyCall,
+    readonly deps: InterceptorDeps,
+  ) {
+    const { controller, end } = deps.calls.begin();
+    this.#controller = controller;
+    this.#end = end;
+    this.#ctx = {
+      path: method.path,
+      metadata: call.metadata,
+      signal: controller.signal,
+      peer: safePeer(call),
+      logFields: {},
+    };
+    deps.metrics.started.inc({
+      grpc_type: type,
+      grpc_service: method.service,
+      grpc_method: method.name,
+    });
+  }
+
+  async execute(handler: Handler | undefined, callback?: AnyCallback): Promise<void> {
+    this.#watchCancellation();
+    let error: unknown;
+    try {
+      this.#authenticate();
+      if (!handler) throw unimplemented(this.method.path);
+      await this.#invoke(handler, callback);
+    } catch (err) {
+      error = err;
+    }
+    this.#finish(error, callback);
+  }
+
+  #authenticate(): void {
+    const { token, transitioning } = this.deps.auth;
+    if (!token) return;
+    const outcome = checkAuthorization(metadataValue(this.call.metadata, "authorization"), token);
+    this.deps.metrics.authentications.inc({
+      enforced: String(!transitioning),
+      status: outcome === "ok" ? "ok" : "denied",
+    });
+    if (outcome === "ok") return;
+    if (transitioning) {
+      this.#ctx.logFields["auth.error"] = outcome;
+      return;
+    }
+    throw authError(outcome);
+  }
+
+  async #invoke(handler: Handler, callback?: AnyCallback): Promise<void> {
+    const ctx = this.#ctx;
+    const send = (response: unknown) => this.#send(response);
+    switch (handler.kind) {
+      case "unary":
+        callback!(null, await handler.fn(this.call.request, ctx));
+        return;
+      case "client_stream":
+        callback!(null, await handler.fn(this.#requests(), ctx));
+        return;
+      case "server_stream":
+        await handler.fn(this.call.request, ctx, send);
+        break;
+      case "bidi_stream":
+        await handler.fn(this.#requests(), ctx, send);
+        break;
+    }
+    this.call.end();
+  }
+
+  /** Writes one message, waiting for `drain` when grpc-js buffers too much. */
+  #send(response: unknown): Promise<void> {
+    this.#ctx.signal.throwIfAborted();
+    if (this.call.write(response)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.#ctx.signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.call.off("drain", onDrain);
+        reject(this.#ctx.signal.reason);
+      };
+      this.call.once("drain", onDrain);
+      this.#ctx.signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** The request stream; ends early (with the abort reason) when the call is aborted. */
+  async *#requests(): AsyncGenerator<unknown> {
+    for await (const request of this.call) {
+      this.#ctx.signal.throwIfAborted();
+      yield request;
+    }
+  }
+
+  #watchCancellation(): void {
+    this.call.on(
+      "cancelled",
+      () => this.#controller.abort(new GrpcError(Code.CANCELLED, "call cancelled")),
+    );
+    const deadline = this.call.getDeadline?.();
+    const ms = deadline instanceof Date
+      ? deadline.getTime()
+      : typeof deadline === "number"
+      ? deadline
+      : Infinity;
+    if (Number.isFinite(ms)) {
+      this.#deadlineTimer = setTimeout(
+        () => this.#controller.abort(new GrpcError(Code.DEADLINE_EXCEEDED, "deadline exceeded")),
+        Math.max(0, ms - Date.now()),
+      );
+    }
+  }
+
+  #finish(error: unknown, callback?: AnyCallback): void {
+    clearTimeout(this.#deadlineTimer);
+    const status = toGrpcError(error, this.#controller.signal);
+    if (status) this.#reportError(status, callback);
+    this.#end();
+    this.#observe(status);
+  }
+
+  #reportError(status: GrpcError, callback?: AnyCallback): void {
+    const serviceError = status.toServiceError();
+    try {
+      if (callback) callback(serviceError);
+      else this.call.emit("error", serviceError);
+    } catch {
+      // The call may already be gone (client cancelled); nothing left to tell.
+    }
+  }
+
+  #observe(status: GrpcError | undefined): void {
+    const code = codeName(status?.code ?? Code.OK);
+    const seconds = (performance.now() - this.#started) / 1000;
+    this.deps.metrics.observeCall(this.type, this.method.service, this.method.name, code, seconds);
+    const level = status && isServerFault(status.code) ? "error" : "info";
+    this.deps.logger.log(level, `finished ${this.type} call with code ${code}`, {
+      "grpc.service": this.method.service,
+      "grpc.method": this.method.name,
+      "grpc.code": code,
+      "grpc.time_ms": Math.round(seconds * 1e6) / 1e3,
+      "grpc.request.deadline": undefined,
+      correlation_id: metadataValue(this.call.metadata, "x-gitlab-correlation-id"),
+      "grpc.meta.client_name": metadataValue(this.call.metadata, "client_name"),
+      "peer.address": this.#ctx.peer,
+      error: status && status.code !== Code.OK ? status.message : undefined,
+      ...this.#ctx.logFields,
+      ...status?.fields,
+    });
+  }
+}
+
+/** Normalises whatever a handler threw into a GrpcError; `undefined` means OK. */
+export function toGrpcError(error: unknown, signal?: AbortSignal): GrpcError | undefined {
+  if (error === undefined) return undefined;
+  if (error instanceof GrpcError) return error;
+  if (signal?.aborted && signal.reason instanceof GrpcError) return signal.reason;
+  // Never leak paths or internals: the detail goes to the log, not the client.
+  return new GrpcError(Code.INTERNAL, "internal error", {
+    "error.detail": String((error as Error)?.stack ?? error),
+  });
+}
+
+function isServerFault(code: Code): boolean {
+  return code === Code.INTERNAL || code === Code.UNKNOWN || code === Code.DATA_LOSS;
+}
+
+function safePeer(call: AnyCall): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return "unknown";
+  }
+}

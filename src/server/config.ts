@@ -1,0 +1,344 @@
+/**
+ * Gitaly's `config.toml`, the subset this server understands, parsed and
+ * validated. Unknown keys produce warnings; a bad value refuses to start and
+ * names the key.
+ *
+ * @module
+ */
+import { parse as parseToml } from "smol-toml";
+import { isAbsolute, resolve } from "node:path";
+
+/** One `[[storage]]` entry: a name clients use and the directory behind it. */
+export interface StorageConfig {
+  name: string;
+  path: string;
+}
+
+/** A `[[git.config]]` entry, passed to every git command as `-c key=value`. */
+export interface GitConfigEntry {
+  key: string;
+  value: string;
+}
+
+/** The validated server configuration. Paths are absolute. */
+export interface Config {
+  socketPath?: string;
+  listenAddr?: string;
+  tlsListenAddr?: string;
+  tls?: { certificatePath: string; keyPath: string };
+  storages: StorageConfig[];
+  auth: { token: string; transitioning: boolean };
+  git: { binPath: string; config: GitConfigEntry[]; catfileCacheSize: number };
+  logging: { format: "json" | "text"; level: LogLevel };
+  prometheusListenAddr?: string;
+  /** How long in-flight calls may run after SIGTERM, in milliseconds. */
+  gracefulRestartTimeoutMs: number;
+  hooks: { customHooksDir?: string };
+}
+
+/** Log levels, least to most severe. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A configuration that cannot be used; `key` names the offending setting. */
+export class ConfigError extends Error {
+  constructor(readonly key: string, message: string) {
+    super(`config: ${key}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The result of loading: the config plus warnings about ignored keys. */
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+}
+
+/** The configuration used when no file is given, relative to `baseDir`. */
+export const DEFAULT_CONFIG_TOML = `
+socket_path = "data/gitaly.socket"
+listen_addr = "127.0.0.1:9999"
+prometheus_listen_addr = "127.0.0.1:9236"
+
+[[storage]]
+name = "default"
+path = "data/repositories"
+
+[logging]
+format = "text"
+level = "info"
+`;
+
+const DEFAULT_GRACEFUL_TIMEOUT_MS = 60_000;
+const DEFAULT_CATFILE_CACHE_SIZE = 100;
+
+/** Reads and validates a config file; relative paths resolve against its folder. */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new ConfigError("file", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, resolve(path, ".."));
+}
+
+/** Parses config text; relative paths resolve against `baseDir`. */
+export function parseConfig(text: string, baseDir: string): LoadedConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError("toml", (err as Error).message.split("\n")[0]);
+  }
+  const reader = new TableReader(doc, "", baseDir);
+  const config = readConfig(reader);
+  return { config, warnings: reader.warnings };
+}
+
+function readConfig(r: TableReader): Config {
+  const config: Config = {
+    socketPath: r.optionalPath("socket_path"),
+    listenAddr: r.optionalAddress("listen_addr"),
+    tlsListenAddr: r.optionalAddress("tls_listen_addr"),
+    tls: readTls(r.table("tls")),
+    storages: readStorages(r),
+    auth: readAuth(r.table("auth")),
+    git: readGit(r.table("git")),
+    logging: readLogging(r.table("logging")),
+    prometheusListenAddr: r.optionalAddress("prometheus_listen_addr"),
+    gracefulRestartTimeoutMs: r.optionalDuration("graceful_restart_timeout") ??
+      DEFAULT_GRACEFUL_TIMEOUT_MS,
+    hooks: { customHooksDir: r.table("hooks").optionalPath("custom_hooks_dir") },
+  };
+  r.warnUnread();
+  if (!config.socketPath && !config.listenAddr && !config.tlsListenAddr) {
+    throw new ConfigError(
+      "listen_addr",
+      "set at least one of socket_path, listen_addr, tls_listen_addr",
+    );
+  }
+  if (config.tlsListenAddr && !config.tls) {
+    throw new ConfigError("tls", "tls_listen_addr needs [tls] certificate_path and key_path");
+  }
+  return config;
+}
+
+function readTls(r: TableReader): Config["tls"] {
+  const certificatePath = r.optionalPath("certificate_path");
+  const keyPath = r.optionalPath("key_path");
+  r.warnUnread();
+  if (!certificatePath && !keyPath) return undefined;
+  if (!certificatePath) throw new ConfigError("tls.certificate_path", "missing");
+  if (!keyPath) throw new ConfigError("tls.key_path", "missing");
+  return { certificatePath, keyPath };
+}
+
+function readStorages(r: TableReader): StorageConfig[] {
+  const storages = r.tableArray("storage").map((s) => {
+    const name = s.requiredString("name");
+    const path = s.requiredPath("path");
+    s.warnUnread();
+    return { name, path };
+  });
+  if (storages.length === 0) {
+    throw new ConfigError("storage", "at least one [[storage]] is required");
+  }
+  const seen = new Set<string>();
+  for (const s of storages) {
+    if (seen.has(s.name)) {
+      throw new ConfigError("storage.name", `duplicate storage ${JSON.stringify(s.name)}`);
+    }
+    seen.add(s.name);
+  }
+  return storages;
+}
+
+function readAuth(r: TableReader): Config["auth"] {
+  const auth = {
+    token: r.optionalString("token") ?? "",
+    transitioning: r.optionalBoolean("transitioning") ?? false,
+  };
+  r.warnUnread();
+  return auth;
+}
+
+function readGit(r: TableReader): Config["git"] {
+  const git = {
+    binPath: r.optionalString("bin_path") ?? "git",
+    catfileCacheSize: r.optionalInteger("catfile_cache_size") ?? DEFAULT_CATFILE_CACHE_SIZE,
+    config: r.tableArray("config").map((c) => {
+      const entry = { key: c.requiredString("key"), value: c.requiredString("value") };
+      if (!/^[A-Za-z0-9-]+(\.[^=\s]+)*\.[A-Za-z][A-Za-z0-9-]*$/.test(entry.key)) {
+        throw new ConfigError(
+          `${c.prefix}key`,
+          `invalid git config key ${JSON.stringify(entry.key)}`,
+        );
+      }
+      c.warnUnread();
+      return entry;
+    }),
+  };
+  r.warnUnread();
+  return git;
+}
+
+function readLogging(r: TableReader): Config["logging"] {
+  const format = r.optionalString("format") ?? "text";
+  if (format !== "json" && format !== "text") {
+    throw new ConfigError(
+      "logging.format",
+      `must be "json" or "text", not ${JSON.stringify(format)}`,
+    );
+  }
+  const level = (r.optionalString("level") ?? "info").toLowerCase();
+  if (!["debug", "info", "warn", "warning", "error"].includes(level)) {
+    throw new ConfigError("logging.level", `unknown level ${JSON.stringify(level)}`);
+  }
+  // Gitaly also accepts other keys (dir, sentry…); they are reported as unknown.
+  r.warnUnread();
+  return { format, level: (level === "warning" ? "warn" : level) as LogLevel };
+}
+
+/**
+ * Reads typed values out of one TOML table, remembering which keys were
+ * read so the rest can be reported as unknown.
+ */
+class TableReader {
+  readonly warnings: string[];
+  readonly #read = new Set<string>();
+
+  constructor(
+    readonly doc: Record<string, unknown>,
+    readonly prefix: string,
+    readonly baseDir: string,
+    warnings: string[] = [],
+  ) {
+    this.warnings = warnings;
+  }
+
+  table(key: string): TableReader {
+    const value = this.#take(key);
+    if (value === undefined) {
+      return new TableReader({}, `${this.prefix}${key}.`, this.baseDir, this.warnings);
+    }
+    if (!isTable(value)) throw new ConfigError(this.#name(key), "must be a table");
+    return new TableReader(value, `${this.prefix}${key}.`, this.baseDir, this.warnings);
+  }
+
+  tableArray(key: string): TableReader[] {
+    const value = this.#take(key);
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every(isTable)) {
+      throw new ConfigError(
+        this.#name(key),
+        "must be an array of tables ([[" + this.#name(key) + "]])",
+      );
+    }
+    return value.map((t, i) =>
+      new TableReader(
+        t as Record<string, unknown>,
+        `${this.prefix}${key}[${i}].`,
+        this.baseDir,
+        this.warnings,
+      )
+    );
+  }
+
+  optionalString(key: string): string | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== "string") throw new ConfigError(this.#name(key), "must be a string");
+    return value;
+  }
+
+  requiredString(key: string): string {
+    const value = this.optionalString(key);
+    if (!value) throw new ConfigError(this.#name(key), "is required");
+    return value;
+  }
+
+  optionalBoolean(key: string): boolean | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    if (typeof value !== "boolean") throw new ConfigError(this.#name(key), "must be true or false");
+    return value;
+  }
+
+  optionalInteger(key: string): number | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    const n = typeof value === "bigint" ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw new ConfigError(this.#name(key), "must be a non-negative integer");
+    }
+    return n;
+  }
+
+  optionalPath(key: string): string | undefined {
+    const value = this.optionalString(key);
+    if (value === undefined || value === "") return undefined;
+    return isAbsolute(value) ? value : resolve(this.baseDir, value);
+  }
+
+  requiredPath(key: string): string {
+    const value = this.optionalPath(key);
+    if (!value) throw new ConfigError(this.#name(key), "is required");
+    return value;
+  }
+
+  optionalAddress(key: string): string | undefined {
+    const value = this.optionalString(key);
+    if (value === undefined || value === "") return undefined;
+    if (
+      !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(value) ||
+      Number(value.split(":").pop()) > 65535
+    ) {
+      throw new ConfigError(this.#name(key), `not a host:port address: ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  /** Go-style durations ("90s", "1m30s", "500ms") or a number of seconds. */
+  optionalDuration(key: string): number | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    if (typeof value === "number" && value >= 0) return value * 1000;
+    const ms = typeof value === "string" ? parseDuration(value) : undefined;
+    if (ms === undefined) {
+      throw new ConfigError(this.#name(key), `not a duration: ${JSON.stringify(value)}`);
+    }
+    return ms;
+  }
+
+  warnUnread(): void {
+    for (const key of Object.keys(this.doc)) {
+      if (!this.#read.has(key)) {
+        this.warnings.push(`config: unknown key ${this.#name(key)} ignored`);
+      }
+    }
+  }
+
+  #take(key: string): unknown {
+    this.#read.add(key);
+    return this.doc[key];
+  }
+
+  #name(key: string): string {
+    return `${this.prefix}${key}`;
+  }
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration string into milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  if (text === "0") return 0;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) return undefined;
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * DURATION_UNITS[unit], 0);
+}

@@ -1,0 +1,23 @@
+/**
+ * `RepositoryExists`: whether a valid git directory is at the given path.
+ *
+ * @module
+ */
+import type { Init, RepositoryExistsRequest, RepositoryExistsResponse } from "../../proto/types.ts";
+import { GrpcError } from "../../server/errors.ts";
+import { unary } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+
+/** Builds the handler. */
+export function repositoryExists(deps: ServiceDeps) {
+  return unary<RepositoryExistsRequest, Init<RepositoryExistsResponse>>(async (req) => {
+    await deps.locator.repoPath(req.repository, { allowMissing: true });
+    try {
+      await deps.locator.repoPath(req.repository);
+      return { exists: true };
+    } catch (err) {
+      if (err instanceof GrpcError) return { exists: false };
+      throw err;
+    }
+  });
+}

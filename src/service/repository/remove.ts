@@ -1,0 +1,20 @@
+/**
+ * `RemoveRepository`: rename away under the repository lock, then delete.
+ *
+ * @module
+ */
+import type { Init, RemoveRepositoryRequest, RemoveRepositoryResponse } from "../../proto/types.ts";
+import { notFound } from "../../server/errors.ts";
+import { unary } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { exists, removeRepositoryDir } from "../shared/storage.ts";
+
+/** Builds the handler. */
+export function removeRepository(deps: ServiceDeps) {
+  return unary<RemoveRepositoryRequest, Init<RemoveRepositoryResponse>>(async (req) => {
+    const repoPath = await deps.locator.repoPath(req.repository, { allowMissing: true });
+    if (!(await exists(repoPath))) throw notFound("repository does not exist");
+    await removeRepositoryDir(deps.locator.storagePath(req.repository!.storage_name), repoPath);
+    return {};
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * `RepositorySize` and `GetObjectDirectorySize` (KiB, like Gitaly) and
+ * `RepositoryInfo` (bytes, with references and objects broken down).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type {
+  GetObjectDirectorySizeRequest,
+  GetObjectDirectorySizeResponse,
+  Init,
+  RepositoryInfoRequest,
+  RepositoryInfoResponse,
+  RepositorySizeRequest,
+  RepositorySizeResponse,
+} from "../../proto/types.ts";
+import { unary } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { directorySize } from "../shared/storage.ts";
+
+/** Builds the `RepositorySize` handler. */
+export function repositorySize(deps: ServiceDeps) {
+  return unary<RepositorySizeRequest, Init<RepositorySizeResponse>>(async (req) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    return { size: Math.floor((await directorySize(repoPath)) / 1024) };
+  });
+}
+
+/** Builds the `GetObjectDirectorySize` handler. */
+export function getObjectDirectorySize(deps: ServiceDeps) {
+  return unary<GetObjectDirectorySizeRequest, Init<GetObjectDirectorySizeResponse>>(async (req) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    return { size: Math.floor((await directorySize(join(repoPath, "objects"))) / 1024) };
+  });
+}
+
+/** Builds the `RepositoryInfo` handler. */
+export function repositoryInfo(deps: ServiceDeps) {
+  return unary<RepositoryInfoRequest, Init<RepositoryInfoResponse>>(async (req) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    const [size, references, objects] = await Promise.all([
+      directorySize(repoPath),
+      referencesInfo(repoPath),
+      objectsInfo(join(repoPath, "objects")),
+    ]);
+    return { size, references, objects };
+  });
+}
+
+async function referencesInfo(repoPath: string) {
+  const packedSize = await Deno.stat(join(repoPath, "packed-refs")).then((s) => s.size, () => 0);
+  return { loose_count: await countFiles(join(repoPath, "refs")), packed_size: packedSize };
+}
+
+/** Loose objects and packfiles; cruft packs are stale, `.keep`-marked packs are kept. */
+async function objectsInfo(objectsPath: string) {
+  let loose = 0;
+  for await (const entry of readDirOrEmpty(objectsPath)) {
+    if (entry.isDirectory && /^[0-9a-f]{2}$/.test(entry.name)) {
+      loose += await directorySize(join(objectsPath, entry.name));
+    }
+  }
+  const packs = await packfileSizes(join(objectsPath, "pack"));
+  return {
+    size: loose + packs.total,
+    recent_size: loose + packs.total - packs.cruft,
+    stale_size: packs.cruft,
+    keep_size: packs.keep,
+  };
+}
+
+async function packfileSizes(packDir: string) {
+  const names = new Set<string>();
+  for await (const entry of readDirOrEmpty(packDir)) names.add(entry.name);
+  const sizes = { total: 0, cruft: 0, keep: 0 };
+  for (const name of names) {
+    if (!name.endsWith(".pack")) continue;
+    const size = await Deno.stat(join(packDir, name)).then((s) => s.size, () => 0);
+    const base = name.slice(0, -".pack".length);
+    sizes.total += size;
+    if (names.has(`${base}.mtimes`)) sizes.cruft += size;
+    if (names.has(`${base}.keep`)) sizes.keep += size;
+  }
+  return sizes;
+}
+
+async function countFiles(path: string): Promise<number> {
+  let count = 0;
+  for await (const entry of readDirOrEmpty(path)) {
+    if (entry.isDirectory) count += await countFiles(join(path, entry.name));
+    else if (entry.isFile) count++;
+  }
+  return count;
+}
+
+async function* readDirOrEmpty(path: string): AsyncGenerator<Deno.DirEntry> {
+  try {
+    yield* Deno.readDir(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Storage-level file operations that keep repositories consistent across
+ * crashes: staging in the storage's temp dir, locking, atomic renames.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { alreadyExists, failedPrecondition } from "../../server/errors.ts";
+
+/** Gitaly keeps its own state under this folder of every storage. */
+export const GITALY_DATA_DIR = "+gitaly";
+
+/** A fresh, empty directory under the storage's temp folder. */
+export async function makeStorageTempDir(storagePath: string, prefix: string): Promise<string> {
+  const tmpRoot = join(storagePath, GITALY_DATA_DIR, "tmp");
+  await Deno.mkdir(tmpRoot, { recursive: true });
+  return await Deno.makeTempDir({ dir: tmpRoot, prefix });
+}
+
+/**
+ * Takes the `<repo>.lock` file exclusively, runs `fn`, then releases it.
+ * A lock that exists already means another operation owns the repository.
+ */
+export async function withRepositoryLock<T>(repoPath: string, fn: () => Promise<T>): Promise<T> {
+  const lockPath = `${repoPath}.lock`;
+  await Deno.mkdir(dirname(repoPath), { recursive: true });
+  try {
+    (await Deno.open(lockPath, { createNew: true, write: true })).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw failedPrecondition("repository is already locked");
+    }
+    throw err;
+  }
+  try {
+    return await fn();
+  } finally {
+    await Deno.remove(lockPath).catch(() => {});
+  }
+}
+
+/** Moves a fully prepared repository into place; refuses to replace one. */
+export async function moveIntoPlace(stagedPath: string, repoPath: string): Promise<void> {
+  await withRepositoryLock(repoPath, async () => {
+    if (await exists(repoPath)) throw alreadyExists("repository exists already");
+    await Deno.rename(stagedPath, repoPath);
+  });
+}
+
+/** Removes a repository: renamed away first, so a crash never leaves half of it in place. */
+export async function removeRepositoryDir(storagePath: string, repoPath: string): Promise<void> {
+  await withRepositoryLock(repoPath, async () => {
+    const trash = await makeStorageTempDir(storagePath, "removed-");
+    await Deno.rename(repoPath, join(trash, "repo"));
+    await Deno.remove(trash, { recursive: true });
+  });
+}
+
+/** Whether a path exists (any kind). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/** Sum of the sizes of all files below `path`, in bytes; vanishing files are skipped. */
+export async function directorySize(path: string): Promise<number> {
+  let total = 0;
+  let entries: AsyncIterable<Deno.DirEntry>;
+  try {
+    entries = Deno.readDir(path);
+    for await (const entry of entries) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory) total += await directorySize(child);
+      else if (entry.isFile) total += await Deno.lstat(child).then((s) => s.size, () => 0);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return total;
+}

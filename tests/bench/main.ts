@@ -1,0 +1,44 @@
+/**
+ * `deno task bench`: every benchmark in one run, ours beside the reference,
+ * with ratios. Not a test: nothing here fails on a slow machine.
+ *
+ * @module
+ */
+import { measureStartup } from "./startup.ts";
+
+function row(name: string, value: string, note = ""): string {
+  return `| ${name.padEnd(36)} | ${value.padStart(12)} | ${note}`;
+}
+
+async function startupSection(): Promise<void> {
+  const samples = await measureStartup(5);
+  const best = Math.min(...samples.map((s) => s.secondsToServing));
+  const rss = Math.min(...samples.map((s) => s.idleRssMiB));
+  console.log("\n## Server start (best of 5)\n");
+  console.log(
+    row(
+      "start to SERVING",
+      `${best.toFixed(3)} s`,
+      `target < 1 s (${(best / 1).toFixed(2)}× target)`,
+    ),
+  );
+  console.log(
+    row(
+      "idle RSS",
+      `${rss.toFixed(1)} MiB`,
+      `target < 150 MiB (${(rss / 150).toFixed(2)}× target)`,
+    ),
+  );
+}
+
+const sections: Record<string, () => Promise<void>> = { startup: startupSection };
+
+const wanted = Deno.args.length ? Deno.args : Object.keys(sections);
+for (const name of wanted) {
+  const section = sections[name];
+  if (!section) {
+    console.error(`unknown bench section ${name}; known: ${Object.keys(sections).join(", ")}`);
+    Deno.exit(2);
+  }
+  await section();
+}

@@ -1,0 +1,70 @@
+import { assertEquals } from "../helpers/assert.ts";
+import { createHmac } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { startTestServer } from "../helpers/server.ts";
+import { codeOf, TestClient } from "../helpers/grpc.ts";
+
+const SECRET = "it-is-a-secret";
+const HEALTH = "/grpc.health.v1.Health/Check";
+const EXISTS = "/gitaly.RepositoryService/RepositoryExists";
+
+function tokenAt(secret: string, seconds: number): string {
+  const ts = String(Math.floor(seconds));
+  return `Bearer v2.${createHmac("sha256", secret).update(ts).digest("hex")}.${ts}`;
+}
+
+const now = () => Date.now() / 1000;
+const repo = { repository: { storage_name: "default", relative_path: "a.git" } };
+
+Deno.test("token v2: every outcome, on health and on a Gitaly RPC", async () => {
+  const server = await startTestServer({ token: SECRET });
+  const client = new TestClient(server.unixAddress);
+  try {
+    const cases: [string, string | undefined, number][] = [
+      ["no token", undefined, status.UNAUTHENTICATED],
+      ["malformed", "Bearer nonsense", status.UNAUTHENTICATED],
+      ["not hex", "Bearer v2.zz.123", status.UNAUTHENTICATED],
+      ["wrong secret", tokenAt("other", now()), status.PERMISSION_DENIED],
+      ["31 s old", tokenAt(SECRET, Math.floor(now()) - 31), status.PERMISSION_DENIED],
+      ["31 s ahead", tokenAt(SECRET, Math.ceil(now()) + 31), status.PERMISSION_DENIED],
+      ["v1 token", `Bearer v1.${"ab".repeat(32)}.${Math.floor(now())}`, status.PERMISSION_DENIED],
+      ["valid", tokenAt(SECRET, now()), status.OK],
+      ["29 s old", tokenAt(SECRET, Math.ceil(now()) - 29), status.OK],
+      ["29 s ahead", tokenAt(SECRET, Math.floor(now()) + 29), status.OK],
+    ];
+    for (const [name, authorization, expected] of cases) {
+      for (const path of [HEALTH, EXISTS]) {
+        const request = path === HEALTH ? {} : repo;
+        const code = await codeOf(
+          client.unary(path, request, authorization ? { authorization } : {}),
+        );
+        assertEquals(code, expected, `${name} on ${path}`);
+      }
+    }
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+Deno.test("token v2: transitioning lets bad tokens through and logs them", async () => {
+  const server = await startTestServer({ token: SECRET, transitioning: true });
+  const client = new TestClient(server.unixAddress);
+  try {
+    assertEquals(await codeOf(client.unary(EXISTS, repo)), status.OK);
+    assertEquals(
+      await codeOf(client.unary(EXISTS, repo, { authorization: tokenAt("x", now()) })),
+      status.OK,
+    );
+    const metrics = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
+    assertEquals(
+      /gitaly_authentications_total\{enforced="false",status="denied"\} 2/.test(metrics),
+      true,
+      metrics,
+    );
+  } finally {
+    client.close();
+    await server.stop();
+  }
+  assertEquals(server.stderr().includes('"auth.error":"missing"'), true);
+});
