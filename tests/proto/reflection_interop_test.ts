@@ -1,0 +1,111 @@
+/**
+ * gRPC reflection against an independent client: a grpc-js server with only
+ * the reflection services, on a Unix socket, described by
+ * tests/interop/reflection (jhump/protoreflect's grpcreflect, the client
+ * grpcurl uses) over grpc.reflection.v1 and v1alpha. Resolving every listed
+ * service makes that client validate all the descriptors it receives.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { gitalyServices } from "../../src/proto/mod.ts";
+import { registerReflection } from "../../src/service/reflection/mod.ts";
+import { GO, goBinary, runGo } from "./go_build.ts";
+
+interface Report {
+  services: string[];
+  resolvedServices: number;
+  repositoryExistsRequest: {
+    name: string;
+    number: number;
+    type: string;
+    typeName: string;
+    targetRepository: boolean;
+  }[];
+  repositoryExists: {
+    input: string;
+    output: string;
+    clientStreaming: boolean;
+    serverStreaming: boolean;
+  };
+  healthMethods: string[];
+  objectTypeValues: string[];
+  methodOptionsExtensions: number[];
+  unknownSymbolNotFound: boolean;
+  unknownFileNotFound: boolean;
+}
+
+Deno.test({
+  name: "grpcreflect lists and describes the server over v1 and v1alpha (go required)",
+  ignore: GO === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const binary = await goBinary("reflection");
+    const dir = await Deno.makeTempDir({ prefix: "reflection_" });
+    const socket = join(dir, "gitaly.socket");
+    const server = new grpc.Server();
+    registerReflection(server, ["grpc.health.v1.Health"]);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        server.bindAsync(
+          `unix:${socket}`,
+          grpc.ServerCredentials.createInsecure(),
+          (error) => error ? reject(error) : resolve(),
+        )
+      );
+      const output = JSON.parse(await runGo(binary, [`unix://${socket}`])) as {
+        rawV1Services: string[];
+        v1: Report;
+        v1alpha: Report;
+      };
+
+      const expected = [
+        ...gitalyServices().map((s) => s.fullName),
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+      ].sort();
+      assertEquals(output.rawV1Services, expected);
+      for (const [version, report] of Object.entries({ v1: output.v1, v1alpha: output.v1alpha })) {
+        assertEquals(report.services, expected, version);
+        assertEquals(report.resolvedServices, expected.length, version);
+        assertEquals(report.repositoryExistsRequest, [{
+          name: "repository",
+          number: 1,
+          type: "TYPE_MESSAGE",
+          typeName: "gitaly.Repository",
+          targetRepository: true,
+        }], version);
+        assertEquals(report.repositoryExists, {
+          input: "gitaly.RepositoryExistsRequest",
+          output: "gitaly.RepositoryExistsResponse",
+          clientStreaming: false,
+          serverStreaming: false,
+        }, version);
+        assertEquals(report.healthMethods, ["Check", "Watch"], version);
+        assertEquals(
+          report.objectTypeValues,
+          ["UNKNOWN", "COMMIT", "BLOB", "TREE", "TAG"],
+          version,
+        );
+        assertEquals(report.methodOptionsExtensions, [82303], version);
+        assert(report.unknownSymbolNotFound, `${version}: unknown symbol was not NOT_FOUND`);
+        assert(report.unknownFileNotFound, `${version}: unknown file was not NOT_FOUND`);
+      }
+    } finally {
+      server.forceShutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "Go is missing: reflection interop skipped",
+  ignore: GO !== undefined,
+  fn() {
+    console.warn("skipping reflection interop test: `go` is not installed");
+  },
+});
