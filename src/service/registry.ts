@@ -16,7 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
-// import { registerReflection } from "./reflection/mod.ts";
+import { registerReflection } from "./reflection/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
 import { serverService } from "./server/mod.ts";
 
@@ -53,5 +53,5 @@ export function buildRegistrations(deps: ServiceDeps, health: HealthState): {
     methods: healthMethods,
     impl: healthService(health, names),
   });
-  return { services, extraServices: (_server) => {} };
+  return { services, extraServices: (server) => registerReflection(server, [HEALTH_SERVICE]) };
 }

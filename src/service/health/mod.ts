@@ -4,75 +4,24 @@
  *
  * @module
  */
-import protobuf from "protobufjs";
 import type * as grpc from "@grpc/grpc-js";
 import type { MethodShape } from "../../server/adapter.ts";
+import { grpcServiceDefinition, serviceInfo } from "../../proto/mod.ts";
 import { notFound } from "../../server/errors.ts";
 import { serverStream, type ServiceImplementation, unary } from "../../server/rpc.ts";
 
 /** The serving states of `grpc.health.v1.HealthCheckResponse`. */
-export enum ServingStatus {
-  UNKNOWN = 0,
-  SERVING = 1,
-  NOT_SERVING = 2,
-  SERVICE_UNKNOWN = 3,
-}
-
-const HEALTH_PROTO = `
-syntax = "proto3";
-package grpc.health.v1;
-message HealthCheckRequest { string service = 1; }
-message HealthCheckResponse {
-  enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
-  ServingStatus status = 1;
-}
-service Health {
-  rpc Check(HealthCheckRequest) returns (HealthCheckResponse);
-  rpc Watch(HealthCheckRequest) returns (stream HealthCheckResponse);
-}
-`;
-
-const root = protobuf.parse(HEALTH_PROTO, { keepCase: true }).root;
-const requestType = root.lookupType("grpc.health.v1.HealthCheckRequest");
-const responseType = root.lookupType("grpc.health.v1.HealthCheckResponse");
+export { grpc_health_v1_HealthCheckResponse_ServingStatus as ServingStatus } from "../../proto/types.ts";
+import { grpc_health_v1_HealthCheckResponse_ServingStatus as ServingStatus } from "../../proto/types.ts";
 
 /** The service's full name. */
 export const HEALTH_SERVICE = "grpc.health.v1.Health";
 
 /** Method shapes of the health service. */
-export const healthMethods: MethodShape[] = [
-  {
-    service: HEALTH_SERVICE,
-    name: "Check",
-    path: `/${HEALTH_SERVICE}/Check`,
-    requestStream: false,
-    responseStream: false,
-  },
-  {
-    service: HEALTH_SERVICE,
-    name: "Watch",
-    path: `/${HEALTH_SERVICE}/Watch`,
-    requestStream: false,
-    responseStream: true,
-  },
-];
+export const healthMethods: MethodShape[] = serviceInfo(HEALTH_SERVICE).methods;
 
 /** The grpc-js definition of the health service. */
-export const healthDefinition = Object.fromEntries(
-  healthMethods.map((m) => [m.name, {
-    path: m.path,
-    requestStream: m.requestStream,
-    responseStream: m.responseStream,
-    requestSerialize: (v: object) => encode(requestType, v),
-    requestDeserialize: (b: Uint8Array) => requestType.decode(b),
-    responseSerialize: (v: object) => encode(responseType, v),
-    responseDeserialize: (b: Uint8Array) => responseType.decode(b),
-  }]),
-) as unknown as grpc.ServiceDefinition;
-
-function encode(type: protobuf.Type, value: object) {
-  return type.encode(type.fromObject(value)).finish();
-}
+export const healthDefinition: grpc.ServiceDefinition = grpcServiceDefinition(HEALTH_SERVICE);
 
 /** Holds the current status and wakes watchers when it changes. */
 export class HealthState {
