@@ -20,7 +20,7 @@ import { assert } from "../helpers/assert.ts";
 import { embeddedFiles } from "../../src/proto/mod.ts";
 import { decodeBase64 } from "../../src/proto/base64.ts";
 import { countMethodOptions, descriptorDifferences } from "./descriptor_diff.ts";
-import { GO, goBinary, runGo } from "./go_build.ts";
+import { GO, goBinary, runGo } from "../helpers/go.ts";
 
 const NOT_COMPARED = new Set(["google/protobuf/descriptor.proto"]);
 

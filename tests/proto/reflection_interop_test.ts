@@ -1,18 +1,16 @@
 /**
- * gRPC reflection against an independent client: a grpc-js server with only
- * the reflection services, on a Unix socket, described by
+ * gRPC reflection against an independent client: our server, started the way
+ * the README starts it, on its Unix socket, described by
  * tests/interop/reflection (jhump/protoreflect's grpcreflect, the client
  * grpcurl uses) over grpc.reflection.v1 and v1alpha. Resolving every listed
  * service makes that client validate all the descriptors it receives.
  *
  * @module
  */
-import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { gitalyServices } from "../../src/proto/mod.ts";
-import { registerReflection } from "../../src/service/reflection/mod.ts";
-import { GO, goBinary, runGo } from "./go_build.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { GO, goBinary, runGo } from "../helpers/go.ts";
 
 interface Report {
   services: string[];
@@ -44,19 +42,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const binary = await goBinary("reflection");
-    const dir = await Deno.makeTempDir({ prefix: "reflection_" });
-    const socket = join(dir, "gitaly.socket");
-    const server = new grpc.Server();
-    registerReflection(server, ["grpc.health.v1.Health"]);
+    const server = await startTestServer();
     try {
-      await new Promise<void>((resolve, reject) =>
-        server.bindAsync(
-          `unix:${socket}`,
-          grpc.ServerCredentials.createInsecure(),
-          (error) => error ? reject(error) : resolve(),
-        )
-      );
-      const output = JSON.parse(await runGo(binary, [`unix://${socket}`])) as {
+      const output = JSON.parse(await runGo(binary, [`unix://${server.socketPath}`])) as {
         rawV1Services: string[];
         v1: Report;
         v1alpha: Report;
@@ -96,8 +84,7 @@ Deno.test({
         assert(report.unknownFileNotFound, `${version}: unknown file was not NOT_FOUND`);
       }
     } finally {
-      server.forceShutdown();
-      await Deno.remove(dir, { recursive: true });
+      await server.stop();
     }
   },
 });

@@ -86,3 +86,39 @@ export async function runGo(binary: string, args: string[] = []): Promise<string
   }
   return new TextDecoder().decode(result.stdout);
 }
+
+/**
+ * Installs a Go program by module path and version (e.g.
+ * `gitlab.com/gitlab-org/gitaly/v16/cmd/gitaly-ssh@v16.7.0`) into
+ * tests/interop/bin/<name>-<version>, once, and returns its path.
+ */
+export async function goInstall(packageAtVersion: string): Promise<string> {
+  if (!GO) throw new Error("go is not installed");
+  const [pkg, version] = packageAtVersion.split("@");
+  const name = `${pkg.split("/").pop()}-${version}`;
+  const binary = join(BIN_DIR, name);
+  if (await Deno.stat(binary).then(() => true, () => false)) return binary;
+  const gobin = await Deno.makeTempDir({ dir: await ensureBinDir(), prefix: ".install-" });
+  try {
+    const result = await new Deno.Command(GO, {
+      args: ["install", packageAtVersion],
+      env: { GOBIN: gobin, GOFLAGS: "-mod=mod" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!result.success) {
+      throw new Error(
+        `go install ${packageAtVersion} failed:\n${new TextDecoder().decode(result.stderr)}`,
+      );
+    }
+    await Deno.rename(join(gobin, pkg.split("/").pop()!), binary);
+    return binary;
+  } finally {
+    await Deno.remove(gobin, { recursive: true }).catch(() => {});
+  }
+}
+
+async function ensureBinDir(): Promise<string> {
+  await Deno.mkdir(BIN_DIR, { recursive: true });
+  return BIN_DIR;
+}
