@@ -88,33 +88,49 @@ export async function runGo(binary: string, args: string[] = []): Promise<string
 }
 
 /**
- * Installs a Go program by module path and version (e.g.
+ * Builds a published Go program by package path and module version (e.g.
  * `gitlab.com/gitlab-org/gitaly/v16/cmd/gitaly-ssh@v16.7.0`) into
- * tests/interop/bin/<name>-<version>, once, and returns its path.
+ * tests/interop/bin/<name>-<version>, once, and returns its path. It builds
+ * inside a throwaway module (`go get` + `go build`) because `go install
+ * pkg@version` also asks the proxy for the module's version list, which it
+ * refuses for some modules.
  */
-export async function goInstall(packageAtVersion: string): Promise<string> {
+export async function goInstall(packageAtVersion: string, module?: string): Promise<string> {
   if (!GO) throw new Error("go is not installed");
   const [pkg, version] = packageAtVersion.split("@");
-  const name = `${pkg.split("/").pop()}-${version}`;
-  const binary = join(BIN_DIR, name);
+  const binary = join(await ensureBinDir(), `${pkg.split("/").pop()}-${version}`);
   if (await Deno.stat(binary).then(() => true, () => false)) return binary;
-  const gobin = await Deno.makeTempDir({ dir: await ensureBinDir(), prefix: ".install-" });
+  const work = await Deno.makeTempDir({ prefix: "go-install-" });
+  const go = (args: string[]) => runChecked(GO!, args, work);
   try {
-    const result = await new Deno.Command(GO, {
-      args: ["install", packageAtVersion],
-      env: { GOBIN: gobin, GOFLAGS: "-mod=mod" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!result.success) {
-      throw new Error(
-        `go install ${packageAtVersion} failed:\n${new TextDecoder().decode(result.stderr)}`,
-      );
-    }
-    await Deno.rename(join(gobin, pkg.split("/").pop()!), binary);
+    await go(["mod", "init", "interop.invalid/install"]);
+    await go(["get", `${module ?? moduleOf(pkg)}@${version}`]);
+    const partial = `${binary}.${crypto.randomUUID()}.tmp`;
+    await go(["build", "-o", partial, pkg]);
+    await Deno.rename(partial, binary);
     return binary;
   } finally {
-    await Deno.remove(gobin, { recursive: true }).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The module of a package path: up to and including a `/vN` element, or the first three elements. */
+function moduleOf(pkg: string): string {
+  const parts = pkg.split("/");
+  const major = parts.findIndex((p) => /^v\d+$/.test(p));
+  return parts.slice(0, major >= 0 ? major + 1 : 3).join("/");
+}
+
+async function runChecked(command: string, args: string[], cwd: string): Promise<void> {
+  const result = await new Deno.Command(command, {
+    args,
+    cwd,
+    env: { GOFLAGS: "-mod=mod" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(`go ${args.join(" ")} failed:\n${new TextDecoder().decode(result.stderr)}`);
   }
 }
 
