@@ -1,0 +1,118 @@
+/**
+ * A buffered reader over a byte stream, for line-and-length protocols such
+ * as `git cat-file --batch` output: read a header line, then exactly N
+ * bytes, without losing bytes that arrived in the same chunk.
+ *
+ * @module
+ */
+
+/** Default buffer size (also the longest line accepted). */
+const DEFAULT_BUFFER_SIZE = 64 * 1024;
+const LF = 0x0a;
+
+/** The stream ended where more bytes were required. */
+export class UnexpectedEofError extends Error {
+  /** Creates the error, saying what was being read. */
+  constructor(what: string) {
+    super(`unexpected end of stream while reading ${what}`);
+    this.name = "UnexpectedEofError";
+  }
+}
+
+/** Buffered reads over one stream; reads must not overlap. */
+export class BufferedReader {
+  #reader: ReadableStreamBYOBReader;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+
+  /** Locks `stream` (a byte stream) with a BYOB reader. */
+  constructor(stream: ReadableStream<Uint8Array>, bufferSize: number = DEFAULT_BUFFER_SIZE) {
+    this.#reader = stream.getReader({ mode: "byob" });
+    this.#buffer = new Uint8Array(bufferSize);
+  }
+
+  /** Number of bytes already buffered. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Reads one line without its LF. Returns null at a clean end of stream;
+   * throws if the stream ends mid-line or the line does not fit the buffer.
+   */
+  async readLine(): Promise<Uint8Array | null> {
+    let scanned = this.#start;
+    while (true) {
+      const lf = this.#buffer.subarray(scanned, this.#end).indexOf(LF);
+      if (lf >= 0) {
+        const line = this.#buffer.slice(this.#start, scanned + lf);
+        this.#start = scanned + lf + 1;
+        return line;
+      }
+      scanned = this.#end;
+      const before = this.#start;
+      if (!await this.#fill()) {
+        if (this.buffered === 0) return null;
+        throw new UnexpectedEofError("a line");
+      }
+      scanned -= before - this.#start; // #fill may have moved the data to the front
+    }
+  }
+
+  /** Copies up to `target.byteLength` bytes into `target`; returns the count (0 at end of stream). */
+  async readInto(target: Uint8Array): Promise<number> {
+    if (target.byteLength === 0) return 0;
+    if (this.buffered === 0 && !await this.#fill()) return 0;
+    const count = Math.min(target.byteLength, this.buffered);
+    target.set(this.#buffer.subarray(this.#start, this.#start + count));
+    this.#start += count;
+    return count;
+  }
+
+  /** A copy of up to `max` bytes (fewer if less is available); null at end of stream. */
+  async readChunk(max: number): Promise<Uint8Array | null> {
+    if (this.buffered === 0 && !await this.#fill()) return null;
+    const count = Math.min(max, this.buffered);
+    const out = this.#buffer.slice(this.#start, this.#start + count);
+    this.#start += count;
+    return out;
+  }
+
+  /** Reads one byte and checks it is `expected`. */
+  async expectByte(expected: number, what: string): Promise<void> {
+    if (this.buffered === 0 && !await this.#fill()) throw new UnexpectedEofError(what);
+    const actual = this.#buffer[this.#start++];
+    if (actual !== expected) throw new Error(`expected ${what}, got byte ${actual}`);
+  }
+
+  /** Cancels the underlying stream. */
+  cancel(reason?: unknown): Promise<void> {
+    return this.#reader.cancel(reason);
+  }
+
+  /** Reads more bytes after the buffered ones; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    if (this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#end === this.#buffer.byteLength) throw new Error("line longer than the read buffer");
+    const target = new Uint8Array(
+      this.#buffer.buffer,
+      this.#end,
+      this.#buffer.byteLength - this.#end,
+    );
+    const { value, done } = await this.#reader.read(target);
+    if (value) this.#buffer = new Uint8Array(value.buffer); // the read transferred our buffer
+    if (done) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += value!.byteLength;
+    return true;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The one way to cut a byte stream into messages of at most N bytes, used
+ * by every streaming RPC that sends raw bytes (blob data, git stdout, …).
+ *
+ * Reading: a BYOB reader (when the source is a byte stream) fills one
+ * reused buffer; bytes are copied into message buffers that are handed out
+ * and never touched again. Pipes deliver small reads (often 4–16 KiB),
+ * while gRPC is much faster with large messages, so reads are coalesced:
+ * after each read the next one is started, and if it has not completed by
+ * the next macrotask the partial message is emitted anyway. Data that is
+ * already waiting therefore fills whole messages, and a source that pauses
+ * (an interactive protocol waiting for its peer) never holds back what it
+ * already produced. Correctness never depends on that timing.
+ *
+ * @module
+ */
+
+/** Default message size: 128 KiB, the largest raw chunk Gitaly sends. */
+export const DEFAULT_CHUNK_SIZE = 128 * 1024;
+
+/** Options of {@link chunkStream}. */
+export interface ChunkOptions {
+  /** Largest message in bytes. Default {@link DEFAULT_CHUNK_SIZE}. */
+  chunkSize?: number;
+  /** Size of the reused read buffer. Default: the chunk size. */
+  readBufferSize?: number;
+  /** Aborting cancels the source and makes the generator throw the reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Yields `source`'s bytes as fresh `Uint8Array`s of 1..chunkSize bytes
+ * (the caller owns them). The next read waits until the consumer asks for
+ * the next message, so a slow consumer slows the source down. Stopping
+ * early (`break`, `return()`) or an abort cancels the source.
+ */
+export async function* chunkStream(
+  source: ReadableStream<Uint8Array>,
+  options: ChunkOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError("chunkSize must be ≥ 1");
+  const reader = openByteReader(source, options.readBufferSize ?? chunkSize);
+  const signal = options.signal;
+  const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const message = new MessageBuffer(chunkSize);
+  let finished = false;
+  try {
+    signal?.throwIfAborted();
+    let pending: Promise<Uint8Array | null> | undefined;
+    while (true) {
+      const next = pending ?? reader.read();
+      pending = undefined;
+      let data: Uint8Array | null;
+      if (message.filled > 0) {
+        const raced = await raceWithTick(next);
+        if (raced === TICK) {
+          next.catch(() => {}); // awaited later; must not count as unhandled meanwhile
+          pending = next;
+          yield message.take();
+          continue;
+        }
+        data = raced;
+      } else {
+        data = await next;
+      }
+      signal?.throwIfAborted();
+      if (data === null) break;
+      for (let offset = 0; offset < data.byteLength;) {
+        offset += message.fill(data, offset);
+        if (message.full) yield message.take();
+      }
+    }
+    if (message.filled > 0) yield message.take();
+    finished = true;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    if (!finished) await reader.cancel(signal?.reason).catch(() => {});
+    reader.release();
+  }
+}
+
+/** Splits an in-memory buffer into views of at most `chunkSize` bytes (no copies). */
+export function* chunkBytes(
+  data: Uint8Array,
+  chunkSize: number = DEFAULT_CHUNK_SIZE,
+): Generator<Uint8Array, void, undefined> {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError("chunkSize must be ≥ 1");
+  for (let offset = 0; offset < data.byteLength; offset += chunkSize) {
+    yield data.subarray(offset, offset + chunkSize);
+  }
+}
+
+/** Accumulates bytes for one outgoing message. */
+class MessageBuffer {
+  #buffer: Uint8Array;
+  filled = 0;
+
+  constructor(readonly size: number) {
+    this.#buffer = new Uint8Array(size);
+  }
+
+  get full(): boolean {
+    return this.filled === this.size;
+  }
+
+  /** Copies as much of `data[offset..]` as fits; returns the count. */
+  fill(data: Uint8Array, offset: number): number {
+    const count = Math.min(this.size - this.filled, data.byteLength - offset);
+    this.#buffer.set(data.subarray(offset, offset + count), this.filled);
+    this.filled += count;
+    return count;
+  }
+
+  /** Hands out the accumulated bytes and starts a new message. */
+  take(): Uint8Array {
+    const filled = this.filled;
+    this.filled = 0;
+    if (filled * 2 < this.size) return this.#buffer.slice(0, filled);
+    // Mostly full: give the buffer away rather than copy it.
+    const out = this.#buffer.subarray(0, filled);
+    this.#buffer = new Uint8Array(this.size);
+    return out;
+  }
+}
+
+/** A reader returning views that stay valid until the next read. */
+interface ByteReader {
+  read(): Promise<Uint8Array | null>;
+  cancel(reason?: unknown): Promise<void>;
+  release(): void;
+}
+
+/** Uses a BYOB reader with one reused buffer when the source is a byte stream. */
+function openByteReader(source: ReadableStream<Uint8Array>, bufferSize: number): ByteReader {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = source.getReader({ mode: "byob" });
+  } catch {
+    const reader = source.getReader();
+    return {
+      read: async () => {
+        const { value, done } = await reader.read();
+        return done ? null : value;
+      },
+      cancel: (reason) => reader.cancel(reason),
+      release: () => reader.releaseLock(),
+    };
+  }
+  let buffer = new Uint8Array(bufferSize);
+  return {
+    read: async () => {
+      const { value, done } = await byob.read(buffer);
+      if (done) return null;
+      buffer = new Uint8Array(value.buffer); // the read transferred our buffer
+      return value;
+    },
+    cancel: (reason) => byob.cancel(reason),
+    release: () => byob.releaseLock(),
+  };
+}
+
+const TICK = Symbol("tick");
+
+/** Resolves with `promise`'s value, or TICK if the next macrotask comes first. */
+function raceWithTick<T>(promise: Promise<T>): Promise<T | typeof TICK> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = new Promise<typeof TICK>((resolve) => {
+    timer = setTimeout(() => resolve(TICK), 0);
+  });
+  return Promise.race([promise, tick]).finally(() => clearTimeout(timer));
+}
