@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -34,19 +35,21 @@ async function findGo(): Promise<string | undefined> {
 
 /**
  * The path of the binary built from the Go module in `tests/interop/<module>`,
- * building it first when missing or stale. Throws with go's output on failure.
+ * named by a hash of its sources so an unchanged module is built once and an
+ * edited one is rebuilt. Throws with go's output on failure.
  */
 export async function goBinary(module: string): Promise<string> {
   if (!GO) throw new Error("go is not installed");
   const moduleDir = join(INTEROP_DIR, module);
-  const binary = join(BIN_DIR, module);
-  if (await isFresh(binary, moduleDir)) return binary;
+  const binary = join(BIN_DIR, `${module}-${await sourceHash(moduleDir)}`);
+  if (await Deno.stat(binary).then(() => true, () => false)) return binary;
   await Deno.mkdir(BIN_DIR, { recursive: true });
   // Build under a unique name and rename: parallel test files may race here.
   const temporary = `${binary}.${crypto.randomUUID()}.tmp`;
   const result = await new Deno.Command(GO, {
-    args: ["build", "-o", temporary, "."],
+    args: ["build", "-mod=readonly", "-trimpath", "-o", temporary, "."],
     cwd: moduleDir,
+    env: { GOTOOLCHAIN: "local" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -60,19 +63,18 @@ export async function goBinary(module: string): Promise<string> {
   return binary;
 }
 
-async function isFresh(binary: string, moduleDir: string): Promise<boolean> {
-  let built: Date | null;
-  try {
-    built = (await Deno.stat(binary)).mtime;
-  } catch {
-    return false;
-  }
+/** First 16 hex digits of SHA-256 over the names and contents of a module's .go, go.mod and go.sum files. */
+async function sourceHash(moduleDir: string): Promise<string> {
+  const names: string[] = [];
   for await (const entry of Deno.readDir(moduleDir)) {
-    if (!entry.isFile || !/\.go$|^go\.(mod|sum)$/.test(entry.name)) continue;
-    const changed = (await Deno.stat(join(moduleDir, entry.name))).mtime;
-    if (!built || !changed || changed > built) return false;
+    if (entry.isFile && /\.go$|^go\.(mod|sum)$/.test(entry.name)) names.push(entry.name);
   }
-  return true;
+  const hash = createHash("sha256");
+  for (const name of names.sort()) {
+    const content = await Deno.readFile(join(moduleDir, name));
+    hash.update(`${name}\0${content.length}\0`).update(content);
+  }
+  return hash.digest("hex").slice(0, 16);
 }
 
 /** Runs a built Go program and returns its stdout; throws with stderr when it fails. */

@@ -1,0 +1,220 @@
+/**
+ * The outbound half of a session: frames are encoded straight into a batch
+ * buffer, and one write loop hands whole batches to the connection, so many
+ * small frames (window updates, pings, small writes) cost one write.
+ *
+ * @module
+ */
+
+import { FrameType, HEADER_SIZE } from "./const.ts";
+import { encodeHeader } from "./frame.ts";
+
+/** Tuning for a {@link FrameSender}. */
+export interface FrameSenderOptions {
+  /** Capacity of one batch buffer. */
+  batchSize: number;
+  /** Queued bytes above which {@link FrameSender.waitForRoom} blocks. */
+  limit: number;
+  /** Called once when a write to the connection fails. */
+  onError: (error: unknown) => void;
+}
+
+/** Batches below this fraction of the capacity are copied out so the buffer can be reused. */
+const REUSE_FRACTION = 4;
+
+/** Encodes frames into batches and writes them to a connection in order. */
+export class FrameSender {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #options: FrameSenderOptions;
+  #batch: Uint8Array | null = null;
+  #fill = 0;
+  readonly #sealed: Uint8Array[] = [];
+  #sealedBytes = 0;
+  #inFlightBytes = 0;
+  #wakeLoop: (() => void) | null = null;
+  #roomWaiters: Array<{ size: number; resolve: () => void; reject: (error: Error) => void }> = [];
+  #flushWaiters: Array<() => void> = [];
+  #stopped: Error | null = null;
+  #writerEnded = false;
+  readonly #loopDone: Promise<void>;
+
+  /** Starts the write loop on `writer`. */
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: FrameSenderOptions) {
+    this.#writer = writer;
+    this.#options = options;
+    this.#loopDone = this.#writeLoop();
+  }
+
+  /** Bytes queued or being written. */
+  get bufferedBytes(): number {
+    return this.#fill + this.#sealedBytes + this.#inFlightBytes;
+  }
+
+  /** True once the sender stopped (connection failed or closed). */
+  get stopped(): boolean {
+    return this.#stopped !== null;
+  }
+
+  /** True when a frame of `size` bytes fits under the limit (an empty queue always has room). */
+  hasRoomFor(size: number): boolean {
+    const queued = this.bufferedBytes;
+    return queued === 0 || queued + size <= this.#options.limit;
+  }
+
+  /** Resolves once a frame of `size` bytes fits; rejects when the sender stops. */
+  waitForRoom(size = 0): Promise<void> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
+    if (this.hasRoomFor(size)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#roomWaiters.push({ size, resolve, reject }));
+  }
+
+  /** Resolves once everything queued so far has been written (or the sender stopped). */
+  flush(): Promise<void> {
+    if (this.#stopped || this.bufferedBytes === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+  }
+
+  /** Queues a frame without payload. Control frames are never refused for lack of room. */
+  control(type: number, flags: number, streamId: number, length: number): void {
+    if (this.#stopped) return;
+    const at = this.#reserve(HEADER_SIZE);
+    encodeHeader(type, flags, streamId, length, this.#batch!, at);
+    this.#kick();
+  }
+
+  /** Queues a Data frame; `payload` is copied, so the caller may reuse it at once. */
+  data(flags: number, streamId: number, payload: Uint8Array): void {
+    if (this.#stopped) throw this.#stopped;
+    const at = this.#reserve(HEADER_SIZE + payload.length);
+    const batch = this.#batch!;
+    encodeHeader(FrameType.Data, flags, streamId, payload.length, batch, at);
+    batch.set(payload, at + HEADER_SIZE);
+    this.#kick();
+  }
+
+  /** Resolves when the write loop has exited (after {@link stop} or a failed write). */
+  get done(): Promise<void> {
+    return this.#loopDone;
+  }
+
+  /**
+   * Stops the write loop: queued frames are dropped and waiters are rejected
+   * with `reason`. With `graceful` the connection's writable is closed after
+   * the write in flight, otherwise aborted. The result settles when that
+   * close or abort does; an in-flight write that never finishes only ends
+   * when the caller closes the connection itself.
+   */
+  stop(reason: Error, graceful: boolean): Promise<void> {
+    const healthy = !this.#stopped;
+    if (healthy) {
+      this.#stopped = reason;
+      this.#dropQueue();
+      this.#rejectRoomWaiters(reason);
+      this.#resolveFlushWaiters();
+      this.#kick();
+    }
+    if (this.#writerEnded) return Promise.resolve();
+    this.#writerEnded = true;
+    const ending = graceful && healthy ? this.#writer.close() : this.#writer.abort(reason);
+    return ending.catch(() => {});
+  }
+
+  #reserve(size: number): number {
+    if (this.#batch && this.#fill + size > this.#batch.length) this.#seal();
+    if (!this.#batch) this.#batch = new Uint8Array(Math.max(this.#options.batchSize, size));
+    const at = this.#fill;
+    this.#fill += size;
+    return at;
+  }
+
+  #seal(): void {
+    const batch = this.#batch;
+    if (!batch || this.#fill === 0) return;
+    let sealed: Uint8Array;
+    if (this.#fill * REUSE_FRACTION < batch.length) {
+      sealed = batch.slice(0, this.#fill);
+    } else {
+      sealed = batch.subarray(0, this.#fill);
+      this.#batch = null;
+    }
+    this.#fill = 0;
+    this.#sealed.push(sealed);
+    this.#sealedBytes += sealed.length;
+  }
+
+  #kick(): void {
+    const wake = this.#wakeLoop;
+    if (wake) {
+      this.#wakeLoop = null;
+      wake();
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    while (!this.#stopped) {
+      const chunk = this.#nextChunk();
+      if (!chunk) {
+        await new Promise<void>((resolve) => this.#wakeLoop = resolve);
+        continue;
+      }
+      this.#inFlightBytes = chunk.length;
+      try {
+        await this.#writer.write(chunk);
+      } catch (error) {
+        this.#inFlightBytes = 0;
+        if (!this.#stopped) this.#failed(error);
+        return;
+      }
+      this.#inFlightBytes = 0;
+      this.#afterWrite();
+    }
+  }
+
+  #nextChunk(): Uint8Array | undefined {
+    if (this.#sealed.length === 0) this.#seal();
+    const chunk = this.#sealed.shift();
+    if (chunk) this.#sealedBytes -= chunk.length;
+    return chunk;
+  }
+
+  #afterWrite(): void {
+    if (this.#roomWaiters.length > 0) {
+      // Wake everyone who fits now; each re-checks before queueing, so the limit holds.
+      const waiters = this.#roomWaiters;
+      this.#roomWaiters = [];
+      for (const waiter of waiters) {
+        if (this.hasRoomFor(waiter.size)) waiter.resolve();
+        else this.#roomWaiters.push(waiter);
+      }
+    }
+    if (this.bufferedBytes === 0) this.#resolveFlushWaiters();
+  }
+
+  #failed(error: unknown): void {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    this.#stopped = reason;
+    this.#dropQueue();
+    this.#rejectRoomWaiters(reason);
+    this.#resolveFlushWaiters();
+    this.#options.onError(error);
+  }
+
+  #dropQueue(): void {
+    this.#batch = null;
+    this.#fill = 0;
+    this.#sealed.length = 0;
+    this.#sealedBytes = 0;
+  }
+
+  #rejectRoomWaiters(reason: Error): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const waiter of waiters) waiter.reject(reason);
+  }
+
+  #resolveFlushWaiters(): void {
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
