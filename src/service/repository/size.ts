@@ -16,7 +16,7 @@ import type {
 } from "../../proto/types.ts";
 import { unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { directorySize } from "../shared/storage.ts";
+import { directorySize, readDirOrEmpty } from "../shared/storage.ts";
 
 /** Builds the `RepositorySize` handler. */
 export function repositorySize(deps: ServiceDeps) {
@@ -91,12 +91,4 @@ async function countFiles(path: string): Promise<number> {
     else if (entry.isFile) count++;
   }
   return count;
-}
-
-async function* readDirOrEmpty(path: string): AsyncGenerator<Deno.DirEntry> {
-  try {
-    yield* Deno.readDir(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
 }

@@ -70,16 +70,19 @@ export async function exists(path: string): Promise<boolean> {
 /** Sum of the sizes of all files below `path`, in bytes; vanishing files are skipped. */
 export async function directorySize(path: string): Promise<number> {
   let total = 0;
-  let entries: AsyncIterable<Deno.DirEntry>;
+  for await (const entry of readDirOrEmpty(path)) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory) total += await directorySize(child);
+    else if (entry.isFile) total += await Deno.lstat(child).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+/** The entries of a directory; none when it does not exist (or vanished meanwhile). */
+export async function* readDirOrEmpty(path: string): AsyncGenerator<Deno.DirEntry> {
   try {
-    entries = Deno.readDir(path);
-    for await (const entry of entries) {
-      const child = join(path, entry.name);
-      if (entry.isDirectory) total += await directorySize(child);
-      else if (entry.isFile) total += await Deno.lstat(child).then((s) => s.size, () => 0);
-    }
+    yield* Deno.readDir(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return total;
 }
