@@ -38,7 +38,10 @@ export interface TestServer {
   process: Deno.ChildProcess;
   /** Everything the server wrote to stderr so far (its log). */
   stderr(): string;
-  /** Sends `signal` and waits for exit. */
+  /**
+   * Sends `signal` and waits for exit. Throws when the server had already
+   * died, or did not exit 0 on SIGTERM: the server must stay up.
+   */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
 
@@ -80,14 +83,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     process,
     stderr: () => stderrText,
     stop: async (signal = "SIGTERM") => {
+      let crashed = false;
       try {
         process.kill(signal);
       } catch {
-        // already exited
+        crashed = true; // it exited before we asked it to
       }
       const status = await process.status;
       await stderrDone;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (crashed || (signal === "SIGTERM" && status.code !== 0)) {
+        throw new Error(
+          `server ${crashed ? "died on its own" : "did not exit cleanly"}: code ${status.code}` +
+            ` signal ${status.signal}\n${stderrText.slice(-4000)}`,
+        );
+      }
       return status;
     },
   };
