@@ -6,6 +6,7 @@
  * @module
  */
 import type * as grpc from "@grpc/grpc-js";
+import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { authError, checkAuthorization } from "./auth.ts";
 import { Code, codeName, GrpcError, unimplemented } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -132,6 +133,7 @@ class CallRun {
       signal: controller.signal,
       peer: safePeer(call),
       logFields: {},
+      backchannel: backchannelOf(call),
     };
     deps.metrics.started.inc({
       grpc_type: type,
@@ -207,9 +209,14 @@ class CallRun {
     });
   }
 
-  /** The request stream; ends early (with the abort reason) when the call is aborted. */
+  /**
+   * The request stream; ends early (with the abort reason) when the call is aborted.
+   * `destroyOnReturn: false`: Node's iterator destroys the duplex when the
+   * requests end, which would swallow the responses (and status) of a bidi
+   * call that keeps answering after the client half-closed.
+   */
   async *#requests(): AsyncGenerator<unknown> {
-    for await (const request of this.call) {
+    for await (const request of this.call.iterator({ destroyOnReturn: false })) {
       this.#ctx.signal.throwIfAborted();
       yield request;
     }
@@ -286,6 +293,19 @@ export function toGrpcError(error: unknown, signal?: AbortSignal): GrpcError | u
 
 function isServerFault(code: Code): boolean {
   return code === Code.INTERNAL || code === Code.UNKNOWN || code === Code.DATA_LOSS;
+}
+
+/**
+ * The backchannel peer of the connection `call` arrived on: grpc-js keeps
+ * the call's HTTP/2 stream, whose session's socket is the duplex the
+ * backchannel injected (see `serveBackchannel`).
+ */
+function backchannelOf(call: AnyCall): BackchannelPeer | undefined {
+  try {
+    return peerOfSocket(call.call?.stream?.session?.socket);
+  } catch {
+    return undefined;
+  }
 }
 
 function safePeer(call: AnyCall): string {

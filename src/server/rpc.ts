@@ -6,6 +6,7 @@
  * @module
  */
 import type { Metadata } from "@grpc/grpc-js";
+import type { BackchannelPeer } from "../backchannel/peer.ts";
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -19,6 +20,12 @@ export interface CallContext {
   readonly peer: string;
   /** Extra fields for this call's log line (e.g. the repository). */
   readonly logFields: Record<string, string | number | boolean>;
+  /**
+   * The multiplexed (`backchannel`) connection the call arrived on, if it
+   * did: the handle to open streams back to this very client
+   * (sidechannels). Undefined for plain connections.
+   */
+  readonly backchannel?: BackchannelPeer;
 }
 
 /** A function that sends one response message and resolves once it may send more. */

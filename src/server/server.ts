@@ -5,7 +5,11 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Duplex } from "node:stream";
+import { attachPeer, peerOfSocket } from "../backchannel/peer.ts";
+import { serveBackchannel } from "../backchannel/server.ts";
 import { bindService, CallTracker, type MethodShape } from "./adapter.ts";
+import { GoawayFilteredSocket } from "./h2_goaway_filter.ts";
 import type { Config } from "./config.ts";
 import {
   type BoundListener,
@@ -33,12 +37,16 @@ export interface GitalyServerOptions {
   services: ServiceRegistration[];
   /** Registers services that bypass our interceptors (e.g. reflection). */
   extraServices?: (server: grpc.Server) => void;
-  /** Handles `backchannel` connections; without it they are closed. */
-  backchannel?: (
-    socket: import("node:stream").Duplex,
-    inject: (s: import("node:stream").Duplex) => void,
-  ) => void;
+  /**
+   * Handles `backchannel` connections. Default: {@link serveBackchannel}
+   * (a Yamux session whose first stream is served like any connection);
+   * `false` closes them.
+   */
+  backchannel?: BackchannelHandler | false;
 }
+
+/** Takes a connection after its `backchannel` magic; `inject` serves a duplex as gRPC. */
+export type BackchannelHandler = (socket: Duplex, inject: (duplex: Duplex) => void) => void;
 
 /** grpc-js settings: big flow-control windows for pack data; accept 20 s keepalive pings. */
 const GRPC_OPTIONS: grpc.ServerOptions = {
@@ -73,13 +81,13 @@ export class GitalyServer {
   /** Opens every configured listener; returns their addresses. */
   async start(): Promise<string[]> {
     this.#injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const inject = (socket: import("node:stream").Duplex) =>
-      this.#injector!.injectConnection(socket);
+    // Every connection goes through the GOAWAY filter (see h2_goaway_filter.ts).
+    const inject = (socket: Duplex) =>
+      this.#injector!.injectConnection(filterGoaway(socket) as unknown as Duplex);
+    const backchannel = this.#backchannelHandler();
     const sink: ConnectionSink = {
       grpc: inject,
-      backchannel: this.#options.backchannel
-        ? (s) => this.#options.backchannel!(s, inject)
-        : undefined,
+      backchannel: backchannel ? (s) => backchannel(s, inject) : undefined,
     };
     const { socketPath, listenAddr, tlsListenAddr, tls } = this.#options.config;
     if (socketPath) this.#listeners.push(await listenUnix(socketPath, sink));
@@ -88,6 +96,15 @@ export class GitalyServer {
       this.#listeners.push(await listenTls(tlsListenAddr, tls.certificatePath, tls.keyPath, sink));
     }
     return this.#listeners.map((l) => l.address);
+  }
+
+  #backchannelHandler(): BackchannelHandler | undefined {
+    const option = this.#options.backchannel;
+    if (option === false) return undefined;
+    if (option) return option;
+    const logger = this.#options.logger;
+    return (socket, inject) =>
+      serveBackchannel(socket, inject, { log: (message) => logger.debug(message) });
   }
 
   /**
@@ -112,6 +129,18 @@ export class GitalyServer {
     this.#injector?.destroy();
     return { aborted };
   }
+}
+
+/**
+ * Wraps a connection in the GOAWAY filter; the wrapper keeps the
+ * backchannel peer the connection carries, since handlers find it through
+ * the socket grpc-js holds.
+ */
+function filterGoaway(socket: Duplex): GoawayFilteredSocket {
+  const filtered = new GoawayFilteredSocket(socket);
+  const peer = peerOfSocket(socket);
+  if (peer) attachPeer(filtered, peer);
+  return filtered;
 }
 
 /** Whether `promise` settles within `ms`; the timer never outlives the answer. */

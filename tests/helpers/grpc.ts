@@ -1,6 +1,6 @@
 /**
- * A minimal grpc-js client for tests: unary and server-streaming calls to
- * any method by path, with an optional token.
+ * A minimal grpc-js client for tests: unary, server-streaming and
+ * bidirectional calls to any method by path, with an optional token.
  *
  * @module
  */
@@ -69,6 +69,34 @@ export class TestClient {
     const out: Res[] = [];
     for await (const message of call) out.push(message as Res);
     return out;
+  }
+
+  /**
+   * Makes a bidirectional-streaming call: writes `requests`, half-closes,
+   * and collects every response and the error the call ended with, if any.
+   */
+  async bidiStream<Res = Record<string, unknown>>(
+    path: string,
+    requests: unknown[],
+    options: CallOptions = {},
+  ): Promise<{ responses: Res[]; error?: grpc.ServiceError }> {
+    const method = methodDefinition(path);
+    const call = this.client.makeBidiStreamRequest(
+      path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      metadataFor(options),
+      callOptions(options),
+    );
+    for (const request of requests) call.write(request);
+    call.end();
+    const responses: Res[] = [];
+    try {
+      for await (const message of call) responses.push(message as Res);
+    } catch (error) {
+      return { responses, error: error as grpc.ServiceError };
+    }
+    return { responses };
   }
 
   close(): void {

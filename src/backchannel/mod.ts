@@ -1,0 +1,31 @@
+/**
+ * The backchannel (wire-protocol.md §6): one connection multiplexed with
+ * Yamux so that the server can open streams back to the client.
+ *
+ * - Server: {@link serveBackchannel} takes a connection after its magic,
+ *   injects the client's gRPC stream into the server and returns the
+ *   {@link BackchannelPeer}; handlers find it with {@link peerOfSocket}
+ *   (the adapter exposes it as `CallContext.backchannel`).
+ * - Client: {@link BackchannelCredentials} wraps channel credentials so
+ *   every connection grpc-js makes speaks the protocol and dispatches the
+ *   streams the server opens (by magic, e.g. `sidechannel`; HTTP/2 goes to
+ *   a grpc-js server of the caller's).
+ *
+ * @module
+ */
+export {
+  BACKCHANNEL_MAGIC,
+  type BackchannelClientOptions,
+  type BackchannelConnection,
+  BackchannelCredentials,
+  connectBackchannel,
+  type IncomingStreamHandler,
+  StreamDispatcher,
+} from "./client.ts";
+export { attachPeer, BACKCHANNEL_PEER, BackchannelPeer, peerOfSocket } from "./peer.ts";
+export { PrefixReader, UnexpectedEofError } from "./prefix_reader.ts";
+export {
+  type BackchannelServerOptions,
+  serveBackchannel,
+  SERVER_MAX_STREAM_WINDOW,
+} from "./server.ts";

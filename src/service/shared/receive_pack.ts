@@ -1,0 +1,91 @@
+/**
+ * Running `git receive-pack` for a push: Gitaly's configuration, the
+ * request's config and protocol, and the server-side hooks (custom hooks
+ * that may reject the push, with the pusher's identity in their
+ * environment). Shared by SSHReceivePack and PostReceivePack.
+ *
+ * @module
+ */
+import type { GitConfigEntry } from "../../git/command.ts";
+import type { Repository } from "../../proto/types.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { hooksRuntimeFor, receivePackHooks } from "../hooks/mod.ts";
+import { gitProtocolEnv, receivePackConfig } from "./git_options.ts";
+import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_stream.ts";
+
+/** What one push needs. */
+export interface ReceivePackOptions {
+  /** Absolute path of the repository (from the locator). */
+  repoPath: string;
+  /** The request's repository (its `gl_repository` and `gl_project_path` reach the hooks). */
+  repository: Partial<Repository> | null | undefined;
+  glId: string;
+  glUsername?: string;
+  /** The request's own `gl_repository`, used when the repository message has none. */
+  glRepository?: string;
+  /** `GL_PROTOCOL`. */
+  protocol: "ssh" | "http";
+  /** The request's `git_protocol`, e.g. `version=2`. */
+  gitProtocol?: string;
+  /** Validated `-c` entries from the request. */
+  config?: GitConfigEntry[];
+  /** `--stateless-rpc` for Smart HTTP. */
+  statelessRpc?: boolean;
+  /** The pushed commands and pack. */
+  stdin: ReadableStream<Uint8Array>;
+  /** Aborting kills git; receive-pack then leaves every ref as it was. */
+  signal: AbortSignal;
+}
+
+/** Runs `git receive-pack` with hooks; resolves with its exit, whatever the code. */
+export async function runReceivePack(
+  deps: ServiceDeps,
+  options: ReceivePackOptions,
+  sinks: GitOutputSinks,
+): Promise<StreamedExit> {
+  const hooks = await receivePackHooks(
+    hooksRuntimeFor(deps),
+    options.repoPath,
+    deps.config.hooks?.customHooksDir,
+    {
+      glId: options.glId,
+      glUsername: options.glUsername ?? "",
+      glRepository: options.repository?.gl_repository || options.glRepository || "",
+      glProjectPath: options.repository?.gl_project_path ?? "",
+      protocol: options.protocol,
+    },
+  );
+  return await runStreamed(deps.git, {
+    gitDir: options.repoPath,
+    args: [
+      "receive-pack",
+      ...(options.statelessRpc ? ["--stateless-rpc"] : []),
+      options.repoPath,
+    ],
+    // Our hooks path goes last so no request can point git at other hooks.
+    config: [...receivePackConfig(), ...(options.config ?? []), ...hooks.config],
+    env: { ...gitProtocolEnv(options.gitProtocol), ...hooks.env },
+    stdin: options.stdin,
+    signal: options.signal,
+  }, sinks);
+}
+
+/** Runs `git receive-pack --advertise-refs` (hooks disabled: nothing is pushed yet). */
+export function advertiseReceivePack(
+  deps: ServiceDeps,
+  options: {
+    repoPath: string;
+    gitProtocol?: string;
+    config?: GitConfigEntry[];
+    signal: AbortSignal;
+  },
+  sinks: GitOutputSinks,
+): Promise<StreamedExit> {
+  return runStreamed(deps.git, {
+    gitDir: options.repoPath,
+    args: ["receive-pack", "--stateless-rpc", "--advertise-refs", options.repoPath],
+    config: [...receivePackConfig(), ...(options.config ?? [])],
+    env: gitProtocolEnv(options.gitProtocol),
+    signal: options.signal,
+  }, sinks);
+}
