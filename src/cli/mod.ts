@@ -14,6 +14,8 @@ export const USAGE = `Usage: deno-gitaly <command> [options]
 Commands:
   serve [--config FILE | FILE]   run the server (embedded default config when no file)
   FILE                           same as: serve FILE (a bare config path, as with Gitaly)
+  gitaly-ssh CMD HOST ARGS…      git's GIT_SSH_COMMAND for Gitaly (environment: GITALY_*)
+  client [options] COMMAND       call a Gitaly server (call, health, repo); client --help
   version                        print the version
   help                           print this help
 `;
@@ -22,6 +24,8 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  "gitaly-ssh": (args) => import("./gitaly_ssh.ts").then((m) => m.gitalySshCommand(args)),
+  client: (args) => import("./client.ts").then((m) => m.clientCommand(args)),
   version: versionCommand,
   help: helpCommand,
   "--help": helpCommand,

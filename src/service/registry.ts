@@ -17,13 +17,19 @@ import {
   type HealthState,
 } from "./health/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
+import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
 import { serverService } from "./server/mod.ts";
+import { smartHttpService } from "./smarthttp/mod.ts";
+import { sshService } from "./ssh/mod.ts";
 
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
   repositoryService,
   serverService,
+  sshService,
+  smartHttpService,
+  remoteService,
 ];
 
 /** Our handlers by service name. */

@@ -4,7 +4,10 @@
  *
  * @module
  */
+import { gitalySshSection } from "./gitaly_ssh.ts";
+import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
+import { transportSection } from "./transport.ts";
 
 function row(name: string, value: string, note = ""): string {
   return `| ${name.padEnd(36)} | ${value.padStart(12)} | ${note}`;
@@ -31,7 +34,12 @@ async function startupSection(): Promise<void> {
   );
 }
 
-const sections: Record<string, () => Promise<void>> = { startup: startupSection };
+const sections: Record<string, () => Promise<void>> = {
+  startup: startupSection,
+  transport: transportSection,
+  "gitaly-ssh": gitalySshSection,
+  sidechannel: sidechannelSection,
+};
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);
 for (const name of wanted) {

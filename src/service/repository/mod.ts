@@ -7,10 +7,18 @@
 import type { ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { createRepository } from "./create.ts";
+import { createFork } from "./create_fork.ts";
+import { createRepositoryFromURL } from "./create_from_url.ts";
+import { getCustomHooks } from "./custom_hooks.ts";
 import { repositoryExists } from "./exists.ts";
+import { fetchRemote } from "./fetch_remote.ts";
+import { fetchSourceBranch } from "./fetch_source_branch.ts";
 import { hasLocalBranches, objectFormat, writeRef } from "./refs.ts";
 import { removeRepository } from "./remove.ts";
+import { replicateRepository } from "./replicate.ts";
+import { getConfig, getInfoAttributes } from "./repo_files.ts";
 import { getObjectDirectorySize, repositoryInfo, repositorySize } from "./size.ts";
+import { getSnapshot } from "./snapshot.ts";
 
 /** Builds the service's handlers. */
 export function repositoryService(deps: ServiceDeps): ServiceImplementation {
@@ -26,6 +34,17 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
       HasLocalBranches: hasLocalBranches(deps),
       WriteRef: writeRef(deps),
       GetObjectDirectorySize: getObjectDirectorySize(deps),
+      // Server-to-server: copying and fetching between repositories.
+      ReplicateRepository: replicateRepository(deps),
+      CreateFork: createFork(deps),
+      FetchSourceBranch: fetchSourceBranch(deps),
+      CreateRepositoryFromURL: createRepositoryFromURL(deps),
+      FetchRemote: fetchRemote(deps),
+      GetSnapshot: getSnapshot(deps),
+      GetConfig: getConfig(deps),
+      GetInfoAttributes: getInfoAttributes(deps),
+      GetCustomHooks: getCustomHooks(deps),
+      BackupCustomHooks: getCustomHooks(deps),
     },
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * Describing failed calls the way Go's gRPC does (`rpc error: code =
+ * NotFound desc = …`), so messages read the same whichever client failed.
+ *
+ * @module
+ */
+
+const CODE_NAMES = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+];
+
+/** The name of gRPC status `code`, e.g. `NotFound`. */
+export function statusCodeName(code: number): string {
+  return CODE_NAMES[code] ?? `Code(${code})`;
+}
+
+/** Whether `error` is a grpc-js call error (it has a numeric `code` and `details`). */
+export function isCallError(error: unknown): error is { code: number; details: string } {
+  return typeof error === "object" && error !== null &&
+    typeof (error as { code?: unknown }).code === "number" &&
+    typeof (error as { details?: unknown }).details === "string";
+}
+
+/** One line describing `error`: Go's wording for call errors, the message otherwise. */
+export function describeError(error: unknown): string {
+  const text = isCallError(error)
+    ? `rpc error: code = ${statusCodeName(error.code)} desc = ${error.details}`
+    : error instanceof Error
+    ? error.message
+    : String(error);
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

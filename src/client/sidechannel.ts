@@ -1,0 +1,207 @@
+/**
+ * Client calls that move their bytes over a sidechannel: dialing with the
+ * backchannel handshake (so the server can open sidechannels back), and
+ * `SSHUploadPackWithSidechannel` as gitaly-ssh and Gitaly's Go client run
+ * it. The building blocks live in `src/backchannel` and `src/sidechannel`.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
+import { BackchannelCredentials } from "../backchannel/client.ts";
+import type { PackfileNegotiationStatistics } from "../proto/types.ts";
+import { proxyPktLine } from "../sidechannel/proxy.ts";
+import { SidechannelRegistry } from "../sidechannel/registry.ts";
+import type { YamuxConfig } from "../yamux/const.ts";
+import { parseAddress } from "./address.ts";
+import { dial, type DialOptions } from "./dial.ts";
+import { codec } from "./messages.ts";
+import type { StreamIO } from "./ssh.ts";
+
+/** Options of {@link dialSidechannel}. */
+export interface SidechannelDialOptions extends DialOptions {
+  /** Yamux settings of the client sessions (Gitaly: hashicorp defaults, 1 s close timeout). */
+  yamux?: Partial<YamuxConfig>;
+  /** Serves gRPC calls the server makes back over the connection (none by default). */
+  server?: grpc.Server;
+}
+
+/**
+ * A client for `address` whose connections speak the backchannel
+ * protocol, with `registry` answering the sidechannels the server opens.
+ * Everything else is as for `dial` (token, metadata, TLS roots, …).
+ */
+export function dialSidechannel(
+  address: string,
+  registry: SidechannelRegistry,
+  options: SidechannelDialOptions = {},
+): grpc.Client {
+  const base = options.credentials ?? transportCredentials(address, options.caCertificates);
+  const credentials = new BackchannelCredentials(base, {
+    handlers: registry.handlers,
+    server: options.server,
+    // A client that hung up must not keep a half-closed stream for minutes.
+    yamux: { streamCloseTimeoutMs: 1000, ...options.yamux },
+  });
+  return dial(address, { ...options, credentials });
+}
+
+/** What {@link sshUploadPackWithSidechannel} returns. */
+export interface UploadPackResult {
+  /** Always 0 on success (a failed upload-pack is an RPC error). */
+  exitCode: number;
+  /** The server's view of the request. */
+  packfileNegotiationStatistics?: PackfileNegotiationStatistics | null;
+}
+
+const SSH_SIDECHANNEL_PATH = "/gitaly.SSHService/SSHUploadPackWithSidechannel";
+const SSH_SIDECHANNEL_TYPES = [
+  "SSHUploadPackWithSidechannelRequest",
+  "SSHUploadPackWithSidechannelResponse",
+];
+
+/**
+ * Runs `git upload-pack` on the server for a local git (gitaly-ssh):
+ * `io.stdin` is git's request, the response's side-band is split into
+ * `io.stdout` and `io.stderr`. `client` must come from
+ * {@link dialSidechannel} with the same `registry`. Resolves when both the
+ * RPC and the sidechannel are done; rejects with the RPC's error, or the
+ * sidechannel's when the RPC succeeded.
+ */
+export async function sshUploadPackWithSidechannel(
+  client: grpc.Client,
+  registry: SidechannelRegistry,
+  request: Record<string, unknown>,
+  io: StreamIO,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<UploadPackResult> {
+  const waiter = registry.register((conn) => proxyPktLine(conn, io.stdin, io));
+  const callMetadata = metadata.clone();
+  for (const [key, value] of Object.entries(waiter.metadata)) callMetadata.set(key, value);
+  let response: { packfile_negotiation_statistics?: PackfileNegotiationStatistics | null };
+  try {
+    response = await unaryCall(
+      client,
+      SSH_SIDECHANNEL_PATH,
+      SSH_SIDECHANNEL_TYPES,
+      request,
+      callMetadata,
+    );
+  } catch (error) {
+    await waiter.close().catch(() => {});
+    throw error;
+  }
+  await waiter.close();
+  return { exitCode: 0, packfileNegotiationStatistics: response.packfile_negotiation_statistics };
+}
+
+const POST_SIDECHANNEL_PATH = "/gitaly.SmartHTTPService/PostUploadPackWithSidechannel";
+const POST_SIDECHANNEL_TYPES = [
+  "PostUploadPackWithSidechannelRequest",
+  "PostUploadPackWithSidechannelResponse",
+];
+
+/** The request body and where the response body goes, for {@link postUploadPackWithSidechannel}. */
+export interface PostBody {
+  /** The POST body git sent (pkt-lines, un-gzipped). */
+  body: ReadableStream<Uint8Array>;
+  /** Receives the response body; resolves once the next chunk may come. */
+  response: (chunk: Uint8Array) => Promise<void>;
+}
+
+/**
+ * Smart HTTP's `POST /git-upload-pack` through Gitaly, as Workhorse does
+ * it: the body goes over the sidechannel, `git upload-pack
+ * --stateless-rpc`'s output comes back to `io.response`. Resolves with the
+ * negotiation statistics once the RPC and the sidechannel are done.
+ */
+export async function postUploadPackWithSidechannel(
+  client: grpc.Client,
+  registry: SidechannelRegistry,
+  request: Record<string, unknown>,
+  io: PostBody,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<PackfileNegotiationStatistics | null | undefined> {
+  const waiter = registry.register(async (conn) => {
+    const sending = io.body.pipeTo(conn.writable);
+    sending.catch(() => {}); // awaited below
+    for await (const chunk of conn.readable) await io.response(chunk);
+    await sending;
+  });
+  const callMetadata = metadata.clone();
+  for (const [key, value] of Object.entries(waiter.metadata)) callMetadata.set(key, value);
+  let response: { packfile_negotiation_statistics?: PackfileNegotiationStatistics | null };
+  try {
+    response = await unaryCall(
+      client,
+      POST_SIDECHANNEL_PATH,
+      POST_SIDECHANNEL_TYPES,
+      request,
+      callMetadata,
+    );
+  } catch (error) {
+    await waiter.close().catch(() => {});
+    throw error;
+  }
+  await waiter.close();
+  return response.packfile_negotiation_statistics;
+}
+
+/**
+ * gitaly-ssh's sidechannel upload-pack in one call: dials `address` with a
+ * fresh registry, runs {@link sshUploadPackWithSidechannel} and closes the
+ * connection. Resolves to the exit code.
+ */
+export async function uploadPackOverSidechannel(
+  address: string,
+  options: SidechannelDialOptions,
+  request: Record<string, unknown>,
+  io: StreamIO,
+): Promise<number> {
+  const registry = new SidechannelRegistry();
+  const client = dialSidechannel(address, registry, options);
+  try {
+    return (await sshUploadPackWithSidechannel(client, registry, request, io)).exitCode;
+  } finally {
+    client.close();
+  }
+}
+
+/** One unary call by path with message types from the embedded proto. */
+export function unaryCall<Res>(
+  client: grpc.Client,
+  path: string,
+  [requestName, responseName]: string[],
+  request: Record<string, unknown>,
+  metadata: grpc.Metadata,
+): Promise<Res> {
+  const req = codec(requestName, [requestName, responseName]);
+  const res = codec<Res>(responseName, [requestName, responseName]);
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      path,
+      req.serialize,
+      res.deserialize,
+      request,
+      metadata,
+      (error, value) => error ? reject(error) : resolve(value as Res),
+    );
+  });
+}
+
+/** What `dial` would pick for the address: TLS for `tls://`, plain otherwise. */
+function transportCredentials(address: string, ca?: Uint8Array): grpc.ChannelCredentials {
+  if (!parseAddress(address).secure) return grpc.credentials.createInsecure();
+  const roots = ca ?? certificateFileFromEnv();
+  return grpc.credentials.createSsl(roots ? Buffer.from(roots) : null);
+}
+
+/** `SSL_CERT_FILE`'s certificates, as Go's system pool reads them; undefined means defaults. */
+function certificateFileFromEnv(): Uint8Array | undefined {
+  try {
+    const path = Deno.env.get("SSL_CERT_FILE");
+    return path ? Deno.readFileSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}

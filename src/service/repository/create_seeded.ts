@@ -1,0 +1,69 @@
+/**
+ * Creating a repository with content, atomically: the repository is built
+ * in the storage's temp dir (initialised, or left for `git clone` to
+ * create), filled by a seed function, and only then moved into place. Any
+ * failure leaves nothing at the target path.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Repository } from "../../proto/types.ts";
+import { isCallError } from "../../client/errors.ts";
+import { alreadyExists, Code, GrpcError, internal } from "../../server/errors.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { exists, makeStorageTempDir, moveIntoPlace } from "../shared/storage.ts";
+
+/** Options of {@link createSeededRepository}. */
+export interface SeededCreateOptions {
+  /** Leave the staging path absent so the seed can `git clone` into it. */
+  skipInit?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Creates `repository` from what `seed` puts at the staging path it is
+ * given. `AlreadyExists` when the target exists (checked before and, under
+ * the lock, again at the move).
+ */
+export async function createSeededRepository(
+  deps: ServiceDeps,
+  repository: Repository,
+  seed: (stagingRepoPath: string) => Promise<void>,
+  options: SeededCreateOptions = {},
+): Promise<void> {
+  const repoPath = await deps.locator.repoPath(repository, { allowMissing: true });
+  if (await exists(repoPath)) throw alreadyExists("repository exists already");
+  const staging = await makeStorageTempDir(
+    deps.locator.storagePath(repository.storage_name),
+    "seed-",
+  );
+  try {
+    const stagingRepo = join(staging, "repo.git");
+    if (!options.skipInit) {
+      await deps.git.runOk({
+        args: ["init", "--bare", "--quiet", stagingRepo],
+        signal: options.signal,
+      });
+    }
+    await seed(stagingRepo);
+    options.signal?.throwIfAborted();
+    await moveIntoPlace(stagingRepo, repoPath);
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Prefixes an error the way Gitaly's wrapping does: a gRPC error keeps its
+ * code, anything else becomes `Internal`.
+ */
+export function wrapError(prefix: string, error: unknown): GrpcError {
+  if (error instanceof GrpcError) {
+    return new GrpcError(error.code, `${prefix}: ${error.message}`, error.fields);
+  }
+  if (isCallError(error) && error.code !== Code.UNKNOWN) {
+    // A failed call to another server keeps its code, as Gitaly's wrapping does.
+    return new GrpcError(error.code, `${prefix}: ${error.details}`);
+  }
+  return internal(`${prefix}: ${error instanceof Error ? error.message : String(error)}`);
+}

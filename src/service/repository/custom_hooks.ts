@@ -1,0 +1,112 @@
+/**
+ * A repository's custom hooks (`custom_hooks/`) as a tar archive:
+ * `GetCustomHooks` / `BackupCustomHooks` send it (nothing at all when the
+ * repository has none), and {@link replaceCustomHooks} installs one
+ * atomically (replication uses it).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { chunkStream } from "../../git/chunk.ts";
+import type {
+  BackupCustomHooksRequest,
+  GetCustomHooksRequest,
+  GetCustomHooksResponse,
+  Init,
+} from "../../proto/types.ts";
+import { failedPrecondition } from "../../server/errors.ts";
+import { serverStream } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { exists, makeStorageTempDir } from "../shared/storage.ts";
+import { createTar, extractTar, TarError } from "./tar_process.ts";
+
+/** The directory holding a repository's custom hooks, and its name inside the archive. */
+export const CUSTOM_HOOKS_DIR = "custom_hooks";
+
+/** Builds the `GetCustomHooks` (and `BackupCustomHooks`) handler. */
+export function getCustomHooks(deps: ServiceDeps) {
+  return serverStream<
+    GetCustomHooksRequest | BackupCustomHooksRequest,
+    Init<GetCustomHooksResponse>
+  >(
+    async (req, ctx, send) => {
+      const repoPath = await deps.locator.repoPath(req.repository);
+      const archive = customHooksTar(repoPath, ctx.signal);
+      if (!archive) return;
+      for await (const data of chunkStream(archive, { signal: ctx.signal })) await send({ data });
+    },
+  );
+}
+
+/** The custom hooks of the repository at `repoPath` as a tar stream; undefined when there are none. */
+export function customHooksTar(
+  repoPath: string,
+  signal?: AbortSignal,
+): ReadableStream<Uint8Array> | undefined {
+  try {
+    Deno.lstatSync(join(repoPath, CUSTOM_HOOKS_DIR));
+  } catch {
+    return undefined;
+  }
+  return createTar(repoPath, [CUSTOM_HOOKS_DIR], signal);
+}
+
+/**
+ * Replaces the repository's `custom_hooks/` by the one in `archive` (an
+ * empty archive leaves an empty directory), swapping directories by rename
+ * under a `custom_hooks.lock` so readers never see a half-written set.
+ */
+export async function replaceCustomHooks(
+  storagePath: string,
+  repoPath: string,
+  archive: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const lock = join(repoPath, `${CUSTOM_HOOKS_DIR}.lock`);
+  try {
+    (await Deno.open(lock, { createNew: true, write: true })).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw failedPrecondition("custom hooks are locked");
+    }
+    throw err;
+  }
+  const staging = await makeStorageTempDir(storagePath, "hooks-");
+  try {
+    await extractHooks(staging, archive, signal);
+    const fresh = join(staging, CUSTOM_HOOKS_DIR);
+    await Deno.mkdir(fresh, { recursive: true });
+    const current = join(repoPath, CUSTOM_HOOKS_DIR);
+    if (await exists(current)) await Deno.rename(current, join(staging, "previous_hooks"));
+    await Deno.rename(fresh, current);
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await Deno.remove(lock).catch(() => {});
+  }
+}
+
+/** Extracts just `custom_hooks/` from `archive`; an empty archive means "no hooks". */
+async function extractHooks(
+  dir: string,
+  archive: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const iterator = archive[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.byteLength === 0) first = await iterator.next();
+  if (first.done) return; // tar refuses empty input
+  const head = first.value;
+  async function* whole() {
+    yield head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      yield next.value;
+    }
+  }
+  try {
+    await extractTar(dir, whole(), { args: [CUSTOM_HOOKS_DIR], signal });
+  } catch (err) {
+    // An archive without custom_hooks/ is a valid "no hooks" answer.
+    if (err instanceof TarError && err.stderr.includes("Not found in archive")) return;
+    throw err;
+  }
+}
