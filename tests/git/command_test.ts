@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "../helpers/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "../helpers/assert.ts";
 import {
   GitCommandError,
   GitKilledError,

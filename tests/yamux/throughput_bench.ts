@@ -8,7 +8,8 @@
  * @module
  */
 
-import { buildGoPeer, findGo, type GoPeer, startGoPeer } from "../interop/yamux/peer.ts";
+import { GO, goBinary } from "../helpers/go.ts";
+import { type GoPeer, startGoPeer } from "../interop/yamux/peer.ts";
 import { readText, unixPair, writePattern, writeText } from "./helpers.ts";
 import type { YamuxStream } from "../../src/yamux/stream.ts";
 
@@ -72,8 +73,7 @@ function record(name: string, ms: number): void {
   best.set(name, Math.min(best.get(name) ?? Infinity, ms));
 }
 
-const go = findGo();
-const binary = go ? await buildGoPeer(go) : undefined;
+const binary = GO ? await goBinary("yamux") : undefined;
 for (let round = 0; round < ROUNDS; round++) {
   for (const window of WINDOWS) {
     const label = `${window / 1024} KiB window`;
