@@ -159,7 +159,7 @@ Deno.test("a sidechannel that is never confirmed fails at the deadline and is re
     void stream;
   };
   await withCaller({ sidechannel: silent }, async (caller) => {
-    const answer = await caller.call("Call", "200", {
+    const answer = await caller.call("Call", "1000", {
       metadata: { [SIDECHANNEL_METADATA_KEY]: "0" },
     });
     assertEquals(
