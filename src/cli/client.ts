@@ -14,7 +14,7 @@
  * @module
  */
 import type * as grpc from "@grpc/grpc-js";
-import { dialContext, DialError } from "../client/connect.ts";
+import { dialContext } from "../client/connect.ts";
 import { describeError, isCallError, statusCodeName } from "../client/errors.ts";
 import { healthCheck, ServingStatus, servingStatusName } from "../client/health.ts";
 import { AddressError } from "../client/address.ts";
@@ -118,7 +118,6 @@ export async function clientCommand(
 
 /** `Code: message` for call errors, the message otherwise. */
 export function errorLine(error: unknown): string {
-  if (error instanceof DialError) return `${statusCodeName(error.code)}: ${error.message}`;
   if (isCallError(error)) return `${statusCodeName(error.code)}: ${error.details}`;
   return `error: ${describeError(error)}`;
 }

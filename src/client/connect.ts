@@ -34,19 +34,26 @@ export interface DialContextOptions extends DialOptions, ReadyOptions {
   block?: boolean;
 }
 
-/** The connection could not be made; `code` is a gRPC status code, as for failed calls. */
+/**
+ * The connection could not be made. Shaped like a failed call's error
+ * (`code` is a gRPC status code, `details` the message), so code that
+ * handles call errors handles this too.
+ */
 export class DialError extends Error {
   /** `Unavailable` (connecting failed) or `DeadlineExceeded`. */
   readonly code: grpc.status;
-  /** The reason alone, without the address. */
+  /** The whole message: `failed to dial "<address>": <reason>`. */
   readonly details: string;
+  /** Why, without the address (e.g. `connect ECONNREFUSED 127.0.0.1:1`). */
+  readonly reason: string;
 
-  /** `address` is what was dialed, `details` why it failed. */
-  constructor(address: string, code: grpc.status, details: string) {
-    super(`failed to dial ${JSON.stringify(address)}: ${details}`);
+  /** `address` is what was dialed, `reason` why it failed. */
+  constructor(address: string, code: grpc.status, reason: string) {
+    super(`failed to dial ${JSON.stringify(address)}: ${reason}`);
     this.name = "DialError";
     this.code = code;
-    this.details = details;
+    this.details = this.message;
+    this.reason = reason;
   }
 }
 

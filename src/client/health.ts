@@ -11,6 +11,7 @@ import type { Dialer } from "./pool.ts";
 import { healthService } from "./services.ts";
 import type { CallOptions } from "./stream_calls.ts";
 
+/** The answers of `Health/Check` (`SERVING`, `NOT_SERVING`, …). */
 export { ServingStatus };
 
 /** Options of {@link healthCheck}. */

@@ -26,8 +26,11 @@ export type ByteSink =
 
 /** The standard streams of a remote git command; missing ones are empty (stdin) or dropped. */
 export interface TransferIO {
+  /** What the local git writes (its request); ends when git closes it. */
   stdin?: ByteSource;
+  /** The remote command's standard output (for the local git to read). */
   stdout?: ByteSink;
+  /** The remote command's standard error (progress messages). */
   stderr?: ByteSink;
 }
 

@@ -12,7 +12,7 @@ import { jsonName } from "./protojson.ts";
 type Json = Record<string, unknown>;
 
 /** `message` (a decoded message or plain object of `type`) as a protobuf JSON value. */
-export function toProtoJson(type: protobuf.Type, message: unknown): Json {
+export function toProtoJson(type: protobuf.Type, message: unknown): Record<string, unknown> {
   const plain = type.toObject(type.fromObject(message as Json), {
     longs: String,
     enums: String,
@@ -25,9 +25,26 @@ function renameFields(type: protobuf.Type, plain: Json): Json {
   const out: Json = {};
   for (const field of type.fieldsArray) {
     if (!(field.name in plain)) continue;
-    out[jsonName(field.name)] = fieldJson(field, plain[field.name]);
+    const value = plain[field.name];
+    if (isDefault(field, value) && !hasPresence(field)) continue;
+    out[jsonName(field.name)] = fieldJson(field, value);
   }
   return out;
+}
+
+/** A singular scalar or enum at its zero value (after toObject's conversions). */
+function isDefault(field: protobuf.Field, value: unknown): boolean {
+  if (field.repeated || field.map) return false;
+  field.resolve();
+  const type = field.resolvedType;
+  if (type && "values" in type) return (type as protobuf.Enum).values[value as string] === 0;
+  if (type) return false; // a set message field is always written
+  return value === "" || value === false || value === 0 || value === "0";
+}
+
+/** Fields whose zero value is still written: oneof members and proto3 `optional`. */
+function hasPresence(field: protobuf.Field): boolean {
+  return field.partOf !== null && field.partOf !== undefined;
 }
 
 function fieldJson(field: protobuf.Field, value: unknown): unknown {

@@ -33,7 +33,9 @@ export function newCorrelationId(): string {
 
 /** What {@link outgoingMetadata} can combine. */
 export interface OutgoingMetadata {
+  /** Sent as `client_name`. */
   clientName?: string;
+  /** Sent as `x-gitlab-correlation-id`. */
   correlationId?: string;
   /** Feature flag name (`_` or `-`) → enabled. */
   featureFlags?: Record<string, boolean>;

@@ -42,6 +42,13 @@ export type Connection = grpc.Client;
 export type ServiceError = grpc.ServiceError;
 /** gRPC status codes (`Code.NOT_FOUND`, …). */
 export { Metadata, status as Code } from "@grpc/grpc-js";
+export type {
+  CallCredentials,
+  ChannelCredentials,
+  ChannelOptions,
+  Client,
+  Interceptor,
+} from "@grpc/grpc-js";
 
 // Connecting.
 export {
@@ -114,6 +121,7 @@ export {
   healthService,
   hookService,
   internalGitaly,
+  type IsUpper,
   type LowerCamel,
   lowerCamel,
   type MethodCall,
@@ -165,7 +173,15 @@ export {
 export type { ByteSink, ByteSource, TransferIO } from "./io.ts";
 
 // Messages.
-export type { Init, Repository } from "../proto/types.ts";
+export type {
+  Init,
+  Repository,
+  ServiceMethods,
+  SSHReceivePackRequest,
+  SSHUploadArchiveRequest,
+  SSHUploadPackRequest,
+  SSHUploadPackWithSidechannelRequest,
+} from "../proto/types.ts";
 /** Every generated message type and enum (`proto.Repository`, `proto.ObjectFormat`, …). */
 export * as proto from "../proto/types.ts";
 export { toProtoJson } from "./json.ts";

@@ -23,8 +23,12 @@ export type Dialer = (address: string, options: DialContextOptions) => Promise<g
  * connects on the first call, unless `options.block` asks to wait (then
  * it is {@link dialContext}).
  */
-export const defaultDialer: Dialer = (address, options) =>
-  options.block ? dialContext(address, options) : Promise.resolve(dial(address, options));
+export function defaultDialer(
+  address: string,
+  options: DialContextOptions,
+): Promise<grpc.Client> {
+  return options.block ? dialContext(address, options) : Promise.resolve(dial(address, options));
+}
 
 /** Options of {@link Pool}. */
 export interface PoolOptions {

@@ -28,8 +28,8 @@ import {
 /** Fully qualified names of the services with typed clients (`gitaly.RepositoryService`, …). */
 export type ServiceName = keyof ServiceMethods;
 
-/** Whether `C` is an upper-case letter. */
-type IsUpper<C extends string> = C extends Lowercase<C> ? false : true;
+/** Whether `C` is an upper-case letter (`true` or `false`). */
+export type IsUpper<C extends string> = C extends Lowercase<C> ? false : true;
 
 /**
  * A method name in lowerCamelCase: a leading run of capitals is

@@ -15,6 +15,7 @@ import { type ReadyOptions, waitForReady } from "./connect.ts";
 import { transportCredentials } from "./dial.ts";
 import { dialSidechannel as dialBackchannel, type SidechannelDialOptions } from "./sidechannel.ts";
 
+/** Options of {@link dialSidechannel}: `dial`'s, plus Yamux settings and a callback server. */
 export type { SidechannelDialOptions };
 
 /**

@@ -10,7 +10,10 @@ import type { Interceptor } from "@grpc/grpc-js";
 import { metadataInterceptor } from "./interceptors.ts";
 
 /** A v2 token for `secret`, issued at `nowSeconds` (Unix seconds). */
-export function signTokenV2(secret: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
+export function signTokenV2(
+  secret: string,
+  nowSeconds: number = Math.floor(Date.now() / 1000),
+): string {
   const ts = String(nowSeconds);
   return `v2.${createHmac("sha256", secret).update(ts).digest("hex")}.${ts}`;
 }

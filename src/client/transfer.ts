@@ -21,12 +21,15 @@ import { toStreamIO, type TransferIO } from "./io.ts";
 import { sshUploadPackWithSidechannel, type UploadPackResult } from "./sidechannel.ts";
 import { runSshCommand, type SshCommand } from "./ssh.ts";
 
+/** Exit code and negotiation statistics of a sidechannel upload-pack. */
 export type { UploadPackResult };
 
 /** Per-transfer options. */
 export interface TransferOptions {
   /** Extra headers for the call (feature flags, correlation id, …). */
   metadata?: Record<string, string>;
+  /** Aborting cancels the call; the transfer then rejects with `Cancelled`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -89,10 +92,11 @@ export async function uploadPackWithSidechannelWithResult(
   io: TransferIO,
   options: TransferOptions = {},
 ): Promise<UploadPackResult> {
+  options.signal?.throwIfAborted();
   const streams = toStreamIO(io);
   try {
     return await sshUploadPackWithSidechannel(
-      conn,
+      cancellable(conn, options.signal),
       registry,
       request as Record<string, unknown>,
       streams.io,
@@ -110,10 +114,11 @@ async function sshTransfer(
   io: TransferIO,
   options: TransferOptions,
 ): Promise<number> {
+  options.signal?.throwIfAborted();
   const streams = toStreamIO(io);
   try {
     return await runSshCommand(
-      conn,
+      cancellable(conn, options.signal),
       command,
       request,
       streams.io,
@@ -122,4 +127,28 @@ async function sshTransfer(
   } finally {
     streams.release();
   }
+}
+
+/**
+ * `conn`, except that calls started through it are cancelled when `signal`
+ * aborts. The SSH-style call helpers take no signal themselves; this
+ * catches the call object as they create it.
+ */
+function cancellable(conn: grpc.Client, signal: AbortSignal | undefined): grpc.Client {
+  if (!signal) return conn;
+  const starters = new Set<PropertyKey>(["makeUnaryRequest", "makeBidiStreamRequest"]);
+  return new Proxy(conn, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      if (!starters.has(property)) return value.bind(target);
+      return (...args: unknown[]) => {
+        const call = value.apply(target, args) as grpc.Call;
+        const cancel = () => call.cancel();
+        signal.addEventListener("abort", cancel, { once: true });
+        call.once("status", () => signal.removeEventListener("abort", cancel));
+        return call;
+      };
+    },
+  });
 }
