@@ -5,7 +5,6 @@
  * @module
  */
 import { GITALY_COMPAT_VERSION, VERSION } from "../version.ts";
-import { serveCommand } from "./serve.ts";
 import { UsageError } from "./usage.ts";
 
 /** The usage text shown by `help` and on usage errors. */
@@ -21,6 +20,10 @@ Commands:
 `;
 
 type Command = (args: string[]) => Promise<number>;
+
+// Subcommands load lazily: gitaly-ssh runs once per git invocation and
+// should not pay for loading the whole server.
+const serveCommand: Command = (args) => import("./serve.ts").then((m) => m.serveCommand(args));
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,

@@ -8,6 +8,8 @@
  */
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
+import type { Duplex } from "node:stream";
+import { GoawayFilteredSocket } from "../server/h2_goaway_filter.ts";
 import { parseAddress, type ParsedAddress } from "./address.ts";
 import { staticMetadataInterceptor } from "./interceptors.ts";
 import { tokenInterceptor } from "./token.ts";
@@ -53,12 +55,46 @@ const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
  */
 export function dial(address: string, options: DialOptions = {}): grpc.Client {
   const parsed = parseAddress(address);
-  const credentials = options.credentials ?? transportCredentials(parsed, options.caCertificates);
+  const credentials = withoutServerGoaway(
+    options.credentials ?? transportCredentials(parsed, options.caCertificates),
+  );
   return new grpc.Client(parsed.target, credentials, {
     ...DEFAULT_CHANNEL_OPTIONS,
     ...options.channelOptions,
     interceptors: callInterceptors(options),
   });
+}
+
+const GOAWAY_FILTERED = Symbol("goaway-filtered");
+
+/**
+ * Makes every connection of `credentials` hide the server's GOAWAY frames
+ * from Deno's HTTP/2, which can abort the whole process on one
+ * (denoland/deno#36788; see src/server/h2_goaway_filter.ts). A client
+ * embedding this library must survive a server restart.
+ */
+function withoutServerGoaway(credentials: grpc.ChannelCredentials): grpc.ChannelCredentials {
+  type Connector = { connect(socket: unknown): Promise<{ socket: unknown; secure: boolean }> };
+  const target = credentials as unknown as {
+    [GOAWAY_FILTERED]?: true;
+    _createSecureConnector(...args: unknown[]): Connector;
+  };
+  if (target[GOAWAY_FILTERED]) return credentials;
+  target[GOAWAY_FILTERED] = true;
+  const create = target._createSecureConnector.bind(credentials);
+  target._createSecureConnector = (...args: unknown[]) => {
+    const connector = create(...args);
+    const connect = connector.connect.bind(connector);
+    connector.connect = async (socket) => {
+      const connected = await connect(socket);
+      return {
+        ...connected,
+        socket: new GoawayFilteredSocket(connected.socket as Duplex, "client"),
+      };
+    };
+    return connector;
+  };
+  return credentials;
 }
 
 function callInterceptors(options: DialOptions): grpc.Interceptor[] {

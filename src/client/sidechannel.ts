@@ -14,7 +14,7 @@ import { proxyPktLine } from "../sidechannel/proxy.ts";
 import { SidechannelRegistry } from "../sidechannel/registry.ts";
 import type { YamuxConfig } from "../yamux/const.ts";
 import { parseAddress } from "./address.ts";
-import { dial, type DialOptions } from "./dial.ts";
+import { dial, type DialOptions, transportCredentials } from "./dial.ts";
 import { codec } from "./messages.ts";
 import type { StreamIO } from "./ssh.ts";
 
@@ -36,7 +36,8 @@ export function dialSidechannel(
   registry: SidechannelRegistry,
   options: SidechannelDialOptions = {},
 ): grpc.Client {
-  const base = options.credentials ?? transportCredentials(address, options.caCertificates);
+  const base = options.credentials ??
+    transportCredentials(parseAddress(address), options.caCertificates);
   const credentials = new BackchannelCredentials(base, {
     handlers: registry.handlers,
     server: options.server,
@@ -187,21 +188,4 @@ export function unaryCall<Res>(
       (error, value) => error ? reject(error) : resolve(value as Res),
     );
   });
-}
-
-/** What `dial` would pick for the address: TLS for `tls://`, plain otherwise. */
-function transportCredentials(address: string, ca?: Uint8Array): grpc.ChannelCredentials {
-  if (!parseAddress(address).secure) return grpc.credentials.createInsecure();
-  const roots = ca ?? certificateFileFromEnv();
-  return grpc.credentials.createSsl(roots ? Buffer.from(roots) : null);
-}
-
-/** `SSL_CERT_FILE`'s certificates, as Go's system pool reads them; undefined means defaults. */
-function certificateFileFromEnv(): Uint8Array | undefined {
-  try {
-    const path = Deno.env.get("SSL_CERT_FILE");
-    return path ? Deno.readFileSync(path) : undefined;
-  } catch {
-    return undefined;
-  }
 }

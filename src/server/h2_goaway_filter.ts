@@ -5,10 +5,12 @@
  * Clients send GOAWAY when they close a connection, so a server fed raw
  * client bytes can die whenever a client leaves.
  *
- * This wraps an inbound connection and removes the client's GOAWAY frames
- * before grpc-js (and nghttp2) see them. Nothing is lost for a server: a
- * client GOAWAY only says "no new streams from me", and the client closes
- * the connection right after, which the server sees as end of stream.
+ * This wraps a connection and removes the peer's GOAWAY frames before
+ * grpc-js (and nghttp2) see them. The server filters what clients send:
+ * nothing is lost, since a client GOAWAY only says "no new streams from
+ * me" and the client closes the connection right after. Our clients filter
+ * what a stopping server sends: they then learn of the shutdown when the
+ * connection closes, and grpc-js reconnects or fails the calls as usual.
  *
  * @module
  */
@@ -25,12 +27,17 @@ const GOAWAY = 0x7;
  * whole GOAWAY frames. Payloads are sliced, never copied.
  */
 export class GoawayStripper {
-  #prefaceLeft = PREFACE_LENGTH;
+  #prefaceLeft: number;
   #header = new Uint8Array(FRAME_HEADER_LENGTH);
   #headerFilled = 0;
   /** Payload bytes of the current frame still to pass (or drop). */
   #payloadLeft = 0;
   #dropping = false;
+
+  /** `expectPreface`: the bytes start with a client's connection preface (the server side). */
+  constructor(expectPreface = true) {
+    this.#prefaceLeft = expectPreface ? PREFACE_LENGTH : 0;
+  }
 
   /** Returns the parts of `chunk` to forward, in order. */
   filter(chunk: Uint8Array): Uint8Array[] {
@@ -90,11 +97,13 @@ interface SocketLike extends Duplex {
 /** A duplex over `socket` whose readable side never yields a GOAWAY frame. */
 export class GoawayFilteredSocket extends Duplex {
   readonly #socket: SocketLike;
-  readonly #stripper = new GoawayStripper();
+  readonly #stripper: GoawayStripper;
 
-  constructor(socket: SocketLike) {
+  /** `role`: "server" filters what a client sends (it starts with the preface), "client" what a server sends. */
+  constructor(socket: SocketLike, role: "server" | "client" = "server") {
     super({ allowHalfOpen: false });
     this.#socket = socket;
+    this.#stripper = new GoawayStripper(role === "server");
     socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     socket.on("end", () => this.push(null));
     socket.on("error", (err) => this.destroy(err));
@@ -146,6 +155,19 @@ export class GoawayFilteredSocket extends Duplex {
 
   get localPort(): number | undefined {
     return this.#socket.localPort;
+  }
+
+  /** TLS facts of the wrapped socket, for HTTP/2's authority and checks. */
+  get servername(): string | undefined {
+    return (this.#socket as { servername?: string }).servername;
+  }
+
+  get alpnProtocol(): string | false | undefined {
+    return (this.#socket as { alpnProtocol?: string | false }).alpnProtocol;
+  }
+
+  get encrypted(): boolean | undefined {
+    return (this.#socket as { encrypted?: boolean }).encrypted;
   }
 
   address(): unknown {
