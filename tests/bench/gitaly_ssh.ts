@@ -43,6 +43,10 @@ export async function gitalySshSection(): Promise<void> {
         name: `clone via ${name}`,
         run: (dest: string) => sshClone(program, server.unixAddress, dest),
       })),
+      ...programs.slice(1).map(([name, program]) => ({
+        name: `clone via ${name}, sidechannel`,
+        run: (dest: string) => sshClone(program, server.unixAddress, dest, true),
+      })),
     ];
     const best = await bestOf(cases, RUNS);
     const base = best.get(cases[0].name)!;
@@ -106,13 +110,19 @@ function localClone(repoPath: string, dest: string): Promise<string> {
   return gitOk(["clone", "--quiet", "--bare", "--no-local", repoPath, dest]);
 }
 
-function sshClone(program: string, address: string, dest: string): Promise<string> {
-  const env = gitalySshEnv({
+function sshClone(
+  program: string,
+  address: string,
+  dest: string,
+  sidechannel = false,
+): Promise<string> {
+  const env: Record<string, string> = gitalySshEnv({
     program,
     command: "upload-pack",
     address,
     payload: repoPayload("default", "bench.git", { gitProtocol: "version=2" }),
   });
+  if (sidechannel) env.GITALY_USE_SIDECHANNEL = "1";
   return gitOk(["clone", "--quiet", "--bare", "ssh://gitaly/bench.git", dest], { env });
 }
 
