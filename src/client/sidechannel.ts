@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import { BackchannelCredentials } from "../backchannel/client.ts";
 import type { PackfileNegotiationStatistics } from "../proto/types.ts";

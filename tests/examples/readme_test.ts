@@ -19,14 +19,21 @@ async function readmeBlocks(): Promise<string[]> {
   return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 }
 
-/** A temp dir holding a Deno project that links this repository as `@deno-gitaly/server`. */
+/**
+ * A temp dir holding a Deno project that maps `@deno-gitaly/server/client`
+ * to this repository's client module, with this repository's npm imports,
+ * as the README tells an outside program to do.
+ */
 async function outsideProject(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "readme-program-" });
+  const ours = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   await Deno.writeTextFile(
     join(dir, "deno.json"),
     JSON.stringify({
-      links: [ROOT.replace(/\/$/, "")],
-      imports: { "@deno-gitaly/server": "jsr:@deno-gitaly/server@^0.1.0" },
+      imports: {
+        "@deno-gitaly/server/client": `file://${join(ROOT, "src/client/mod.ts")}`,
+        ...ours.imports,
+      },
     }),
   );
   return dir;
