@@ -10,7 +10,9 @@ import type { GitConfigEntry } from "../../git/command.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { hooksRuntimeFor, receivePackHooks } from "../hooks/mod.ts";
-import { gitProtocolEnv, receivePackConfig } from "./git_options.ts";
+import { invalidArgument } from "../../server/errors.ts";
+import type { CallContext } from "../../server/rpc.ts";
+import { gitProtocolEnv, parseGitConfigOptions, receivePackConfig } from "./git_options.ts";
 import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_stream.ts";
 
 /** What one push needs. */
@@ -67,6 +69,44 @@ export async function runReceivePack(
     env: { ...gitProtocolEnv(options.gitProtocol), ...hooks.env },
     stdin: options.stdin,
     signal: options.signal,
+  }, sinks);
+}
+
+/** The fields the first message of SSHReceivePack and PostReceivePack share. */
+export interface ReceivePackRequestHeader {
+  repository?: Partial<Repository> | null;
+  gl_id: string;
+  gl_username: string;
+  gl_repository: string;
+  git_protocol: string;
+  git_config_options: string[];
+}
+
+/**
+ * Validates a push's first message (pusher, repository, config options)
+ * and runs receive-pack for it: the part SSH and Smart HTTP share.
+ */
+export async function receivePackForRequest(
+  deps: ServiceDeps,
+  header: ReceivePackRequestHeader,
+  ctx: CallContext,
+  options: Pick<ReceivePackOptions, "protocol" | "statelessRpc" | "stdin">,
+  sinks: GitOutputSinks,
+): Promise<StreamedExit> {
+  if (!header.gl_id) throw invalidArgument("empty GlId");
+  const repoPath = await deps.locator.repoPath(header.repository);
+  const config = parseGitConfigOptions(header.git_config_options);
+  ctx.logFields["gl_id"] = header.gl_id;
+  return await runReceivePack(deps, {
+    ...options,
+    repoPath,
+    repository: header.repository,
+    glId: header.gl_id,
+    glUsername: header.gl_username,
+    glRepository: header.gl_repository,
+    gitProtocol: header.git_protocol,
+    config,
+    signal: ctx.signal,
   }, sinks);
 }
 

@@ -10,9 +10,8 @@ import { failedPrecondition, invalidArgument } from "../../server/errors.ts";
 import { bidiStream } from "../../server/rpc.ts";
 import type { Init, PostReceivePackRequest, PostReceivePackResponse } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
-import { runReceivePack } from "../shared/receive_pack.ts";
+import { receivePackForRequest } from "../shared/receive_pack.ts";
 
 /** Builds the handler. */
 export function postReceivePack(deps: ServiceDeps) {
@@ -21,22 +20,10 @@ export function postReceivePack(deps: ServiceDeps) {
       const { first, rest } = await firstRequest(requests);
       if (!first.gl_id) throw invalidArgument("empty GlId");
       if (hasBytes(first.data)) throw invalidArgument("non-empty Data");
-      const repoPath = await deps.locator.repoPath(first.repository);
-      const config = parseGitConfigOptions(first.git_config_options);
-      ctx.logFields["gl_id"] = first.gl_id;
-
-      const exit = await runReceivePack(deps, {
-        repoPath,
-        repository: first.repository,
-        glId: first.gl_id,
-        glUsername: first.gl_username,
-        glRepository: first.gl_repository,
+      const exit = await receivePackForRequest(deps, first, ctx, {
         protocol: "http",
-        gitProtocol: first.git_protocol,
-        config,
         statelessRpc: true,
         stdin: requestBytes(rest, (r) => r.data),
-        signal: ctx.signal,
       }, { stdout: (chunk) => send({ data: chunk }) });
       if (exit.code !== 0) {
         throw failedPrecondition(`waiting for receive-pack: ${describeExit(exit)}`);

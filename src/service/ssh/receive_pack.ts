@@ -10,9 +10,8 @@ import { bidiStream } from "../../server/rpc.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
 import type { Init, SSHReceivePackRequest, SSHReceivePackResponse } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
-import { runReceivePack } from "../shared/receive_pack.ts";
+import { receivePackForRequest } from "../shared/receive_pack.ts";
 import { CLIENT_HUNG_UP } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
@@ -22,21 +21,9 @@ export function sshReceivePack(deps: ServiceDeps) {
       const { first, rest } = await firstRequest(requests);
       if (!first.gl_id) throw invalidArgument("empty GlId");
       if (hasBytes(first.stdin)) throw invalidArgument("non-empty data in first request");
-      const repoPath = await deps.locator.repoPath(first.repository);
-      const config = parseGitConfigOptions(first.git_config_options);
-      ctx.logFields["gl_id"] = first.gl_id;
-
-      const exit = await runReceivePack(deps, {
-        repoPath,
-        repository: first.repository,
-        glId: first.gl_id,
-        glUsername: first.gl_username,
-        glRepository: first.gl_repository,
+      const exit = await receivePackForRequest(deps, first, ctx, {
         protocol: "ssh",
-        gitProtocol: first.git_protocol,
-        config,
         stdin: requestBytes(rest, (r) => r.stdin),
-        signal: ctx.signal,
       }, {
         stdout: (chunk) => send({ stdout: chunk }),
         stderr: (chunk) => send({ stderr: chunk }),
