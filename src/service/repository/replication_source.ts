@@ -18,7 +18,9 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
-import { callServerStream, callUnary } from "../../client/calls.ts";
+import { commitService, methodCodec, repositoryService } from "../../client/services.ts";
+import { serverStreamCall } from "../../client/stream_calls.ts";
+import { methodByPath } from "../../proto/mod.ts";
 import { dial } from "../../client/dial.ts";
 import { featureFlagMetadata } from "../../client/feature_flags.ts";
 import type { GitConfigEntry } from "../../git/command.ts";
@@ -181,9 +183,7 @@ class RemoteSource implements ReplicationSource {
   }
 
   async exists(signal?: AbortSignal): Promise<boolean> {
-    const response = await callUnary<{ exists?: boolean }>(
-      this.#client,
-      "/gitaly.RepositoryService/RepositoryExists",
+    const response = await repositoryService(this.#client).repositoryExists(
       { repository: this.repository },
       { signal },
     );
@@ -192,9 +192,7 @@ class RemoteSource implements ReplicationSource {
 
   async resolveCommit(revision: string, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const response = await callUnary<{ commit?: { id?: string } | null }>(
-        this.#client,
-        "/gitaly.CommitService/FindCommit",
+      const response = await commitService(this.#client).findCommit(
         { repository: this.repository, revision: new TextEncoder().encode(revision) },
         { signal },
       );
@@ -232,12 +230,12 @@ class RemoteSource implements ReplicationSource {
   }
 
   async *#bytes(path: string, field: string, signal?: AbortSignal): AsyncIterable<Uint8Array> {
-    const responses = callServerStream<Record<string, Uint8Array | undefined>>(
+    const responses = serverStreamCall(
       this.#client,
-      path,
+      methodCodec(methodByPath(path)!),
       { repository: this.repository },
       { signal },
-    );
+    ) as AsyncIterable<Record<string, Uint8Array | undefined>>;
     for await (const response of responses) {
       const data = response[field];
       if (data?.byteLength) yield data;
