@@ -75,23 +75,15 @@ export async function sshUploadPackWithSidechannel(
   io: StreamIO,
   metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<UploadPackResult> {
-  const waiter = registry.register((conn) => proxyPktLine(conn, io.stdin, io));
-  const callMetadata = metadata.clone();
-  for (const [key, value] of Object.entries(waiter.metadata)) callMetadata.set(key, value);
-  let response: { packfile_negotiation_statistics?: PackfileNegotiationStatistics | null };
-  try {
-    response = await unaryCall(
-      client,
-      SSH_SIDECHANNEL_PATH,
-      SSH_SIDECHANNEL_TYPES,
-      request,
-      callMetadata,
-    );
-  } catch (error) {
-    await waiter.close().catch(() => {});
-    throw error;
-  }
-  await waiter.close();
+  const response = await callWithSidechannel(
+    client,
+    registry,
+    SSH_SIDECHANNEL_PATH,
+    SSH_SIDECHANNEL_TYPES,
+    request,
+    metadata,
+    (conn) => proxyPktLine(conn, io.stdin, io),
+  );
   return { exitCode: 0, packfileNegotiationStatistics: response.packfile_negotiation_statistics };
 }
 
@@ -122,29 +114,50 @@ export async function postUploadPackWithSidechannel(
   io: PostBody,
   metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<PackfileNegotiationStatistics | null | undefined> {
-  const waiter = registry.register(async (conn) => {
-    const sending = io.body.pipeTo(conn.writable);
-    sending.catch(() => {}); // awaited below
-    for await (const chunk of conn.readable) await io.response(chunk);
-    await sending;
-  });
+  const response = await callWithSidechannel(
+    client,
+    registry,
+    POST_SIDECHANNEL_PATH,
+    POST_SIDECHANNEL_TYPES,
+    request,
+    metadata,
+    async (conn) => {
+      const sending = io.body.pipeTo(conn.writable);
+      sending.catch(() => {}); // awaited below
+      for await (const chunk of conn.readable) await io.response(chunk);
+      await sending;
+    },
+  );
+  return response.packfile_negotiation_statistics;
+}
+
+/**
+ * A unary call whose bulk data travels over a sidechannel served by
+ * `onSidechannel`: registers the waiter, sends its id as metadata, and
+ * resolves with the response once both the call and the sidechannel are
+ * done (the call's error wins when both fail).
+ */
+async function callWithSidechannel(
+  client: grpc.Client,
+  registry: SidechannelRegistry,
+  path: string,
+  types: string[],
+  request: Record<string, unknown>,
+  metadata: grpc.Metadata,
+  onSidechannel: Parameters<SidechannelRegistry["register"]>[0],
+): Promise<{ packfile_negotiation_statistics?: PackfileNegotiationStatistics | null }> {
+  const waiter = registry.register(onSidechannel);
   const callMetadata = metadata.clone();
   for (const [key, value] of Object.entries(waiter.metadata)) callMetadata.set(key, value);
   let response: { packfile_negotiation_statistics?: PackfileNegotiationStatistics | null };
   try {
-    response = await unaryCall(
-      client,
-      POST_SIDECHANNEL_PATH,
-      POST_SIDECHANNEL_TYPES,
-      request,
-      callMetadata,
-    );
+    response = await leanUnaryCall(client, path, types, request, callMetadata);
   } catch (error) {
     await waiter.close().catch(() => {});
     throw error;
   }
   await waiter.close();
-  return response.packfile_negotiation_statistics;
+  return response;
 }
 
 /**
@@ -167,8 +180,12 @@ export async function uploadPackOverSidechannel(
   }
 }
 
-/** One unary call by path with message types from the embedded proto. */
-export function unaryCall<Res>(
+/**
+ * One unary call by path, with codecs for just the named message types
+ * (`messages.ts`), so gitaly-ssh starts without loading the whole proto
+ * root; programs that have it loaded use `stream_calls.ts` instead.
+ */
+export function leanUnaryCall<Res>(
   client: grpc.Client,
   path: string,
   [requestName, responseName]: string[],

@@ -6,7 +6,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { BackchannelCredentials } from "../../src/backchannel/client.ts";
-import { unaryCall } from "../../src/client/sidechannel.ts";
+import { leanUnaryCall } from "../../src/client/sidechannel.ts";
 import { signV2Token } from "../../src/server/auth.ts";
 import { SIDECHANNEL_METADATA_KEY } from "../../src/sidechannel/protocol.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
@@ -85,7 +85,7 @@ Deno.test("a sidechannel that is never confirmed fails the RPC at the 5 s deadli
     metadata.set(SIDECHANNEL_METADATA_KEY, "0");
     const started = performance.now();
     let error: grpc.ServiceError | undefined;
-    await unaryCall(
+    await leanUnaryCall(
       client,
       "/gitaly.SSHService/SSHUploadPackWithSidechannel",
       ["SSHUploadPackWithSidechannelRequest", "SSHUploadPackWithSidechannelResponse"],

@@ -7,9 +7,9 @@ import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import {
   dialSidechannel,
+  leanUnaryCall,
   postUploadPackWithSidechannel,
   sshUploadPackWithSidechannel,
-  unaryCall,
 } from "../../src/client/sidechannel.ts";
 import { encodePktLine, flushPkt } from "../../src/git/pktline.ts";
 import { signV2Token } from "../../src/server/auth.ts";
@@ -163,21 +163,25 @@ Deno.test("sidechannel RPCs fail as Gitaly's do", async () => {
       const id = { [SIDECHANNEL_METADATA_KEY]: "0" };
       assertEquals(
         await failure(
-          unaryCall(noBackchannel, post, postTypes, { repository: REPO }, withToken(id)),
+          leanUnaryCall(noBackchannel, post, postTypes, { repository: REPO }, withToken(id)),
         ),
         "INTERNAL: open sidechannel: sidechannel: fail to extract yamux session: non-multiplexed connection",
       );
       assertEquals(
-        await failure(unaryCall(noBackchannel, ssh, sshTypes, { repository: REPO }, withToken(id))),
+        await failure(
+          leanUnaryCall(noBackchannel, ssh, sshTypes, { repository: REPO }, withToken(id)),
+        ),
         "ABORTED: opennig sidechannel: sidechannel: fail to extract yamux session: non-multiplexed connection",
       );
       const unknown = { [SIDECHANNEL_METADATA_KEY]: "4711" };
       assertEquals(
-        await failure(unaryCall(mux, ssh, sshTypes, { repository: REPO }, withToken(unknown))),
+        await failure(leanUnaryCall(mux, ssh, sshTypes, { repository: REPO }, withToken(unknown))),
         "ABORTED: opennig sidechannel: sidechannel: receive confirmation: EOF",
       );
       const missing = { repository: { storage_name: "default", relative_path: "nope.git" } };
-      const postMissing = await failure(unaryCall(mux, post, postTypes, missing, withToken(id)));
+      const postMissing = await failure(
+        leanUnaryCall(mux, post, postTypes, missing, withToken(id)),
+      );
       assert(postMissing.startsWith("NOT_FOUND: "), postMissing);
       // The SSH variant opens the sidechannel first, then finds no repository.
       const sshMissing = await failure(
