@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { createRepo, git, gitOk, listRefs } from "../helpers/gitrepo.ts";
-import { gitalySshEnv, MAIN_TS, repoPayload } from "../helpers/gitaly_ssh.ts";
+import { gitalySshEnv, MAIN_TS, pushThroughGitalySsh, repoPayload } from "../helpers/gitaly_ssh.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { haveOpenssl, makeTestCertificates } from "../helpers/tls.ts";
 
@@ -45,24 +45,14 @@ Deno.test("gitaly-ssh: clone (v0 and v2), push and archive through a running ser
     }
 
     await t.step("push a new branch", async () => {
-      const checkout = join(work, "checkout");
-      await gitOk(["clone", "--quiet", source, checkout]);
-      await gitOk(["commit", "--allow-empty", "-m", "pushed"], { cwd: checkout });
-      const env = gitalySshEnv({
-        command: "receive-pack",
+      const { pushed, ref } = await pushThroughGitalySsh({
+        source,
+        work,
         address: server.unixAddress,
         token: TOKEN,
-        payload: repoPayload("default", "project.git", {
-          glId: "user-1",
-          glRepository: "project-1",
-        }),
+        branch: "pushed",
       });
-      await gitOk(["push", "ssh://gitaly/project.git", "HEAD:refs/heads/pushed"], {
-        cwd: checkout,
-        env,
-      });
-      const head = await gitOk(["rev-parse", "HEAD"], { cwd: checkout });
-      assertEquals((await listRefs(source))["refs/heads/pushed"], head);
+      assertEquals(ref, pushed);
     });
 
     await t.step("archive through upload-archive", async () => {

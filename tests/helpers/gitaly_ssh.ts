@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gitOk, listRefs } from "./gitrepo.ts";
 
 /** Our entry point. */
 export const MAIN_TS: string = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -53,4 +55,44 @@ export function repoPayload(
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return { repository: { storageName: storage, relativePath }, ...extra };
+}
+
+/** What {@link pushThroughGitalySsh} needs. */
+export interface PushCall {
+  /** Bare repository the server serves as `default/project.git`, to clone and check. */
+  source: string;
+  /** Scratch directory for the checkout. */
+  work: string;
+  address: string;
+  token?: string;
+  /** Branch the new commit is pushed to. */
+  branch: string;
+  /** The gitaly-ssh program; default ours. */
+  program?: string;
+}
+
+/**
+ * Clones `source`, commits, pushes through gitaly-ssh (`receive-pack`) as
+ * `user-1`, and returns the pushed commit and the ref the repository has
+ * for the branch afterwards.
+ */
+export async function pushThroughGitalySsh(
+  call: PushCall,
+): Promise<{ pushed: string; ref: string }> {
+  const checkout = join(call.work, `checkout-${call.branch}`);
+  await gitOk(["clone", "--quiet", call.source, checkout]);
+  await gitOk(["commit", "--allow-empty", "-m", `push to ${call.branch}`], { cwd: checkout });
+  const env = gitalySshEnv({
+    program: call.program,
+    command: "receive-pack",
+    address: call.address,
+    token: call.token,
+    payload: repoPayload("default", "project.git", { glId: "user-1", glRepository: "project-1" }),
+  });
+  await gitOk(["push", "ssh://gitaly/project.git", `HEAD:refs/heads/${call.branch}`], {
+    cwd: checkout,
+    env,
+  });
+  const pushed = await gitOk(["rev-parse", "HEAD"], { cwd: checkout });
+  return { pushed, ref: (await listRefs(call.source))[`refs/heads/${call.branch}`] };
 }

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
-import { gitalySshEnv, repoPayload } from "../helpers/gitaly_ssh.ts";
+import { gitalySshEnv, pushThroughGitalySsh, repoPayload } from "../helpers/gitaly_ssh.ts";
 import { createRepo, gitOk, listRefs } from "../helpers/gitrepo.ts";
 import { GO, goInstall } from "../helpers/go.ts";
 import { startTestServer } from "../helpers/server.ts";
@@ -60,27 +60,15 @@ Deno.test({
         }
       }
       await t.step("push", async () => {
-        const checkout = join(work, "checkout");
-        await gitOk(["clone", "--quiet", source, checkout]);
-        await gitOk(["commit", "--allow-empty", "-m", "from gitaly's gitaly-ssh"], {
-          cwd: checkout,
-        });
-        const env = gitalySshEnv({
+        const { pushed, ref } = await pushThroughGitalySsh({
           program,
-          command: "receive-pack",
+          source,
+          work,
           address: server.unixAddress,
           token: TOKEN,
-          payload: repoPayload("default", "project.git", {
-            glId: "user-1",
-            glRepository: "project-1",
-          }),
+          branch: "interop",
         });
-        await gitOk(["push", "ssh://gitaly/project.git", "HEAD:refs/heads/interop"], {
-          cwd: checkout,
-          env,
-        });
-        const head = await gitOk(["rev-parse", "HEAD"], { cwd: checkout });
-        assertEquals((await listRefs(source))["refs/heads/interop"], head);
+        assertEquals(ref, pushed);
       });
     } finally {
       await server.stop();

@@ -10,6 +10,7 @@ import type { YamuxConfig } from "../../../src/yamux/const.ts";
 import { YamuxSession } from "../../../src/yamux/session.ts";
 import type { YamuxStream } from "../../../src/yamux/stream.ts";
 import { fromDenoConn } from "../../../src/yamux/transport.ts";
+import { PrefixReader, UnexpectedEofError } from "../../../src/backchannel/prefix_reader.ts";
 import { checkPattern, writePattern, writeText } from "../../yamux/helpers.ts";
 
 /** Which Yamux role the Go peer plays; ours is the other one. */
@@ -131,44 +132,22 @@ async function serveStream(stream: YamuxStream): Promise<void> {
   }
 }
 
-/** Splits off the first line; `rest` yields the bytes after it. */
+/** Splits off the first line; `rest` yields the bytes after it. Commands are short: read bytewise. */
 async function readCommandLine(
   readable: ReadableStream<Uint8Array>,
 ): Promise<{ line: string; rest: ReadableStream<Uint8Array> }> {
-  const reader = readable.getReader();
-  let head = new Uint8Array(0);
-  for (;;) {
-    const newline = head.indexOf(10);
-    if (newline >= 0) {
-      const line = new TextDecoder().decode(head.subarray(0, newline));
-      const leftover = head.subarray(newline + 1);
-      return { line, rest: remainder(leftover, reader) };
+  const reader = new PrefixReader(readable);
+  const bytes: number[] = [];
+  try {
+    for (
+      let byte = (await reader.readExactly(1))[0];
+      byte !== 10;
+      byte = (await reader.readExactly(1))[0]
+    ) {
+      bytes.push(byte);
     }
-    const { value, done } = await reader.read();
-    if (done) return { line: new TextDecoder().decode(head), rest: remainder(head, reader) };
-    const joined = new Uint8Array(head.length + value.length);
-    joined.set(head);
-    joined.set(value, head.length);
-    head = joined;
+  } catch (err) {
+    if (!(err instanceof UnexpectedEofError)) throw err;
   }
-}
-
-function remainder(
-  leftover: Uint8Array,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  let first = leftover.length > 0 ? leftover : null;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (first) {
-        controller.enqueue(first);
-        first = null;
-        return;
-      }
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
+  return { line: new TextDecoder().decode(new Uint8Array(bytes)), rest: reader.rest() };
 }
