@@ -8,7 +8,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { authError, checkAuthorization } from "./auth.ts";
-import { Code, codeName, GrpcError, unimplemented } from "./errors.ts";
+import { Code, codeName, GrpcError, toGrpcError, unimplemented } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { GrpcType, ServerMetrics } from "./metrics.ts";
 import {
@@ -302,17 +302,6 @@ class CallRun {
       ...status?.fields,
     });
   }
-}
-
-/** Normalises whatever a handler threw into a GrpcError; `undefined` means OK. */
-export function toGrpcError(error: unknown, signal?: AbortSignal): GrpcError | undefined {
-  if (error === undefined) return undefined;
-  if (error instanceof GrpcError) return error;
-  if (signal?.aborted && signal.reason instanceof GrpcError) return signal.reason;
-  // Never leak paths or internals: the detail goes to the log, not the client.
-  return new GrpcError(Code.INTERNAL, "internal error", {
-    "error.detail": String((error as Error)?.stack ?? error),
-  });
 }
 
 function isServerFault(code: Code): boolean {

@@ -7,6 +7,7 @@
  */
 import type { Metadata } from "@grpc/grpc-js";
 import type { BackchannelPeer } from "../backchannel/peer.ts";
+import type { Init, MethodShape as ProtoMethod, ServiceMethods } from "../proto/types.ts";
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -68,6 +69,45 @@ export interface ServiceImplementation {
   /** Fully qualified service name, e.g. `gitaly.RepositoryService`. */
   service: string;
   handlers: Record<string, Handler>;
+}
+
+/** A fully qualified service name of the generated interface, e.g. `gitaly.RefService`. */
+export type ServiceName = keyof ServiceMethods;
+
+/**
+ * The handler type one method of the generated interface needs: its
+ * streaming kind, its request type and (buildable) response type.
+ */
+export type HandlerFor<M extends ProtoMethod> = M["requestStream"] extends true
+  ? M["responseStream"] extends true ? BidiStreamHandler<M["request"], Init<M["response"]>>
+  : ClientStreamHandler<M["request"], Init<M["response"]>>
+  : M["responseStream"] extends true ? ServerStreamHandler<M["request"], Init<M["response"]>>
+  : UnaryHandler<M["request"], Init<M["response"]>>;
+
+/**
+ * The handler of `method` of `service`, e.g. `Rpc<"gitaly.RefService", "FindBranch">`.
+ * Annotating a handler factory's return type with it types the request and
+ * response from the proto, so a wrong message type or streaming kind fails
+ * `deno check`.
+ */
+export type Rpc<S extends ServiceName, M extends keyof ServiceMethods[S]> =
+  ServiceMethods[S][M] extends ProtoMethod ? HandlerFor<ServiceMethods[S][M]> : never;
+
+/** A service's handler table: only the proto's method names, each with its exact handler type. */
+export type ServiceHandlers<S extends ServiceName> = {
+  [M in keyof ServiceMethods[S]]?: Rpc<S, M>;
+};
+
+/**
+ * Declares a service implementation whose table is checked against the
+ * generated interface: a misspelt method name, a wrong request or response
+ * type or a wrong streaming kind is a type error.
+ */
+export function defineService<S extends ServiceName>(
+  service: S,
+  handlers: ServiceHandlers<S>,
+): ServiceImplementation {
+  return { service, handlers: handlers as Record<string, Handler> };
 }
 
 /** Declares a unary handler. */

@@ -12,7 +12,8 @@ import { unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { validateRepositoryFields } from "../remote/validate.ts";
-import { createSeededRepository, wrapError } from "./create_seeded.ts";
+import { createSeededRepository } from "./create_seeded.ts";
+import { wrapError } from "../../server/errors.ts";
 import { cloneFrom, removeOrigin } from "./git_transfer.ts";
 import { openSource } from "./replication_source.ts";
 

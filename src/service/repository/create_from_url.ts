@@ -17,7 +17,8 @@ import type { GitConfigEntry } from "../../git/command.ts";
 import { internal, invalidArgument } from "../../server/errors.ts";
 import { unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { createSeededRepository, wrapError } from "./create_seeded.ts";
+import { createSeededRepository } from "./create_seeded.ts";
+import { wrapError } from "../../server/errors.ts";
 import { cloneFrom, removeOrigin } from "./git_transfer.ts";
 import { basicAuthorization, resolveConfig } from "./remote_url.ts";
 

@@ -53,17 +53,3 @@ export async function createSeededRepository(
   }
 }
 
-/**
- * Prefixes an error the way Gitaly's wrapping does: a gRPC error keeps its
- * code, anything else becomes `Internal`.
- */
-export function wrapError(prefix: string, error: unknown): GrpcError {
-  if (error instanceof GrpcError) {
-    return new GrpcError(error.code, `${prefix}: ${error.message}`, error.fields);
-  }
-  if (isCallError(error) && error.code !== Code.UNKNOWN) {
-    // A failed call to another server keeps its code, as Gitaly's wrapping does.
-    return new GrpcError(error.code, `${prefix}: ${error.details}`);
-  }
-  return internal(`${prefix}: ${error instanceof Error ? error.message : String(error)}`);
-}

@@ -18,7 +18,8 @@ import { Code, GrpcError, invalidArgument, notFound } from "../../server/errors.
 import { type CallContext, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { exists, makeStorageTempDir } from "../shared/storage.ts";
-import { createSeededRepository, wrapError } from "./create_seeded.ts";
+import { createSeededRepository } from "./create_seeded.ts";
+import { wrapError } from "../../server/errors.ts";
 import { replaceCustomHooks } from "./custom_hooks.ts";
 import { fetchFrom, remoteHead } from "./git_transfer.ts";
 import { openSource, type ReplicationSource } from "./replication_source.ts";
