@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Repository } from "../../proto/types.ts";
-import { alreadyExists, internal } from "../../server/errors.ts";
+import { alreadyExists } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { exists, makeStorageTempDir, moveIntoPlace } from "../shared/storage.ts";
 
