@@ -91,9 +91,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
     binPath: config.git.binPath,
     config: config.git.config,
     onSpawn: (cmd) => metrics.commandsSpawned.inc({ cmd }),
+    maxProcesses: config.git.maxProcesses,
+    spawnObserver: {
+      onQueueLength: (length) => metrics.spawnWaitingLength.set(length),
+      onWait: (seconds) => metrics.spawnWaitSeconds.observe(seconds),
+      onTimeout: () => metrics.spawnTimeouts.inc(),
+    },
   });
   metrics.countRunningCommands = () => git.liveCount();
-  const catfile = new CatfileCache(git, { maxProcesses: config.git.catfileCacheSize });
+  const catfile = new CatfileCache(git, {
+    maxProcesses: config.git.catfileCacheSize,
+    onLookup: (_kind, hit) => metrics.catfileCache.inc({ type: hit ? "hit" : "miss" }),
+  });
   const deps: ServiceDeps = { config, locator: new Locator(config.storages), git, catfile, logger };
   const health = new HealthState();
   const { services, extraServices } = buildRegistrations(deps, health);

@@ -50,6 +50,8 @@ export interface CatfileCacheOptions {
   idleTimeoutMs?: number;
   /** Force `--batch-command` on or off; default: when git ≥ 2.36. */
   batchCommand?: boolean;
+  /** Called for every request: `hit` when an idle process was reused (metrics). */
+  onLookup?: (kind: "info" | "contents", hit: boolean) => void;
 }
 
 /** Per-request options. */
@@ -158,12 +160,14 @@ export class CatfileCache {
   #all = new Set<BatchProcess>();
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
+  #onLookup?: (kind: Kind, hit: boolean) => void;
 
   /** Creates an empty cache spawning through `runner`. */
   constructor(runner: GitRunner, options: CatfileCacheOptions = {}) {
     this.#runner = runner;
     this.#maxProcesses = options.maxProcesses ?? 100;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+    this.#onLookup = options.onLookup;
     if (options.batchCommand !== undefined) {
       this.#batchCommand = Promise.resolve(options.batchCommand);
     }
@@ -367,6 +371,7 @@ export class CatfileCache {
     if (this.#closed) throw new Error("cat-file cache is closed");
     const key = cacheKey(repoPath, kind, env);
     let proc = this.#takeIdle(key);
+    this.#onLookup?.(kind, proc !== undefined);
     if (!proc) {
       const batchCommand = await this.#useBatchCommand();
       if (this.#closed) throw new Error("cat-file cache is closed");

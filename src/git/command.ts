@@ -12,11 +12,64 @@
 
 import { childEnv, inheritedEnv } from "./env.ts";
 import { type GitProcess, type GitStdin, RunningGit } from "./process.ts";
+import { SpawnLimit, type SpawnLimitObserver } from "./spawn_limit.ts";
 import { DEFAULT_STDERR_LIMIT } from "./stderr.ts";
 import { parseGitVersionOutput } from "./version.ts";
 
 export type { GitExit, GitProcess, GitStdin, KillReason } from "./process.ts";
 export { GitKilledError } from "./process.ts";
+export { SpawnTimeoutError } from "./spawn_limit.ts";
+
+/**
+ * One git command line, described so that what a user supplied can never be
+ * read as an option: `flags` are ours and start with `-`; `args` are
+ * positional (revisions, ref names) and may not start with `-`;
+ * `postSepArgs` come after `--` (paths, or revisions where git allows it).
+ */
+export interface GitCommand {
+  /** The subcommand, e.g. `for-each-ref`. */
+  name: string;
+  /** Options, each starting with `-` (e.g. `--format=%(refname)`). */
+  flags?: string[];
+  /** Positional arguments; none may start with `-`. */
+  args?: string[];
+  /** Arguments after `--`. */
+  postSepArgs?: string[];
+}
+
+/** A positional argument that git would read as an option; answered as `InvalidArgument`. */
+export class GitArgumentError extends Error {
+  /** gRPC code this error maps to at the boundary (`InvalidArgument`). */
+  readonly grpcCode = 3;
+
+  /** Builds the error for `arg`. */
+  constructor(arg: string, why: string) {
+    super(`positional argument ${JSON.stringify(arg)} ${why}`);
+    this.name = "GitArgumentError";
+  }
+}
+
+/** The argument list (subcommand first) of `command`; throws when it is unsafe. */
+export function commandArgs(command: GitCommand): string[] {
+  if (!/^[a-z][a-z0-9-]*$/.test(command.name)) {
+    throw new TypeError(`invalid git subcommand ${JSON.stringify(command.name)}`);
+  }
+  for (const flag of command.flags ?? []) {
+    if (!flag.startsWith("-")) {
+      throw new TypeError(`git flag ${JSON.stringify(flag)} must start with '-'`);
+    }
+  }
+  for (const arg of command.args ?? []) {
+    if (arg.startsWith("-")) throw new GitArgumentError(arg, "can't start with '-'");
+  }
+  const all = [...command.flags ?? [], ...command.args ?? [], ...command.postSepArgs ?? []];
+  for (const arg of all) {
+    if (arg.includes("\0")) throw new GitArgumentError(arg, "can't contain NUL");
+  }
+  const argv = [command.name, ...command.flags ?? [], ...command.args ?? []];
+  if (command.postSepArgs !== undefined) argv.push("--", ...command.postSepArgs);
+  return argv;
+}
 
 /** One git configuration entry, passed as `-c key=value`. */
 export interface GitConfigEntry {
@@ -40,14 +93,25 @@ export interface GitRunnerOptions {
   stderrLimit?: number;
   /** Variables inherited by children. Default: the allow-list read from the server's environment. */
   inheritedEnv?: Record<string, string>;
+  /** Most git processes started with {@link GitRunner.start} running at once. Default 512. */
+  maxProcesses?: number;
+  /** How long {@link GitRunner.start} waits for a free slot. Default 10 s. */
+  spawnTimeoutMs?: number;
+  /** Observers of the spawn queue (metrics). */
+  spawnObserver?: SpawnLimitObserver;
 }
 
 /** One git invocation. */
 export interface GitSpawnOptions {
   /** Repository, passed as `--git-dir=<path>`. */
   gitDir?: string;
+  /**
+   * The command, described; prefer it whenever an argument comes from a
+   * request. Exactly one of `command` and `args` is given.
+   */
+  command?: GitCommand;
   /** Subcommand first, then its arguments: `["upload-pack", "--stateless-rpc", "."]`. */
-  args: string[];
+  args?: string[];
   /** Extra `-c` entries for this call (after, so winning over, the runner's). */
   config?: GitConfigEntry[];
   /** Extra environment variables on top of the clean environment. */
@@ -94,6 +158,15 @@ export class GitCommandError extends Error {
   /** Captured stderr (tail). */
   readonly stderr: string;
 
+  /** The command, its exit status and its stderr tail, for the call's log line. */
+  logFields(): Record<string, string> {
+    return {
+      "git.command": this.args.join(" "),
+      "git.exit_code": String(this.code),
+      "git.stderr": this.stderr.slice(-2048),
+    };
+  }
+
   /** Builds the error from the failed call. */
   constructor(args: string[], code: number, stderr: string, signal?: Deno.Signal) {
     const detail = stderr.trim().split("\n").pop() ?? "";
@@ -127,6 +200,7 @@ export class GitRunner {
   #setsid?: string;
   #live = new Set<RunningGit>();
   #version?: Promise<string>;
+  #limit: SpawnLimit;
 
   /** Builds the runner; validates the configured `-c` entries. */
   constructor(options: GitRunnerOptions = {}) {
@@ -139,12 +213,45 @@ export class GitRunner {
     this.#onSpawn = options.onSpawn;
     this.#killGraceMs = options.killGraceMs ?? 500;
     this.#stderrLimit = options.stderrLimit ?? DEFAULT_STDERR_LIMIT;
+    this.#limit = new SpawnLimit(
+      options.maxProcesses ?? 512,
+      options.spawnTimeoutMs ?? 10_000,
+      options.spawnObserver,
+    );
   }
 
-  /** Starts git. The child is tracked until reaped. */
+  /**
+   * Starts git once fewer than `maxProcesses` started this way run; the
+   * slot is given back when the child is reaped. The way handlers start
+   * long-running commands.
+   */
+  async start(options: GitSpawnOptions): Promise<GitProcess> {
+    const argv = this.#argv(options); // fail on bad arguments before queueing
+    const release = await this.#limit.acquire(options.signal);
+    let git: GitProcess;
+    try {
+      git = this.#spawnArgv(options, argv);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    git.wait().finally(release);
+    return git;
+  }
+
+  /** Processes started with {@link start} running, and callers waiting for a slot. */
+  spawnStats(): { running: number; waiting: number } {
+    return { running: this.#limit.inUse, waiting: this.#limit.waiting };
+  }
+
+  /** Starts git at once, outside the bound of {@link start}. The child is tracked until reaped. */
   spawn(options: GitSpawnOptions): GitProcess {
+    return this.#spawnArgv(options, this.#argv(options));
+  }
+
+  #spawnArgv(options: GitSpawnOptions, argv: string[]): GitProcess {
     options.signal?.throwIfAborted();
-    const argv = this.#argv(options);
+    const subcommand = options.command?.name ?? options.args![0];
     const stdoutPiped = options.stdout !== "null";
     const command = new Deno.Command(this.processGroup ? this.#setsid! : this.binPath, {
       args: this.processGroup ? [this.binPath, ...argv] : argv,
@@ -157,7 +264,7 @@ export class GitRunner {
     });
     const child = command.spawn();
     const git = new RunningGit(child, {
-      subcommand: options.args[0],
+      subcommand,
       processGroup: this.processGroup,
       killGraceMs: this.#killGraceMs,
       stderrLimit: options.stderrLimit ?? this.#stderrLimit,
@@ -166,20 +273,20 @@ export class GitRunner {
       onStderr: options.onStderr,
     }, stdoutPiped);
     this.#track(git);
-    this.#onSpawn?.(options.args[0]);
+    this.#onSpawn?.(subcommand);
     return git;
   }
 
   /** Runs git to completion, buffering stdout (at most `maxStdout` bytes). */
   async run(options: GitRunOptions): Promise<GitRunResult> {
-    const git = this.spawn({ ...options, stdout: "piped" }) as RunningGit;
+    const git = await this.start({ ...options, stdout: "piped" });
     const limit = options.maxStdout ?? DEFAULT_MAX_STDOUT;
     let stdout: Uint8Array;
     try {
-      stdout = await readAtMost(git.stdout, limit, options.args[0]);
+      stdout = await readAtMost(git.stdout, limit, git.subcommand);
     } catch (error) {
       // Over the limit, aborted or killed: make sure the child is gone first.
-      git.killFor(error instanceof GitOutputLimitError ? "output-limit" : "kill");
+      (git as RunningGit).killFor(error instanceof GitOutputLimitError ? "output-limit" : "kill");
       await git.wait();
       throw error;
     }
@@ -193,7 +300,8 @@ export class GitRunner {
   async runOk(options: GitRunOptions): Promise<GitRunResult> {
     const result = await this.run(options);
     if (result.code !== 0) {
-      throw new GitCommandError(options.args, result.code, result.stderr, result.signal);
+      const args = options.command ? commandArgs(options.command) : options.args!;
+      throw new GitCommandError(args, result.code, result.stderr, result.signal);
     }
     return result;
   }
@@ -226,7 +334,11 @@ export class GitRunner {
   }
 
   #argv(options: GitSpawnOptions): string[] {
-    const subcommand = options.args[0];
+    if ((options.command === undefined) === (options.args === undefined)) {
+      throw new TypeError("git needs exactly one of `command` and `args`");
+    }
+    const args = options.command ? commandArgs(options.command) : options.args!;
+    const subcommand = args[0];
     if (!subcommand || subcommand.startsWith("-")) {
       throw new TypeError(
         `git args must start with a subcommand, got ${JSON.stringify(subcommand)}`,
@@ -239,7 +351,7 @@ export class GitRunner {
       validateConfigEntry(entry);
       argv.push("-c", `${entry.key}=${entry.value}`);
     }
-    argv.push(...options.args);
+    argv.push(...args);
     return argv;
   }
 

@@ -28,7 +28,13 @@ export interface Config {
   tls?: { certificatePath: string; keyPath: string };
   storages: StorageConfig[];
   auth: { token: string; transitioning: boolean };
-  git: { binPath: string; config: GitConfigEntry[]; catfileCacheSize: number };
+  git: {
+    binPath: string;
+    config: GitConfigEntry[];
+    catfileCacheSize: number;
+    /** Most git processes running at once (ours, not Gitaly's); beyond it calls queue. */
+    maxProcesses: number;
+  };
   logging: { format: "json" | "text"; level: LogLevel };
   prometheusListenAddr?: string;
   /** How long in-flight calls may run after SIGTERM, in milliseconds. */
@@ -70,6 +76,7 @@ level = "info"
 
 const DEFAULT_GRACEFUL_TIMEOUT_MS = 60_000;
 const DEFAULT_CATFILE_CACHE_SIZE = 100;
+const DEFAULT_MAX_PROCESSES = 512;
 
 /** Reads and validates a config file; relative paths resolve against its folder. */
 export async function loadConfigFile(path: string): Promise<LoadedConfig> {
@@ -166,6 +173,7 @@ function readGit(r: TableReader): Config["git"] {
   const git = {
     binPath: r.optionalString("bin_path") ?? "git",
     catfileCacheSize: r.optionalInteger("catfile_cache_size") ?? DEFAULT_CATFILE_CACHE_SIZE,
+    maxProcesses: r.optionalInteger("max_processes") ?? DEFAULT_MAX_PROCESSES,
     config: r.tableArray("config").map((c) => {
       const entry = { key: c.requiredString("key"), value: c.requiredString("value") };
       if (!/^[A-Za-z0-9-]+(\.[^=\s]+)*\.[A-Za-z][A-Za-z0-9-]*$/.test(entry.key)) {

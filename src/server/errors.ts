@@ -135,19 +135,25 @@ export function unimplemented(method: string): GrpcError {
 /**
  * Maps whatever a handler threw to a {@link GrpcError}, once, at the
  * boundary; `undefined` means OK. An aborted call reports the abort's
- * reason (cancelled, deadline exceeded, server stopping). Errors that carry
- * their own mapping (`toGrpcError()`, e.g. a failed git command) use it;
- * anything else is `Internal` with its message, the stack going to the log.
+ * reason (cancelled, deadline exceeded, server stopping). Errors of lower
+ * layers that name their code in a numeric `grpcCode` (e.g. an invalid
+ * revision) get it; anything else is `Internal` with its message (a failed
+ * git command says which, its exit status and the last line of its
+ * stderr), the stack going to the log.
  */
 export function toGrpcError(error: unknown, signal?: AbortSignal): GrpcError | undefined {
   if (error === undefined) return undefined;
   if (error instanceof GrpcError) return error;
   if (signal?.aborted && signal.reason instanceof GrpcError) return signal.reason;
-  const mapped = (error as { toGrpcError?: () => GrpcError } | null)?.toGrpcError?.();
-  if (mapped instanceof GrpcError) return mapped;
+  const coded = error as { grpcCode?: unknown; message?: unknown } | null;
+  if (typeof coded?.grpcCode === "number" && typeof coded.message === "string") {
+    // Lower layers (git) cannot import this module; they name their code instead.
+    return new GrpcError(coded.grpcCode as Code, coded.message, { cause: error });
+  }
+  const logFields = (error as { logFields?: () => Record<string, string> } | null)?.logFields?.();
   return new GrpcError(Code.INTERNAL, messageOf(error), {
     cause: error,
-    fields: { "error.detail": String((error as Error)?.stack ?? error) },
+    fields: { ...logFields, "error.detail": String((error as Error)?.stack ?? error) },
   });
 }
 

@@ -84,6 +84,32 @@ export class ServerMetrics {
     );
   }
 
+  readonly spawnWaitingLength = new Gauge({
+    name: "gitaly_spawn_token_waiting_length",
+    help: "The current length of the queue waiting for spawn tokens",
+    registers: [this.registry],
+  });
+
+  readonly spawnTimeouts = new Counter({
+    name: "gitaly_spawn_timeouts_total",
+    help: "Number of process spawn timeouts",
+    registers: [this.registry],
+  });
+
+  readonly spawnWaitSeconds = new Histogram({
+    name: "gitaly_spawn_token_wait_seconds",
+    help: "Time spent waiting for a spawn token, by callers that had to wait.",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly catfileCache = new Counter({
+    name: "gitaly_catfile_cache_total",
+    help: "Counter of catfile cache hit/miss",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
+
   /** The exposition text for a scrape. */
   text(): Promise<string> {
     return this.registry.metrics();

@@ -59,7 +59,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     tls: options.tls,
     storages: [],
     auth: { token: options.token ?? "", transitioning: false },
-    git: { binPath: "git", config: [], catfileCacheSize: 0 },
+    git: { binPath: "git", config: [], catfileCacheSize: 0, maxProcesses: 512 },
     logging: { format: "json", level: "error" },
     gracefulRestartTimeoutMs: 1000,
     hooks: {},

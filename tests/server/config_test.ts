@@ -52,6 +52,7 @@ custom_hooks_dir = "hooks"
   assertEquals(config.git, {
     binPath: "/usr/bin/git",
     catfileCacheSize: 7,
+    maxProcesses: 512,
     config: [{ key: "core.fsync", value: "objects" }],
   });
   assertEquals(config.logging, { format: "json", level: "warn" });

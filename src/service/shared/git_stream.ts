@@ -99,7 +99,7 @@ export async function runStreamed(
   spawn: Omit<GitSpawnOptions, "stdout" | "onStderr">,
   sinks: GitOutputSinks,
 ): Promise<StreamedExit> {
-  const child = git.spawn({ ...spawn, stdout: "piped", onStderr: sinks.stderr });
+  const child = await git.start({ ...spawn, stdout: "piped", onStderr: sinks.stderr });
   let stdoutBytes = 0;
   try {
     const chunks = sinks.stdoutViews
