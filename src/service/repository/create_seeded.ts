@@ -51,4 +51,3 @@ export async function createSeededRepository(
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
 }
-
