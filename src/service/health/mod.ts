@@ -8,7 +8,12 @@ import type * as grpc from "@grpc/grpc-js";
 import type { MethodShape } from "../../server/adapter.ts";
 import { grpcServiceDefinition, serviceInfo } from "../../proto/mod.ts";
 import { notFound } from "../../server/errors.ts";
-import { serverStream, type ServiceImplementation, unary } from "../../server/rpc.ts";
+import {
+  defineService,
+  serverStream,
+  type ServiceImplementation,
+  unary,
+} from "../../server/rpc.ts";
 
 /** The serving states of `grpc.health.v1.HealthCheckResponse`. */
 export { grpc_health_v1_HealthCheckResponse_ServingStatus as ServingStatus } from "../../proto/types.ts";
@@ -51,10 +56,6 @@ export class HealthState {
   }
 }
 
-interface HealthCheckRequest {
-  service: string;
-}
-
 /** Our handlers; only the overall server ("") and known services are answered. */
 export function healthService(state: HealthState, services: string[]): ServiceImplementation {
   const known = new Set(["", ...services]);
@@ -62,18 +63,15 @@ export function healthService(state: HealthState, services: string[]): ServiceIm
     if (!known.has(service)) throw notFound("unknown service");
     return { status: state.status };
   };
-  return {
-    service: HEALTH_SERVICE,
-    handlers: {
-      Check: unary((req: HealthCheckRequest) => Promise.resolve(statusOf(req.service))),
-      Watch: serverStream(async (req: HealthCheckRequest, ctx, send) => {
-        const service = req.service;
-        if (!known.has(service)) return send({ status: ServingStatus.SERVICE_UNKNOWN });
-        while (!ctx.signal.aborted) {
-          await send({ status: state.status });
-          await state.changed(ctx.signal);
-        }
-      }),
-    },
-  };
+  return defineService(HEALTH_SERVICE, {
+    Check: unary((req) => Promise.resolve(statusOf(req.service))),
+    Watch: serverStream(async (req, ctx, send) => {
+      const service = req.service;
+      if (!known.has(service)) return send({ status: ServingStatus.SERVICE_UNKNOWN });
+      while (!ctx.signal.aborted) {
+        await send({ status: state.status });
+        await state.changed(ctx.signal);
+      }
+    }),
+  });
 }

@@ -5,18 +5,15 @@
  *
  * @module
  */
-import type {
-  FindRemoteRepositoryRequest,
-  FindRemoteRepositoryResponse,
-  Init,
-} from "../../proto/types.ts";
 import { invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 
 /** Builds the handler. */
-export function findRemoteRepository(deps: ServiceDeps) {
-  return unary<FindRemoteRepositoryRequest, Init<FindRemoteRepositoryResponse>>(
+export function findRemoteRepository(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RemoteService", "FindRemoteRepository"> {
+  return unary(
     async (req, ctx) => {
       if (!req.remote) throw invalidArgument("empty remote can't be checked.");
       const result = await deps.git.run({

@@ -5,14 +5,10 @@
  *
  * @module
  */
-import type {
-  FindRemoteRootRefRequest,
-  FindRemoteRootRefResponse,
-  Init,
-} from "../../proto/types.ts";
+import type { FindRemoteRootRefRequest } from "../../proto/types.ts";
 import type { GitConfigEntry } from "../../git/command.ts";
 import { internal, invalidArgument, notFound } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { configEnv, HOOKS_OFF } from "../repository/git_transfer.ts";
 import { resolveConfig } from "../repository/remote_url.ts";
@@ -20,8 +16,10 @@ import { resolveConfig } from "../repository/remote_url.ts";
 const HEAD_PREFIX = "HEAD branch: ";
 
 /** Builds the handler. */
-export function findRemoteRootRef(deps: ServiceDeps) {
-  return unary<FindRemoteRootRefRequest, Init<FindRemoteRootRefResponse>>(async (req, ctx) => {
+export function findRemoteRootRef(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RemoteService", "FindRemoteRootRef"> {
+  return unary(async (req, ctx) => {
     if (!req.remote_url) throw invalidArgument("missing remote URL");
     const repoPath = await deps.locator.repoPath(req.repository);
     const result = await deps.git.run({

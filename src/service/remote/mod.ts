@@ -4,18 +4,15 @@
  *
  * @module
  */
-import type { ServiceImplementation } from "../../server/rpc.ts";
+import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { findRemoteRepository } from "./find_remote_repository.ts";
 import { findRemoteRootRef } from "./find_remote_root_ref.ts";
 
 /** Builds the service's handlers. */
 export function remoteService(deps: ServiceDeps): ServiceImplementation {
-  return {
-    service: "gitaly.RemoteService",
-    handlers: {
-      FindRemoteRepository: findRemoteRepository(deps),
-      FindRemoteRootRef: findRemoteRootRef(deps),
-    },
-  };
+  return defineService("gitaly.RemoteService", {
+    FindRemoteRepository: findRemoteRepository(deps),
+    FindRemoteRootRef: findRemoteRootRef(deps),
+  });
 }

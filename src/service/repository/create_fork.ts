@@ -6,9 +6,8 @@
  *
  * @module
  */
-import type { CreateForkRequest, CreateForkResponse, Init } from "../../proto/types.ts";
 import { internal, invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { validateRepositoryFields } from "../remote/validate.ts";
@@ -18,8 +17,8 @@ import { cloneFrom, removeOrigin } from "./git_transfer.ts";
 import { openSource } from "./replication_source.ts";
 
 /** Builds the handler. */
-export function createFork(deps: ServiceDeps) {
-  return unary<CreateForkRequest, Init<CreateForkResponse>>(async (req, ctx) => {
+export function createFork(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "CreateFork"> {
+  return unary(async (req, ctx) => {
     // The source may live elsewhere: only its fields are checked here.
     validateRepositoryFields(req.source_repository, "validating source repository: ");
     await deps.locator.repoPath(req.repository, { allowMissing: true });

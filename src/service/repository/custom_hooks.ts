@@ -1,21 +1,15 @@
 /**
  * A repository's custom hooks (`custom_hooks/`) as a tar archive:
- * `GetCustomHooks` / `BackupCustomHooks` send it (nothing at all when the
- * repository has none), and {@link replaceCustomHooks} installs one
- * atomically (replication uses it).
+ * {@link sendCustomHooks} streams it for `GetCustomHooks` and
+ * `BackupCustomHooks` (nothing at all when the repository has none), and
+ * {@link replaceCustomHooks} installs one atomically (replication uses it).
  *
  * @module
  */
 import { join } from "node:path";
 import { chunkStream } from "../../git/chunk.ts";
-import type {
-  BackupCustomHooksRequest,
-  GetCustomHooksRequest,
-  GetCustomHooksResponse,
-  Init,
-} from "../../proto/types.ts";
+import type { Repository } from "../../proto/types.ts";
 import { failedPrecondition } from "../../server/errors.ts";
-import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { exists, makeStorageTempDir } from "../shared/storage.ts";
 import { createTar, extractTar, TarError } from "./tar_process.ts";
@@ -23,19 +17,20 @@ import { createTar, extractTar, TarError } from "./tar_process.ts";
 /** The directory holding a repository's custom hooks, and its name inside the archive. */
 export const CUSTOM_HOOKS_DIR = "custom_hooks";
 
-/** Builds the `GetCustomHooks` (and `BackupCustomHooks`) handler. */
-export function getCustomHooks(deps: ServiceDeps) {
-  return serverStream<
-    GetCustomHooksRequest | BackupCustomHooksRequest,
-    Init<GetCustomHooksResponse>
-  >(
-    async (req, ctx, send) => {
-      const repoPath = await deps.locator.repoPath(req.repository);
-      const archive = customHooksTar(repoPath, ctx.signal);
-      if (!archive) return;
-      for await (const data of chunkStream(archive, { signal: ctx.signal })) await send({ data });
-    },
-  );
+/**
+ * Streams the custom hooks of `repository` as tar chunks to `send`;
+ * sends nothing when the repository has none.
+ */
+export async function sendCustomHooks(
+  deps: ServiceDeps,
+  repository: Repository | null | undefined,
+  signal: AbortSignal,
+  send: (data: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const repoPath = await deps.locator.repoPath(repository);
+  const archive = customHooksTar(repoPath, signal);
+  if (!archive) return;
+  for await (const data of chunkStream(archive, { signal })) await send(data);
 }
 
 /** The custom hooks of the repository at `repoPath` as a tar stream; undefined when there are none. */

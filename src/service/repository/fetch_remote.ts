@@ -12,10 +12,10 @@
  * @module
  */
 import { join } from "node:path";
-import type { FetchRemoteRequest, FetchRemoteResponse, Init } from "../../proto/types.ts";
+import type { FetchRemoteRequest } from "../../proto/types.ts";
 import type { GitConfigEntry } from "../../git/command.ts";
 import { internal, invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { configEnv, HOOKS_OFF } from "./git_transfer.ts";
 import { resolveConfig } from "./remote_url.ts";
@@ -23,8 +23,8 @@ import { resolveConfig } from "./remote_url.ts";
 const REMOTE_NAME = "inmemory";
 
 /** Builds the handler. */
-export function fetchRemote(deps: ServiceDeps) {
-  return unary<FetchRemoteRequest, Init<FetchRemoteResponse>>(async (req, ctx) => {
+export function fetchRemote(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "FetchRemote"> {
+  return unary(async (req, ctx) => {
     const repoPath = await deps.locator.repoPath(req.repository);
     const params = req.remote_params;
     if (!params) throw invalidArgument("missing remote params");

@@ -11,14 +11,9 @@
  *
  * @module
  */
-import type {
-  FetchSourceBranchRequest,
-  FetchSourceBranchResponse,
-  Init,
-} from "../../proto/types.ts";
 import { revisionProblem } from "../../git/revision.ts";
 import { invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { validateRepositoryFields } from "../remote/validate.ts";
@@ -26,8 +21,10 @@ import { fetchFrom } from "./git_transfer.ts";
 import { openSource } from "./replication_source.ts";
 
 /** Builds the handler. */
-export function fetchSourceBranch(deps: ServiceDeps) {
-  return unary<FetchSourceBranchRequest, Init<FetchSourceBranchResponse>>(async (req, ctx) => {
+export function fetchSourceBranch(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "FetchSourceBranch"> {
+  return unary(async (req, ctx) => {
     const repoPath = await deps.locator.repoPath(req.repository);
     const sourceBranch = text(req.source_branch);
     const targetRef = text(req.target_ref);

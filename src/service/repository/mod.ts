@@ -4,47 +4,50 @@
  *
  * @module
  */
-import type { ServiceImplementation } from "../../server/rpc.ts";
+import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { createRepository } from "./create.ts";
+import { backupCustomHooks } from "./backup_custom_hooks.ts";
 import { createFork } from "./create_fork.ts";
-import { createRepositoryFromURL } from "./create_from_url.ts";
-import { getCustomHooks } from "./custom_hooks.ts";
-import { repositoryExists } from "./exists.ts";
+import { createRepository } from "./create_repository.ts";
+import { createRepositoryFromURL } from "./create_repository_from_url.ts";
 import { fetchRemote } from "./fetch_remote.ts";
 import { fetchSourceBranch } from "./fetch_source_branch.ts";
-import { hasLocalBranches, objectFormat, writeRef } from "./refs.ts";
-import { removeRepository } from "./remove.ts";
-import { replicateRepository } from "./replicate.ts";
-import { getConfig, getInfoAttributes } from "./repo_files.ts";
-import { getObjectDirectorySize, repositoryInfo, repositorySize } from "./size.ts";
-import { getSnapshot } from "./snapshot.ts";
+import { getConfig } from "./get_config.ts";
+import { getCustomHooks } from "./get_custom_hooks.ts";
+import { getInfoAttributes } from "./get_info_attributes.ts";
+import { getObjectDirectorySize } from "./get_object_directory_size.ts";
+import { getSnapshot } from "./get_snapshot.ts";
+import { hasLocalBranches } from "./has_local_branches.ts";
+import { objectFormat } from "./object_format.ts";
+import { removeRepository } from "./remove_repository.ts";
+import { replicateRepository } from "./replicate_repository.ts";
+import { repositoryExists } from "./repository_exists.ts";
+import { repositoryInfo } from "./repository_info.ts";
+import { repositorySize } from "./repository_size.ts";
+import { writeRef } from "./write_ref.ts";
 
 /** Builds the service's handlers. */
 export function repositoryService(deps: ServiceDeps): ServiceImplementation {
-  return {
-    service: "gitaly.RepositoryService",
-    handlers: {
-      RepositoryExists: repositoryExists(deps),
-      CreateRepository: createRepository(deps),
-      RemoveRepository: removeRepository(deps),
-      RepositorySize: repositorySize(deps),
-      RepositoryInfo: repositoryInfo(deps),
-      ObjectFormat: objectFormat(deps),
-      HasLocalBranches: hasLocalBranches(deps),
-      WriteRef: writeRef(deps),
-      GetObjectDirectorySize: getObjectDirectorySize(deps),
-      // Server-to-server: copying and fetching between repositories.
-      ReplicateRepository: replicateRepository(deps),
-      CreateFork: createFork(deps),
-      FetchSourceBranch: fetchSourceBranch(deps),
-      CreateRepositoryFromURL: createRepositoryFromURL(deps),
-      FetchRemote: fetchRemote(deps),
-      GetSnapshot: getSnapshot(deps),
-      GetConfig: getConfig(deps),
-      GetInfoAttributes: getInfoAttributes(deps),
-      GetCustomHooks: getCustomHooks(deps),
-      BackupCustomHooks: getCustomHooks(deps),
-    },
-  };
+  return defineService("gitaly.RepositoryService", {
+    RepositoryExists: repositoryExists(deps),
+    CreateRepository: createRepository(deps),
+    RemoveRepository: removeRepository(deps),
+    RepositorySize: repositorySize(deps),
+    RepositoryInfo: repositoryInfo(deps),
+    ObjectFormat: objectFormat(deps),
+    HasLocalBranches: hasLocalBranches(deps),
+    WriteRef: writeRef(deps),
+    GetObjectDirectorySize: getObjectDirectorySize(deps),
+    // Server-to-server: copying and fetching between repositories.
+    ReplicateRepository: replicateRepository(deps),
+    CreateFork: createFork(deps),
+    FetchSourceBranch: fetchSourceBranch(deps),
+    CreateRepositoryFromURL: createRepositoryFromURL(deps),
+    FetchRemote: fetchRemote(deps),
+    GetSnapshot: getSnapshot(deps),
+    GetConfig: getConfig(deps),
+    GetInfoAttributes: getInfoAttributes(deps),
+    GetCustomHooks: getCustomHooks(deps),
+    BackupCustomHooks: backupCustomHooks(deps),
+  });
 }

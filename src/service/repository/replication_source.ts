@@ -32,7 +32,7 @@ import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { gitalyServerFor, type GitalyServerInfo } from "../remote/gitaly_servers.ts";
 import { featureFlagsOf, INTERNAL_GITALY_URL, internalFetchEnv } from "../remote/internal_fetch.ts";
 import { customHooksTar } from "./custom_hooks.ts";
-import { snapshotEntries } from "./snapshot.ts";
+import { snapshotEntries } from "./get_snapshot.ts";
 import { tarStream } from "./tar_writer.ts";
 
 /** How git reaches the source: URL plus what to add to the git command. */
@@ -65,7 +65,7 @@ export interface ReplicationSource {
   infoAttributes(signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /** A tar of the source's custom hooks (empty when it has none). */
   customHooks(signal?: AbortSignal): AsyncIterable<Uint8Array>;
-  /** A tar of the source's refs and objects (see `snapshot.ts`). */
+  /** A tar of the source's refs and objects (see `get_snapshot.ts`). */
   snapshot(signal?: AbortSignal): AsyncIterable<Uint8Array>;
   /** Releases the connection, if any. */
   close(): void;

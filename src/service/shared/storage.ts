@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { alreadyExists, failedPrecondition } from "../../server/errors.ts";
+import { alreadyExists, failedPrecondition, internal } from "../../server/errors.ts";
 
 /** Gitaly keeps its own state under this folder of every storage. */
 export const GITALY_DATA_DIR = "+gitaly";
@@ -84,5 +84,18 @@ export async function* readDirOrEmpty(path: string): AsyncGenerator<Deno.DirEntr
     yield* Deno.readDir(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/**
+ * Opens `path` for reading; undefined when it does not exist. Any other
+ * failure is `Internal`, prefixed with `what`.
+ */
+export async function openIfExists(path: string, what: string): Promise<Deno.FsFile | undefined> {
+  try {
+    return await Deno.open(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw internal(`${what}: ${(err as Error).message}`);
   }
 }

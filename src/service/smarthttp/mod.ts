@@ -4,21 +4,19 @@
  *
  * @module
  */
-import type { ServiceImplementation } from "../../server/rpc.ts";
+import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { infoRefsReceivePack, infoRefsUploadPack } from "./info_refs.ts";
-import { postUploadPackWithSidechannel } from "./post_upload_pack_sidechannel.ts";
-import { postReceivePack } from "./receive_pack.ts";
+import { infoRefsReceivePack } from "./info_refs_receive_pack.ts";
+import { infoRefsUploadPack } from "./info_refs_upload_pack.ts";
+import { postReceivePack } from "./post_receive_pack.ts";
+import { postUploadPackWithSidechannel } from "./post_upload_pack_with_sidechannel.ts";
 
 /** Builds the service's handlers. */
 export function smartHttpService(deps: ServiceDeps): ServiceImplementation {
-  return {
-    service: "gitaly.SmartHTTPService",
-    handlers: {
-      InfoRefsUploadPack: infoRefsUploadPack(deps),
-      InfoRefsReceivePack: infoRefsReceivePack(deps),
-      PostReceivePack: postReceivePack(deps),
-      PostUploadPackWithSidechannel: postUploadPackWithSidechannel(deps),
-    },
-  };
+  return defineService("gitaly.SmartHTTPService", {
+    InfoRefsUploadPack: infoRefsUploadPack(deps),
+    InfoRefsReceivePack: infoRefsReceivePack(deps),
+    PostReceivePack: postReceivePack(deps),
+    PostUploadPackWithSidechannel: postUploadPackWithSidechannel(deps),
+  });
 }

@@ -5,22 +5,19 @@
  *
  * @module
  */
-import type { ServiceImplementation } from "../../server/rpc.ts";
+import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { sshReceivePack } from "./receive_pack.ts";
-import { sshUploadArchive } from "./upload_archive.ts";
-import { sshUploadPack } from "./upload_pack.ts";
-import { sshUploadPackWithSidechannel } from "./upload_pack_sidechannel.ts";
+import { sshReceivePack } from "./ssh_receive_pack.ts";
+import { sshUploadArchive } from "./ssh_upload_archive.ts";
+import { sshUploadPack } from "./ssh_upload_pack.ts";
+import { sshUploadPackWithSidechannel } from "./ssh_upload_pack_with_sidechannel.ts";
 
 /** Builds the service's handlers. */
 export function sshService(deps: ServiceDeps): ServiceImplementation {
-  return {
-    service: "gitaly.SSHService",
-    handlers: {
-      SSHUploadPack: sshUploadPack(deps),
-      SSHReceivePack: sshReceivePack(deps),
-      SSHUploadArchive: sshUploadArchive(deps),
-      SSHUploadPackWithSidechannel: sshUploadPackWithSidechannel(deps),
-    },
-  };
+  return defineService("gitaly.SSHService", {
+    SSHUploadPack: sshUploadPack(deps),
+    SSHReceivePack: sshReceivePack(deps),
+    SSHUploadArchive: sshUploadArchive(deps),
+    SSHUploadPackWithSidechannel: sshUploadPackWithSidechannel(deps),
+  });
 }

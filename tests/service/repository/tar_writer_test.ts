@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { entryFor, type TarEntry, tarStream } from "../../../src/service/repository/tar_writer.ts";
-import { snapshotEntries } from "../../../src/service/repository/snapshot.ts";
+import { snapshotEntries } from "../../../src/service/repository/get_snapshot.ts";
 import { extractTar } from "../../../src/service/repository/tar_process.ts";
 import { createRepo, gitOk, listRefs } from "../../helpers/gitrepo.ts";
 import { assert, assertEquals } from "../../helpers/assert.ts";

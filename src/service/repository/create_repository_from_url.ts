@@ -8,14 +8,10 @@
  *
  * @module
  */
-import type {
-  CreateRepositoryFromURLRequest,
-  CreateRepositoryFromURLResponse,
-  Init,
-} from "../../proto/types.ts";
+import type { CreateRepositoryFromURLRequest } from "../../proto/types.ts";
 import type { GitConfigEntry } from "../../git/command.ts";
 import { internal, invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { createSeededRepository } from "./create_seeded.ts";
 import { wrapError } from "../../server/errors.ts";
@@ -23,8 +19,10 @@ import { cloneFrom, removeOrigin } from "./git_transfer.ts";
 import { basicAuthorization, resolveConfig } from "./remote_url.ts";
 
 /** Builds the handler. */
-export function createRepositoryFromURL(deps: ServiceDeps) {
-  return unary<CreateRepositoryFromURLRequest, Init<CreateRepositoryFromURLResponse>>(
+export function createRepositoryFromURL(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "CreateRepositoryFromURL"> {
+  return unary(
     async (req, ctx) => {
       await deps.locator.repoPath(req.repository, { allowMissing: true });
       if (!req.url) throw invalidArgument("empty Url");

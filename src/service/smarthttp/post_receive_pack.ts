@@ -7,15 +7,16 @@
  * @module
  */
 import { failedPrecondition, invalidArgument } from "../../server/errors.ts";
-import { bidiStream } from "../../server/rpc.ts";
-import type { Init, PostReceivePackRequest, PostReceivePackResponse } from "../../proto/types.ts";
+import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
 import { receivePackForRequest } from "../shared/receive_pack.ts";
 
 /** Builds the handler. */
-export function postReceivePack(deps: ServiceDeps) {
-  return bidiStream<PostReceivePackRequest, Init<PostReceivePackResponse>>(
+export function postReceivePack(
+  deps: ServiceDeps,
+): Rpc<"gitaly.SmartHTTPService", "PostReceivePack"> {
+  return bidiStream(
     async (requests, ctx, send) => {
       const { first, rest } = await firstRequest(requests);
       if (!first.gl_id) throw invalidArgument("empty GlId");

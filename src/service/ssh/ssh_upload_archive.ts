@@ -5,16 +5,15 @@
  *
  * @module
  */
-import { bidiStream } from "../../server/rpc.ts";
+import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { invalidArgument } from "../../server/errors.ts";
-import type { Init, SSHUploadArchiveRequest, SSHUploadArchiveResponse } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
 import { CLIENT_HUNG_UP, runUploadArchive, uploadCommandError } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
-export function sshUploadArchive(deps: ServiceDeps) {
-  return bidiStream<SSHUploadArchiveRequest, Init<SSHUploadArchiveResponse>>(
+export function sshUploadArchive(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSHUploadArchive"> {
+  return bidiStream(
     async (requests, ctx, send) => {
       const { first, rest } = await firstRequest(requests);
       const repoPath = await deps.locator.repoPath(first.repository);

@@ -3,15 +3,16 @@
  *
  * @module
  */
-import type { Init, RemoveRepositoryRequest, RemoveRepositoryResponse } from "../../proto/types.ts";
 import { notFound } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { exists, removeRepositoryDir } from "../shared/storage.ts";
 
 /** Builds the handler. */
-export function removeRepository(deps: ServiceDeps) {
-  return unary<RemoveRepositoryRequest, Init<RemoveRepositoryResponse>>(async (req) => {
+export function removeRepository(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "RemoveRepository"> {
+  return unary(async (req) => {
     const repoPath = await deps.locator.repoPath(req.repository, { allowMissing: true });
     if (!(await exists(repoPath))) throw notFound("repository does not exist");
     await removeRepositoryDir(deps.locator.storagePath(req.repository!.storage_name), repoPath);

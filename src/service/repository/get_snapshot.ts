@@ -10,8 +10,7 @@
  */
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { chunkStream } from "../../git/chunk.ts";
-import type { GetSnapshotRequest, GetSnapshotResponse, Init } from "../../proto/types.ts";
-import { serverStream } from "../../server/rpc.ts";
+import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { entryFor, type TarEntry, tarStream } from "./tar_writer.ts";
 
@@ -22,8 +21,8 @@ const OBJECT_FILES = [
 ];
 
 /** Builds the handler. */
-export function getSnapshot(deps: ServiceDeps) {
-  return serverStream<GetSnapshotRequest, Init<GetSnapshotResponse>>(async (req, ctx, send) => {
+export function getSnapshot(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "GetSnapshot"> {
+  return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
     const storagePath = deps.locator.storagePath(req.repository!.storage_name);
     const archive = tarStream(snapshotEntries(storagePath, repoPath));

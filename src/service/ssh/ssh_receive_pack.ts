@@ -6,17 +6,16 @@
  *
  * @module
  */
-import { bidiStream } from "../../server/rpc.ts";
+import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
-import type { Init, SSHReceivePackRequest, SSHReceivePackResponse } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
 import { receivePackForRequest } from "../shared/receive_pack.ts";
 import { CLIENT_HUNG_UP } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
-export function sshReceivePack(deps: ServiceDeps) {
-  return bidiStream<SSHReceivePackRequest, Init<SSHReceivePackResponse>>(
+export function sshReceivePack(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSHReceivePack"> {
+  return bidiStream(
     async (requests, ctx, send) => {
       const { first, rest } = await firstRequest(requests);
       if (!first.gl_id) throw invalidArgument("empty GlId");

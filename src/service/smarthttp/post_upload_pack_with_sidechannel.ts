@@ -13,12 +13,8 @@
  * @module
  */
 import { Code, GrpcError } from "../../server/errors.ts";
-import { type CallContext, unary } from "../../server/rpc.ts";
-import type {
-  Init,
-  PostUploadPackWithSidechannelRequest,
-  PostUploadPackWithSidechannelResponse,
-} from "../../proto/types.ts";
+import { type CallContext, type Rpc, unary } from "../../server/rpc.ts";
+import type { PostUploadPackWithSidechannelRequest } from "../../proto/types.ts";
 import type { ServerSidechannel } from "../../sidechannel/server.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { closeCallSidechannel, openCallSidechannel } from "../shared/call_sidechannel.ts";
@@ -40,8 +36,10 @@ import { runUploadPack } from "../shared/upload_pack.ts";
 const STDOUT_READ_SIZE = 128 * 1024;
 
 /** Builds the handler. */
-export function postUploadPackWithSidechannel(deps: ServiceDeps) {
-  return unary<PostUploadPackWithSidechannelRequest, Init<PostUploadPackWithSidechannelResponse>>(
+export function postUploadPackWithSidechannel(
+  deps: ServiceDeps,
+): Rpc<"gitaly.SmartHTTPService", "PostUploadPackWithSidechannel"> {
+  return unary(
     async (request, ctx) => {
       const repoPath = await deps.locator.repoPath(request.repository);
       const config = parseGitConfigOptions(request.git_config_options);

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import type { CreateRepositoryRequest, CreateRepositoryResponse, Init } from "../../proto/types.ts";
 import { invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { alreadyExists } from "../../server/errors.ts";
@@ -30,8 +29,10 @@ export function objectFormatName(format: unknown): string {
 }
 
 /** Builds the handler. */
-export function createRepository(deps: ServiceDeps) {
-  return unary<CreateRepositoryRequest, Init<CreateRepositoryResponse>>(async (req, ctx) => {
+export function createRepository(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "CreateRepository"> {
+  return unary(async (req, ctx) => {
     const repoPath = await deps.locator.repoPath(req.repository, { allowMissing: true });
     const format = objectFormatName(req.object_format);
     const branch = text(req.default_branch);

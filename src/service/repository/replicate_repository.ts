@@ -9,13 +9,9 @@
  * @module
  */
 import { join } from "node:path";
-import type {
-  Init,
-  ReplicateRepositoryRequest,
-  ReplicateRepositoryResponse,
-} from "../../proto/types.ts";
+import type { ReplicateRepositoryRequest } from "../../proto/types.ts";
 import { Code, GrpcError, invalidArgument, notFound } from "../../server/errors.ts";
-import { type CallContext, unary } from "../../server/rpc.ts";
+import { type CallContext, type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { exists, makeStorageTempDir } from "../shared/storage.ts";
 import { createSeededRepository } from "./create_seeded.ts";
@@ -29,8 +25,10 @@ import { extractTar } from "./tar_process.ts";
 export const INVALID_SOURCE = "invalid source repository";
 
 /** Builds the handler. */
-export function replicateRepository(deps: ServiceDeps) {
-  return unary<ReplicateRepositoryRequest, Init<ReplicateRepositoryResponse>>(async (req, ctx) => {
+export function replicateRepository(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "ReplicateRepository"> {
+  return unary(async (req, ctx) => {
     await validate(deps, req);
     const source = await openSource(deps, req.source!, ctx.metadata);
     try {

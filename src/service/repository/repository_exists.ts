@@ -3,14 +3,15 @@
  *
  * @module
  */
-import type { Init, RepositoryExistsRequest, RepositoryExistsResponse } from "../../proto/types.ts";
 import { GrpcError } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 
 /** Builds the handler. */
-export function repositoryExists(deps: ServiceDeps) {
-  return unary<RepositoryExistsRequest, Init<RepositoryExistsResponse>>(async (req) => {
+export function repositoryExists(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "RepositoryExists"> {
+  return unary(async (req) => {
     await deps.locator.repoPath(req.repository, { allowMissing: true });
     try {
       await deps.locator.repoPath(req.repository);

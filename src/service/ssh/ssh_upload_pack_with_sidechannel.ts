@@ -13,12 +13,8 @@
  * @module
  */
 import { Code, GrpcError } from "../../server/errors.ts";
-import { type CallContext, unary } from "../../server/rpc.ts";
-import type {
-  Init,
-  SSHUploadPackWithSidechannelRequest,
-  SSHUploadPackWithSidechannelResponse,
-} from "../../proto/types.ts";
+import { type CallContext, type Rpc, unary } from "../../server/rpc.ts";
+import type { SSHUploadPackWithSidechannelRequest } from "../../proto/types.ts";
 import type { ServerSidechannel } from "../../sidechannel/server.ts";
 import { BAND_STDERR, BAND_STDOUT, SidebandWriter } from "../../sidechannel/sideband.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -35,8 +31,10 @@ import { runUploadPack, uploadCommandError } from "../shared/upload_pack.ts";
 const STDOUT_READ_SIZE = 128 * 1024;
 
 /** Builds the handler. */
-export function sshUploadPackWithSidechannel(deps: ServiceDeps) {
-  return unary<SSHUploadPackWithSidechannelRequest, Init<SSHUploadPackWithSidechannelResponse>>(
+export function sshUploadPackWithSidechannel(
+  deps: ServiceDeps,
+): Rpc<"gitaly.SSHService", "SSHUploadPackWithSidechannel"> {
+  return unary(
     async (request, ctx) => {
       // Gitaly's spelling.
       const conn = await openCallSidechannel(ctx, Code.ABORTED, "opennig sidechannel: ");

@@ -1,42 +1,20 @@
 /**
- * `RepositorySize` and `GetObjectDirectorySize` (KiB, like Gitaly) and
- * `RepositoryInfo` (bytes, with references and objects broken down).
+ * `RepositoryInfo`: a repository's size in bytes, with references (loose
+ * count, packed-refs size) and objects (loose and packed; recent, stale and
+ * kept) broken down.
  *
  * @module
  */
 import { join } from "node:path";
-import type {
-  GetObjectDirectorySizeRequest,
-  GetObjectDirectorySizeResponse,
-  Init,
-  RepositoryInfoRequest,
-  RepositoryInfoResponse,
-  RepositorySizeRequest,
-  RepositorySizeResponse,
-} from "../../proto/types.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { directorySize, readDirOrEmpty } from "../shared/storage.ts";
 
-/** Builds the `RepositorySize` handler. */
-export function repositorySize(deps: ServiceDeps) {
-  return unary<RepositorySizeRequest, Init<RepositorySizeResponse>>(async (req) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    return { size: Math.floor((await directorySize(repoPath)) / 1024) };
-  });
-}
-
-/** Builds the `GetObjectDirectorySize` handler. */
-export function getObjectDirectorySize(deps: ServiceDeps) {
-  return unary<GetObjectDirectorySizeRequest, Init<GetObjectDirectorySizeResponse>>(async (req) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    return { size: Math.floor((await directorySize(join(repoPath, "objects"))) / 1024) };
-  });
-}
-
-/** Builds the `RepositoryInfo` handler. */
-export function repositoryInfo(deps: ServiceDeps) {
-  return unary<RepositoryInfoRequest, Init<RepositoryInfoResponse>>(async (req) => {
+/** Builds the handler. */
+export function repositoryInfo(
+  deps: ServiceDeps,
+): Rpc<"gitaly.RepositoryService", "RepositoryInfo"> {
+  return unary(async (req) => {
     const repoPath = await deps.locator.repoPath(req.repository);
     const [size, references, objects] = await Promise.all([
       directorySize(repoPath),

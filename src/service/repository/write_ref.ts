@@ -1,55 +1,19 @@
 /**
- * `ObjectFormat`, `HasLocalBranches` and `WriteRef`: small reads and one
- * reference write.
+ * `WriteRef`: points a reference at a revision (optionally only if it still
+ * holds an expected old value), deletes it for the zero object id, or makes
+ * `HEAD` a symbolic ref.
  *
  * @module
  */
-import type {
-  HasLocalBranchesRequest,
-  HasLocalBranchesResponse,
-  Init,
-  ObjectFormatRequest,
-  ObjectFormatResponse,
-  WriteRefRequest,
-  WriteRefResponse,
-} from "../../proto/types.ts";
-import { ObjectFormat } from "../../proto/types.ts";
-import { detectObjectFormat } from "../../git/objectid.ts";
 import { revisionProblem } from "../../git/revision.ts";
 import { Code, GrpcError, internal, invalidArgument } from "../../server/errors.ts";
-import { unary } from "../../server/rpc.ts";
+import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 
-/** Builds the `ObjectFormat` handler. */
-export function objectFormat(deps: ServiceDeps) {
-  return unary<ObjectFormatRequest, Init<ObjectFormatResponse>>(async (req) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const hash = await detectObjectFormat(deps.git, repoPath);
-    return {
-      format: hash.format === "sha256"
-        ? ObjectFormat.OBJECT_FORMAT_SHA256
-        : ObjectFormat.OBJECT_FORMAT_SHA1,
-    };
-  });
-}
-
-/** Builds the `HasLocalBranches` handler. */
-export function hasLocalBranches(deps: ServiceDeps) {
-  return unary<HasLocalBranchesRequest, Init<HasLocalBranchesResponse>>(async (req, ctx) => {
-    const gitDir = await deps.locator.repoPath(req.repository);
-    const { stdout } = await deps.git.runOk({
-      gitDir,
-      args: ["for-each-ref", "--count=1", "--format=%(refname)", "refs/heads/"],
-      signal: ctx.signal,
-    });
-    return { value: stdout.length > 0 };
-  });
-}
-
 /** Builds the `WriteRef` handler: `HEAD` becomes a symbolic ref, anything else an update. */
-export function writeRef(deps: ServiceDeps) {
-  return unary<WriteRefRequest, Init<WriteRefResponse>>(async (req, ctx) => {
+export function writeRef(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "WriteRef"> {
+  return unary(async (req, ctx) => {
     const gitDir = await deps.locator.repoPath(req.repository);
     const ref = text(req.ref);
     const revision = text(req.revision);

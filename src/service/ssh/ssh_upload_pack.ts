@@ -7,17 +7,16 @@
  *
  * @module
  */
-import { bidiStream } from "../../server/rpc.ts";
+import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { invalidArgument } from "../../server/errors.ts";
-import type { Init, SSHUploadPackRequest, SSHUploadPackResponse } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
 import { runUploadPack, uploadCommandError } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
-export function sshUploadPack(deps: ServiceDeps) {
-  return bidiStream<SSHUploadPackRequest, Init<SSHUploadPackResponse>>(
+export function sshUploadPack(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSHUploadPack"> {
+  return bidiStream(
     async (requests, ctx, send) => {
       const { first, rest } = await firstRequest(requests);
       const repoPath = await deps.locator.repoPath(first.repository);
