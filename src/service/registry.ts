@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { diffService } from "./diff/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
@@ -25,6 +26,7 @@ import { sshService } from "./ssh/mod.ts";
 
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
+  diffService,
   repositoryService,
   serverService,
   sshService,

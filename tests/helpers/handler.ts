@@ -120,7 +120,7 @@ export async function handlerHarness(options: HandlerHarnessOptions = {}): Promi
       const send = (response: unknown) => {
         const type = info.responseType;
         const wire = type.encode(type.fromObject(response as Record<string, unknown>)).finish();
-        responses.push(type.toObject(type.decode(wire), { defaults: false, bytes: String }));
+        responses.push(readableBytes(type.toObject(type.decode(wire), { defaults: false })));
         return Promise.resolve();
       };
       const controller = new AbortController();
@@ -175,6 +175,27 @@ export async function handlerHarness(options: HandlerHarnessOptions = {}): Promi
     },
   };
   return harness;
+}
+
+/**
+ * Replaces every bytes value by its text when it is valid UTF-8 (so tests
+ * can compare paths and names as strings); other bytes stay Uint8Array.
+ */
+export function readableBytes<T>(value: T): T {
+  if (value instanceof Uint8Array) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(value) as T;
+    } catch {
+      return new Uint8Array(value) as T;
+    }
+  }
+  if (Array.isArray(value)) return value.map(readableBytes) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, readableBytes(v)]),
+    ) as T;
+  }
+  return value;
 }
 
 /** A repository message for storage `default`. */
