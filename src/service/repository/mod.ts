@@ -4,6 +4,10 @@
  *
  * @module
  */
+import { findMergeBase } from "./find_merge_base.ts";
+import { getRawChanges } from "./get_raw_changes.ts";
+import { searchFilesByContent } from "./search_files_by_content.ts";
+import { searchFilesByName } from "./search_files_by_name.ts";
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { backupCustomHooks } from "./backup_custom_hooks.ts";
@@ -49,5 +53,10 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     GetInfoAttributes: getInfoAttributes(deps),
     GetCustomHooks: getCustomHooks(deps),
     BackupCustomHooks: backupCustomHooks(deps),
+    // Read-only searches.
+    FindMergeBase: findMergeBase(deps),
+    GetRawChanges: getRawChanges(deps),
+    SearchFilesByContent: searchFilesByContent(deps),
+    SearchFilesByName: searchFilesByName(deps),
   });
 }
