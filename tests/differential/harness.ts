@@ -382,9 +382,15 @@ class HarnessImpl implements Harness {
       stderr: "null",
     })
       .outputSync();
-    try {
-      Deno.removeSync(this.dir, { recursive: true });
-    } catch { /* best effort */ }
+    // Give our server up to 10 s to finish before its dir goes.
+    for (let i = 0; i < 100 && isAlive(this.ours.process.pid); i++) {
+      new Deno.Command("sleep", { args: ["0.1"] }).outputSync();
+    }
+    for (const dir of [this.dir, this.ours.dir]) {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* best effort */ }
+    }
   }
 
   #fixture(name: FixtureName): Promise<string> {
@@ -587,6 +593,15 @@ class HarnessImpl implements Harness {
     ];
     for (const [path, name] of dirs) text = text.split(path).join(name);
     return text;
+  }
+}
+
+/** Whether `pid` runs (a zombie, which nobody reaps during unload, counts as gone). */
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
   }
 }
 

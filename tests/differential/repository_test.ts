@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assertRejects } from "../helpers/assert.ts";
+import { assertEquals, assertRejects } from "../helpers/assert.ts";
 import { differentialTest, type RepoRef } from "./harness.ts";
 
 const RS = "gitaly.RepositoryService";
@@ -118,4 +118,22 @@ differentialTest("the harness notices a difference", async (h) => {
     })),
     /differ at ok/,
   );
+});
+
+differentialTest("the harness decodes error details", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const result = await h.callSide("reference", "gitaly.RefService", "FindTag", {
+    repository,
+    tag_name: "no-such-tag",
+  });
+  assertEquals(result, {
+    ok: false,
+    code: 5,
+    codeName: "NotFound",
+    message: "tag does not exist",
+    details: [{
+      type_url: "type.googleapis.com/gitaly.FindTagError",
+      message: { tag_not_found: { reference_name: "refs/tags/no-such-tag" } },
+    }],
+  });
 });
