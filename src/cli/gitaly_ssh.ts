@@ -1,6 +1,6 @@
 /**
  * `gitaly-ssh`: lets git reach a repository on a Gitaly server as if over
- * SSH (wire-protocol.md §8). Git runs it as `GIT_SSH_COMMAND`:
+ * SSH, through `SSHService` calls. Git runs it as `GIT_SSH_COMMAND`:
  *
  *     GIT_SSH_COMMAND="deno-gitaly gitaly-ssh upload-pack" GIT_SSH_VARIANT=simple \
  *       GITALY_ADDRESS=unix:/path/gitaly.socket \

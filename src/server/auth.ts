@@ -1,6 +1,7 @@
 /**
- * Token v2 authentication (wire-protocol.md §3): `Bearer v2.<hex hmac>.<unix seconds>`,
- * HMAC-SHA256 of the timestamp under the shared secret, valid 30 s either way.
+ * Token v2 authentication, as Gitaly checks it: the `authorization` metadata
+ * is `Bearer v2.<hex hmac>.<unix seconds>`, where the HMAC is HMAC-SHA256 of
+ * the timestamp text under the shared secret; valid 30 s either way.
  *
  * @module
  */

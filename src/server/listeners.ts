@@ -1,7 +1,8 @@
 /**
  * The server's listeners (Unix socket, TCP, TLS) and the connection sorter
- * of wire-protocol.md §4: the first 11 bytes say whether a connection is a
- * `backchannel` (multiplexed) session or plain HTTP/2 gRPC.
+ * that Gitaly's listener multiplexer also has: the first 11 bytes say whether
+ * a connection is a `backchannel` (multiplexed) session or plain HTTP/2 gRPC
+ * (whose preface never starts with that word).
  *
  * @module
  */
