@@ -18,6 +18,7 @@ import { ListenError } from "../server/listeners.ts";
 import { Locator } from "../server/locator.ts";
 import { Logger } from "../server/logger.ts";
 import { serveMetrics, ServerMetrics } from "../server/metrics.ts";
+import { currentCallScope } from "../server/call_scope.ts";
 import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
@@ -90,8 +91,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const git = new GitRunner({
     binPath: config.git.binPath,
     config: config.git.config,
-    onSpawn: (cmd) => metrics.commandsSpawned.inc({ cmd }),
+    onExit: (subcommand, seconds) =>
+      metrics.countCommand(subcommand, seconds, currentCallScope(), gitVersion),
   });
+  let gitVersion = "";
+  git.version().then((version) => gitVersion = version, () => {});
   metrics.countRunningCommands = () => git.liveCount();
   const catfile = new CatfileCache(git, { maxProcesses: config.git.catfileCacheSize });
   const deps: ServiceDeps = { config, locator: new Locator(config.storages), git, catfile, logger };
