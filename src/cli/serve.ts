@@ -43,13 +43,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   let running: RunningServer;
   try {
-    running = await startServer(loaded.config);
+    running = await startServer(loaded.config, loaded.warnings);
   } catch (err) {
     if (!(err instanceof ListenError)) throw err;
     console.error(`error: ${err.message}`);
     return 1;
   }
-  loaded.warnings.forEach((w) => running.logger.warn(w));
   for (const address of running.addresses) console.log(`listening on ${address}`);
   console.log("SERVING");
   await waitForStopSignal();
@@ -84,9 +83,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Builds every dependency and starts listening. */
-export async function startServer(config: Config): Promise<RunningServer> {
+/** Builds every dependency and starts listening; `warnings` (about the config) are logged first. */
+export async function startServer(
+  config: Config,
+  warnings: string[] = [],
+): Promise<RunningServer> {
   const logger = new Logger(config.logging.format, config.logging.level);
+  for (const warning of warnings) logger.warn(warning);
   const metrics = new ServerMetrics();
   const git = new GitRunner({
     binPath: config.git.binPath,
