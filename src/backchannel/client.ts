@@ -1,5 +1,5 @@
 /**
- * Client side of the backchannel (wire-protocol.md §6): after the
+ * Client side of the backchannel: after the
  * transport (and TLS) handshake the client writes `backchannel`, starts a
  * Yamux client session and runs its HTTP/2 gRPC connection inside the
  * first stream. Streams the server opens are dispatched on their first 11

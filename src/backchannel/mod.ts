@@ -1,6 +1,8 @@
 /**
- * The backchannel (wire-protocol.md §6): one connection multiplexed with
- * Yamux so that the server can open streams back to the client.
+ * The backchannel: a client connection that starts with the 11 bytes
+ * `backchannel` and then carries a Yamux session, so that the server can
+ * open streams back to the client (the client's first stream is its
+ * ordinary HTTP/2 gRPC connection).
  *
  * - Server: {@link serveBackchannel} takes a connection after its magic,
  *   injects the client's gRPC stream into the server and returns the

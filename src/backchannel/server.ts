@@ -1,5 +1,5 @@
 /**
- * Server side of the backchannel handshake (wire-protocol.md §6): after
+ * Server side of the backchannel handshake: after
  * the `backchannel` magic the connection carries a Yamux session in which
  * we are the server; the client's first stream is its ordinary HTTP/2 gRPC
  * connection and goes to the same grpc-js server as plain connections.

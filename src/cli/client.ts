@@ -9,7 +9,8 @@
  * The address and token come from `--address`/`--token` or
  * `GITALY_ADDRESS`/`GITALY_TOKEN`. Responses are printed as protobuf JSON
  * lines; a failed call prints `Code: message` on stderr and exits 1; a
- * wrong invocation prints the usage and exits 2.
+ * wrong invocation prints the usage and exits 2, a bad value (request
+ * JSON, method, address, flag value) one line and exits 2.
  *
  * @module
  */
@@ -21,7 +22,7 @@ import { AddressError } from "../client/address.ts";
 import { repositoryService } from "../client/services.ts";
 import type { CallOptions } from "../client/stream_calls.ts";
 import { type CallIO, prepareCall, processCallIO, runCall } from "./client_call.ts";
-import { parseFlags, UsageError } from "./usage.ts";
+import { InputError, parseFlags, UsageError } from "./usage.ts";
 
 /** The usage text of `client`. */
 export const CLIENT_USAGE = `Usage: deno-gitaly client [options] <command>
@@ -88,7 +89,7 @@ export async function clientCommand(
     }
     const run = pickCommand(command, rest);
     const address = values.address ?? env.GITALY_ADDRESS;
-    if (!address) throw new UsageError("no address: pass --address or set GITALY_ADDRESS");
+    if (!address) throw new InputError("no address: pass --address or set GITALY_ADDRESS");
     const timeoutMs = parseTimeout(values.timeout);
     const metadata = parseHeaders(values.header ?? []);
     conn = await dialContext(address, {
@@ -105,7 +106,11 @@ export async function clientCommand(
       io,
     });
   } catch (error) {
-    if (error instanceof UsageError || error instanceof AddressError) {
+    if (error instanceof InputError || error instanceof AddressError) {
+      await io.stderr(`error: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
       await io.stderr(`error: ${error.message}\n\n${CLIENT_USAGE}`);
       return 2;
     }
@@ -189,7 +194,7 @@ function repoCommand(args: string[]): Run {
 function parseTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const seconds = Number(text);
-  if (!(seconds > 0)) throw new UsageError(`--timeout wants a positive number of seconds`);
+  if (!(seconds > 0)) throw new InputError(`--timeout wants a positive number of seconds`);
   return seconds * 1000;
 }
 
@@ -197,7 +202,7 @@ function parseHeaders(pairs: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--header wants KEY=VALUE, got ${JSON.stringify(pair)}`);
+    if (eq <= 0) throw new InputError(`--header wants KEY=VALUE, got ${JSON.stringify(pair)}`);
     headers[pair.slice(0, eq).toLowerCase()] = pair.slice(eq + 1);
   }
   return headers;

@@ -20,7 +20,7 @@ import {
   serverStreamCall,
   unaryCall,
 } from "../client/stream_calls.ts";
-import { UsageError } from "./usage.ts";
+import { InputError, UsageError } from "./usage.ts";
 
 /** The standard streams of a `client` run (text out, request lines in). */
 export interface CallIO {
@@ -41,7 +41,7 @@ export interface PreparedCall {
  * Resolves `spec` (`RepositoryService/RepositoryExists`,
  * `gitaly.RepositoryService/RepositoryExists`,
  * `/grpc.health.v1.Health/Check`) and parses `json`. Throws
- * {@link UsageError} for an unknown method or a bad request.
+ * {@link InputError} for an unknown method or a bad request.
  */
 export function prepareCall(spec: string, json: string | undefined): PreparedCall {
   const method = resolveMethod(spec);
@@ -147,7 +147,7 @@ function resolveMethod(spec: string): MethodInfo {
   if (!match) throw new UsageError(`expected SERVICE/METHOD, got ${JSON.stringify(spec)}`);
   const service = match[1].includes(".") ? match[1] : `gitaly.${match[1]}`;
   const method = methodByPath(`/${service}/${match[2]}`);
-  if (!method) throw new UsageError(`unknown method /${service}/${match[2]}`);
+  if (!method) throw new InputError(`unknown method /${service}/${match[2]}`);
   return method;
 }
 
@@ -155,7 +155,7 @@ function parseRequest(method: MethodInfo, text: string): unknown {
   try {
     return parseProtoJson(method.requestType, text);
   } catch (error) {
-    throw new UsageError(`bad ${method.requestType.name}: ${(error as Error).message}`);
+    throw new InputError(`bad ${method.requestType.name}: ${(error as Error).message}`);
   }
 }
 

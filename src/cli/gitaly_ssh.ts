@@ -1,6 +1,6 @@
 /**
  * `gitaly-ssh`: lets git reach a repository on a Gitaly server as if over
- * SSH (wire-protocol.md §8). Git runs it as `GIT_SSH_COMMAND`:
+ * SSH, through `SSHService` calls. Git runs it as `GIT_SSH_COMMAND`:
  *
  *     GIT_SSH_COMMAND="deno-gitaly gitaly-ssh upload-pack" GIT_SSH_VARIANT=simple \
  *       GITALY_ADDRESS=unix:/path/gitaly.socket \
@@ -89,11 +89,19 @@ export function parseInvocation(args: string[], env: GitalySshEnv): GitalySshInv
     throw new GitalySshError(`invalid pack command: ${JSON.stringify(command)}`);
   }
   const sshCommand = command as SshCommand;
-  if (!env.GITALY_ADDRESS) throw new GitalySshError("gitaly address can not be empty");
+  if (!env.GITALY_ADDRESS) {
+    throw new GitalySshError("gitaly address can not be empty: set GITALY_ADDRESS");
+  }
+  if (!env.GITALY_PAYLOAD?.trim()) {
+    throw new GitalySshError(
+      "GITALY_PAYLOAD is not set: it carries the first request as JSON, e.g. " +
+        `'{"repository":{"storageName":"default","relativePath":"group/project.git"}}'`,
+    );
+  }
   return {
     command: sshCommand,
     address: env.GITALY_ADDRESS,
-    request: firstRequest(sshCommand, env.GITALY_PAYLOAD ?? ""),
+    request: firstRequest(sshCommand, env.GITALY_PAYLOAD),
     token: env.GITALY_TOKEN || undefined,
     metadata: callMetadata(env),
     workingDir: env.GITALY_WD || undefined,
@@ -109,7 +117,7 @@ function firstRequest(command: SshCommand, payload: string): Record<string, unkn
   try {
     request = parseProtoJson(type, payload) as unknown as Record<string, unknown>;
   } catch (error) {
-    throw new GitalySshError(`json unmarshal: ${(error as Error).message}`);
+    throw new GitalySshError(`json unmarshal: GITALY_PAYLOAD: ${(error as Error).message}`);
   }
   if (command === "upload-pack") {
     const options = (request.git_config_options as string[] | undefined) ?? [];

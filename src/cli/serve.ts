@@ -18,6 +18,7 @@ import { ListenError } from "../server/listeners.ts";
 import { Locator } from "../server/locator.ts";
 import { Logger } from "../server/logger.ts";
 import { serveMetrics, ServerMetrics } from "../server/metrics.ts";
+import { currentCallScope } from "../server/call_scope.ts";
 import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
@@ -42,13 +43,12 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   let running: RunningServer;
   try {
-    running = await startServer(loaded.config);
+    running = await startServer(loaded.config, loaded.warnings);
   } catch (err) {
     if (!(err instanceof ListenError)) throw err;
     console.error(`error: ${err.message}`);
     return 1;
   }
-  loaded.warnings.forEach((w) => running.logger.warn(w));
   for (const address of running.addresses) console.log(`listening on ${address}`);
   console.log("SERVING");
   await waitForStopSignal();
@@ -83,21 +83,28 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Builds every dependency and starts listening. */
-export async function startServer(config: Config): Promise<RunningServer> {
+/** Builds every dependency and starts listening; `warnings` (about the config) are logged first. */
+export async function startServer(
+  config: Config,
+  warnings: string[] = [],
+): Promise<RunningServer> {
   const logger = new Logger(config.logging.format, config.logging.level);
+  for (const warning of warnings) logger.warn(warning);
   const metrics = new ServerMetrics();
   const git = new GitRunner({
     binPath: config.git.binPath,
     config: config.git.config,
-    onSpawn: (cmd) => metrics.commandsSpawned.inc({ cmd }),
     maxProcesses: config.git.maxProcesses,
     spawnObserver: {
       onQueueLength: (length) => metrics.spawnWaitingLength.set(length),
       onWait: (seconds) => metrics.spawnWaitSeconds.observe(seconds),
       onTimeout: () => metrics.spawnTimeouts.inc(),
     },
+    onExit: (subcommand, seconds) =>
+      metrics.countCommand(subcommand, seconds, currentCallScope(), gitVersion),
   });
+  let gitVersion = "";
+  git.version().then((version) => gitVersion = version, () => {});
   metrics.countRunningCommands = () => git.liveCount();
   const catfile = new CatfileCache(git, {
     maxProcesses: config.git.catfileCacheSize,

@@ -13,6 +13,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A bad value in an otherwise well-formed invocation (a malformed request,
+ * an unknown method, a bad address): exit 2 with one line, since the usage
+ * would not say more than the message.
+ */
+export class InputError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
 /** `node:util` parseArgs in strict mode, its errors turned into {@link UsageError}. */
 export function parseFlags<T extends ParseArgsConfig["options"]>(
   args: string[],

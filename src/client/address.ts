@@ -1,5 +1,5 @@
 /**
- * Gitaly addresses (wire-protocol.md §2) and what a gRPC channel needs to
+ * Gitaly addresses, as Gitaly's Go client accepts them, and what a gRPC channel needs to
  * reach them: `unix:/path`, `tcp://host:port`, `tls://host:port`,
  * `dns:///host:port` and `dns://resolver/host:port`.
  *

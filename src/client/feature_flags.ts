@@ -1,6 +1,6 @@
 /**
  * Feature flags as Gitaly sends them: metadata `gitaly-feature-<name>` with
- * `_` turned into `-`, valued `true` or `false` (wire-protocol.md §9).
+ * `_` turned into `-`, valued `true` or `false`.
  *
  * @module
  */

@@ -55,7 +55,7 @@ export async function healthCheck(
  * {@link HealthCheckError}).
  */
 export function healthCheckDialer(base: Dialer): Dialer {
-  return async (address, options) => {
+  return async (address, options = {}) => {
     const conn = await base(address, options);
     try {
       const status = await healthCheck(conn, {

@@ -16,7 +16,7 @@ import { dial } from "./dial.ts";
  * and whatever the pool was configured with; a dialer may wait for the
  * connection (honouring `signal`/`deadline`) or return at once.
  */
-export type Dialer = (address: string, options: DialContextOptions) => Promise<grpc.Client>;
+export type Dialer = (address: string, options?: DialContextOptions) => Promise<grpc.Client>;
 
 /**
  * The pool's default dialer: like Go's `client.Dial`, returns at once and
@@ -25,7 +25,7 @@ export type Dialer = (address: string, options: DialContextOptions) => Promise<g
  */
 export function defaultDialer(
   address: string,
-  options: DialContextOptions,
+  options: DialContextOptions = {},
 ): Promise<grpc.Client> {
   return options.block ? dialContext(address, options) : Promise.resolve(dial(address, options));
 }

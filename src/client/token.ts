@@ -1,5 +1,5 @@
 /**
- * Token v2 per-RPC credentials (wire-protocol.md §3): every call carries
+ * Token v2 per-RPC credentials: every call carries
  * `authorization: Bearer v2.<hex HMAC-SHA256(secret, ts)>.<ts>`, signed
  * afresh so long-lived connections never send a stale token.
  *

@@ -85,6 +85,11 @@ export interface GitRunnerOptions {
   config?: GitConfigEntry[];
   /** Called with the subcommand of every spawned process (metrics). */
   onSpawn?: (subcommand: string) => void;
+  /**
+   * Called once a process is reaped, with its subcommand and wall-clock
+   * seconds (metrics); it runs in the async context that spawned it.
+   */
+  onExit?: (subcommand: string, seconds: number) => void;
   /** Run each child in a new process group via `setsid` when it is on PATH. Default true. */
   processGroup?: boolean;
   /** SIGTERM → SIGKILL grace after an AbortSignal fires. Default 500 ms. */
@@ -194,6 +199,7 @@ export class GitRunner {
   readonly processGroup: boolean;
   #config: GitConfigEntry[];
   #onSpawn?: (subcommand: string) => void;
+  #onExit?: (subcommand: string, seconds: number) => void;
   #killGraceMs: number;
   #stderrLimit: number;
   #inheritedEnv: Record<string, string>;
@@ -211,6 +217,7 @@ export class GitRunner {
     this.processGroup = (options.processGroup ?? true) && this.#setsid !== undefined;
     this.#config = (options.config ?? []).map(validateConfigEntry);
     this.#onSpawn = options.onSpawn;
+    this.#onExit = options.onExit;
     this.#killGraceMs = options.killGraceMs ?? 500;
     this.#stderrLimit = options.stderrLimit ?? DEFAULT_STDERR_LIMIT;
     this.#limit = new SpawnLimit(
@@ -356,8 +363,12 @@ export class GitRunner {
   }
 
   #track(git: RunningGit): void {
+    const started = performance.now();
     this.#live.add(git);
-    git.wait().finally(() => this.#live.delete(git));
+    git.wait().finally(() => {
+      this.#live.delete(git);
+      this.#onExit?.(git.subcommand, (performance.now() - started) / 1000);
+    });
   }
 }
 

@@ -8,6 +8,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { authError, checkAuthorization } from "./auth.ts";
+import { runInCallScope } from "./call_scope.ts";
 import { Code, codeName, GrpcError, toGrpcError, unimplemented } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { GrpcType, ServerMetrics } from "./metrics.ts";
@@ -104,9 +105,10 @@ function bindMethod(method: MethodShape, handler: Handler | undefined, deps: Int
   const type = kindOf(method);
   return (call: AnyCall, callback?: AnyCallback) => {
     const run = new CallRun(method, type, call, deps);
-    run.execute(handler, callback).catch((err) =>
-      deps.logger.error("call wrapper failed", { error: String(err) })
-    );
+    runInCallScope(
+      { service: method.service, method: method.name },
+      () => run.execute(handler, callback),
+    ).catch((err) => deps.logger.error("call wrapper failed", { error: String(err) }));
   };
 }
 
@@ -117,6 +119,8 @@ class CallRun {
   readonly #end: () => void;
   readonly #controller: AbortController;
   #deadlineTimer?: ReturnType<typeof setTimeout>;
+  /** The go-grpc-prometheus labels of this call. */
+  readonly #labels: { grpc_type: GrpcType; grpc_service: string; grpc_method: string };
   /** Settles once grpc-js has taken the last response message. */
   #lastWrite: Promise<void> = Promise.resolve();
 
@@ -137,16 +141,15 @@ class CallRun {
       logFields: {},
       backchannel: backchannelOf(call),
     };
-    deps.metrics.started.inc({
-      grpc_type: type,
-      grpc_service: method.service,
-      grpc_method: method.name,
-    });
+    this.#labels = { grpc_type: type, grpc_service: method.service, grpc_method: method.name };
+    deps.metrics.started.inc(this.#labels);
   }
 
   async execute(handler: Handler | undefined, callback?: AnyCallback): Promise<void> {
     this.#watchCancellation();
     let error: unknown;
+    // As go-grpc-prometheus counts: a unary request before any check, a streamed one when read.
+    if (this.type === "unary") this.deps.metrics.messagesReceived.inc(this.#labels);
     try {
       this.#authenticate();
       if (!handler) throw unimplemented(this.method.path);
@@ -177,13 +180,11 @@ class CallRun {
 
   #authenticate(): void {
     const { token, transitioning } = this.deps.auth;
-    if (!token) return;
-    const outcome = checkAuthorization(metadataValue(this.call.metadata, "authorization"), token);
-    this.deps.metrics.authentications.inc({
-      enforced: String(!transitioning),
-      status: outcome === "ok" ? "ok" : "denied",
-    });
-    if (outcome === "ok") return;
+    const outcome = token
+      ? checkAuthorization(metadataValue(this.call.metadata, "authorization"), token)
+      : undefined;
+    this.deps.metrics.countAuthentication(outcome, transitioning);
+    if (outcome === undefined || outcome === "ok") return;
     if (transitioning) {
       this.#ctx.logFields["auth.error"] = outcome;
       return;
@@ -196,12 +197,13 @@ class CallRun {
     const send = (response: unknown) => this.#send(response);
     switch (handler.kind) {
       case "unary":
-        callback!(null, await handler.fn(this.call.request, ctx));
+        callback!(null, this.#sent(await handler.fn(this.call.request, ctx)));
         return;
       case "client_stream":
-        callback!(null, await handler.fn(this.#requests(), ctx));
+        callback!(null, this.#sent(await handler.fn(this.#requests(), ctx)));
         return;
       case "server_stream":
+        this.deps.metrics.messagesReceived.inc(this.#labels);
         await handler.fn(this.call.request, ctx, send);
         break;
       case "bidi_stream":
@@ -211,9 +213,16 @@ class CallRun {
     this.call.end();
   }
 
+  /** Counts a response message as sent and returns it. */
+  #sent<T>(response: T): T {
+    this.deps.metrics.messagesSent.inc(this.#labels);
+    return response;
+  }
+
   /** Writes one message, waiting for `drain` when grpc-js buffers too much. */
   #send(response: unknown): Promise<void> {
     this.#ctx.signal.throwIfAborted();
+    this.#sent(response);
     let writable = true;
     this.#lastWrite = new Promise((resolve) => {
       writable = this.call.write(response, () => resolve());
@@ -242,6 +251,7 @@ class CallRun {
   async *#requests(): AsyncGenerator<unknown> {
     for await (const request of this.call.iterator({ destroyOnReturn: false })) {
       this.#ctx.signal.throwIfAborted();
+      this.deps.metrics.messagesReceived.inc(this.#labels);
       yield request;
     }
   }

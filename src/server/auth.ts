@@ -1,6 +1,7 @@
 /**
- * Token v2 authentication (wire-protocol.md §3): `Bearer v2.<hex hmac>.<unix seconds>`,
- * HMAC-SHA256 of the timestamp under the shared secret, valid 30 s either way.
+ * Token v2 authentication, as Gitaly checks it: the `authorization` metadata
+ * is `Bearer v2.<hex hmac>.<unix seconds>`, where the HMAC is HMAC-SHA256 of
+ * the timestamp text under the shared secret; valid 30 s either way.
  *
  * @module
  */
@@ -49,7 +50,7 @@ export function checkAuthorization(
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return "wrong signature";
   }
-  if (!/^-?\d+$/.test(message)) return "bad timestamp";
+  if (!/^[+-]?\d+$/.test(message)) return "bad timestamp";
   const issuedAt = Number(message);
   if (issuedAt < nowSeconds - TOKEN_VALIDITY_SECONDS) return "timestamp too old";
   if (issuedAt > nowSeconds + TOKEN_VALIDITY_SECONDS) return "timestamp too new";
@@ -58,9 +59,49 @@ export function checkAuthorization(
 
 /** The gRPC error Gitaly returns for a refused outcome: no or bad token → Unauthenticated. */
 export function authError(outcome: Exclude<AuthOutcome, "ok">): GrpcError {
-  return outcome === "missing" || outcome === "malformed"
+  return isUnauthenticated(outcome)
     ? new GrpcError(Code.UNAUTHENTICATED, "authentication required")
     : new GrpcError(Code.PERMISSION_DENIED, "permission denied");
+}
+
+/**
+ * The `status` label Gitaly's `gitaly_authentications_total` counts a
+ * check under: `server disabled authentication` when no token is
+ * configured (`outcome` undefined), `ok` (`would be ok` while
+ * transitioning, as a warning that nothing is enforced), `unauthenticated`
+ * for a missing or unreadable header, `denied` for a wrong token. Gitaly's
+ * fifth value, `invalid`, is for checks failing with any other code, which
+ * neither Gitaly's check nor ours produces.
+ */
+export function authenticationStatus(
+  outcome: AuthOutcome | undefined,
+  transitioning: boolean,
+): string {
+  if (outcome === undefined) return "server disabled authentication";
+  if (outcome === "ok") return transitioning ? "would be ok" : "ok";
+  return isUnauthenticated(outcome) ? "unauthenticated" : "denied";
+}
+
+/**
+ * The `error` label of `gitaly_authentication_errors_total{version="v2"}`:
+ * Gitaly counts why a well-formed v2 token failed, and nothing else.
+ */
+export function v2AuthenticationError(outcome: AuthOutcome): string | undefined {
+  switch (outcome) {
+    case "wrong signature":
+      return "wrong hmac signature";
+    case "bad timestamp":
+      return "cannot parse timestamp";
+    case "timestamp too old":
+    case "timestamp too new":
+      return outcome;
+    default:
+      return undefined;
+  }
+}
+
+function isUnauthenticated(outcome: AuthOutcome): boolean {
+  return outcome === "missing" || outcome === "malformed";
 }
 
 function hmacHex(secret: string, message: string): string {

@@ -1,7 +1,8 @@
 /**
  * Gitaly's `config.toml`, the subset this server understands, parsed and
- * validated. Unknown keys produce warnings; a bad value refuses to start and
- * names the key.
+ * validated. Keys of Gitaly 16.7 we do not support yet and keys Gitaly does
+ * not know either produce (different) warnings; a bad value refuses to
+ * start and names the key; malformed TOML names the line and column.
  *
  * @module
  */
@@ -53,6 +54,88 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Gitaly 16.7's configuration keys: a nested table per TOML table (also for
+ * arrays of tables), `true` for a value. Keys found here that we do not
+ * read are "not supported yet"; keys not found here are unknown.
+ */
+type KeySchema = { [key: string]: KeySchema | true };
+
+const leaves = (...keys: string[]): KeySchema => Object.fromEntries(keys.map((k) => [k, true]));
+
+const GITALY_KEYS: KeySchema = {
+  ...leaves(
+    "socket_path",
+    "listen_addr",
+    "tls_listen_addr",
+    "prometheus_listen_addr",
+    "bin_dir",
+    "runtime_dir",
+    "graceful_restart_timeout",
+  ),
+  git: {
+    ...leaves(
+      "use_bundled_binaries",
+      "bin_path",
+      "catfile_cache_size",
+      "signing_key",
+      "rotated_signing_keys",
+      "committer_name",
+      "committer_email",
+    ),
+    config: leaves("key", "value"),
+  },
+  storage: leaves("name", "path"),
+  logging: leaves("dir", "format", "level", "sentry_dsn", "sentry_environment"),
+  prometheus: leaves("grpc_latency_buckets", "scrape_timeout"),
+  auth: leaves("token", "transitioning"),
+  tls: leaves("certificate_path", "key_path"),
+  gitlab: {
+    ...leaves("url", "relative_url_root", "secret_file", "secret"),
+    "http-settings": leaves("read_timeout", "user", "password", "ca_file", "ca_path"),
+  },
+  "gitlab-shell": leaves("dir"),
+  hooks: leaves("custom_hooks_dir"),
+  concurrency: leaves(
+    "rpc",
+    "max_per_repo",
+    "max_queue_size",
+    "max_queue_wait",
+    "adaptive",
+    "min_limit",
+    "max_limit",
+    "initial_limit",
+  ),
+  rate_limiting: leaves("rpc", "interval", "burst"),
+  daily_maintenance: leaves("start_hour", "start_minute", "duration", "storages", "disabled"),
+  cgroups: {
+    ...leaves(
+      "mountpoint",
+      "hierarchy_root",
+      "memory_bytes",
+      "cpu_shares",
+      "cpu_quota_us",
+      "metrics_enabled",
+      "count",
+    ),
+    repositories: leaves(
+      "count",
+      "memory_bytes",
+      "cpu_shares",
+      "cpu_quota_us",
+      "max_cgroups_per_repo",
+    ),
+    memory: leaves("enabled", "limit"),
+    cpu: leaves("enabled", "shares"),
+  },
+  pack_objects_cache: leaves("enabled", "dir", "max_age", "min_occurrences"),
+  pack_objects_limiting: leaves("max_concurrency", "max_queue_length", "max_queue_wait"),
+  backup: leaves("go_cloud_url", "layout"),
+  timeout: leaves("upload_pack_negotiation", "upload_archive_negotiation"),
+  transactions: leaves("enabled"),
+  adaptive_limiting: leaves("cpu_throttled_threshold", "memory_threshold"),
+};
+
 /** The result of loading: the config plus warnings about ignored keys. */
 export interface LoadedConfig {
   config: Config;
@@ -95,11 +178,11 @@ export function parseConfig(text: string, baseDir: string): LoadedConfig {
   try {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError("toml", (err as Error).message.split("\n")[0]);
+    throw new ConfigError("toml", describeTomlError(err));
   }
-  const reader = new TableReader(doc, "", baseDir);
+  const reader = new TableReader(doc, "", baseDir, GITALY_KEYS);
   const config = readConfig(reader);
-  return { config, warnings: reader.warnings };
+  return { config, warnings: [...new Set(reader.warnings)] };
 }
 
 function readConfig(r: TableReader): Config {
@@ -219,6 +302,8 @@ class TableReader {
     readonly doc: Record<string, unknown>,
     readonly prefix: string,
     readonly baseDir: string,
+    /** Gitaly's keys for this table; `undefined` where Gitaly has none. */
+    readonly schema: KeySchema | undefined,
     warnings: string[] = [],
   ) {
     this.warnings = warnings;
@@ -226,11 +311,13 @@ class TableReader {
 
   table(key: string): TableReader {
     const value = this.#take(key);
+    const prefix = `${this.prefix}${key}.`;
+    const schema = this.#schemaOf(key);
     if (value === undefined) {
-      return new TableReader({}, `${this.prefix}${key}.`, this.baseDir, this.warnings);
+      return new TableReader({}, prefix, this.baseDir, schema, this.warnings);
     }
     if (!isTable(value)) throw new ConfigError(this.#name(key), "must be a table");
-    return new TableReader(value, `${this.prefix}${key}.`, this.baseDir, this.warnings);
+    return new TableReader(value, prefix, this.baseDir, schema, this.warnings);
   }
 
   tableArray(key: string): TableReader[] {
@@ -247,6 +334,7 @@ class TableReader {
         t as Record<string, unknown>,
         `${this.prefix}${key}[${i}].`,
         this.baseDir,
+        this.#schemaOf(key),
         this.warnings,
       )
     );
@@ -318,12 +406,26 @@ class TableReader {
     return ms;
   }
 
+  /**
+   * Reports every key nobody read: Gitaly's own (a whole table once) as not
+   * supported yet, anything else as unknown.
+   */
   warnUnread(): void {
     for (const key of Object.keys(this.doc)) {
-      if (!this.#read.has(key)) {
-        this.warnings.push(`config: unknown key ${this.#name(key)} ignored`);
-      }
+      if (this.#read.has(key)) continue;
+      const gitalys = this.schema !== undefined && Object.hasOwn(this.schema, key);
+      // Gitaly's keys are named without array indexes, so each is reported once.
+      this.warnings.push(
+        gitalys
+          ? `config: ${this.#name(key).replace(/\[\d+\]/g, "")} is not supported yet; ignored`
+          : `config: unknown key ${this.#name(key)} ignored`,
+      );
     }
+  }
+
+  #schemaOf(key: string): KeySchema | undefined {
+    const node = this.schema && Object.hasOwn(this.schema, key) ? this.schema[key] : undefined;
+    return node === true ? undefined : node;
   }
 
   #take(key: string): unknown {
@@ -334,6 +436,17 @@ class TableReader {
   #name(key: string): string {
     return `${this.prefix}${key}`;
   }
+}
+
+/**
+ * smol-toml's parse errors as one line with the position: it throws a
+ * `TomlError` with `line` and `column` (1-based) and a message whose first
+ * line is the reason.
+ */
+function describeTomlError(error: unknown): string {
+  const { message, line, column } = error as { message?: string; line?: number; column?: number };
+  const reason = String(message ?? error).split("\n")[0].replace(/^Invalid TOML document: /, "");
+  return line ? `line ${line}, column ${column}: ${reason}` : reason;
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,8 @@
 /**
  * The server's listeners (Unix socket, TCP, TLS) and the connection sorter
- * of wire-protocol.md §4: the first 11 bytes say whether a connection is a
- * `backchannel` (multiplexed) session or plain HTTP/2 gRPC.
+ * that Gitaly's listener multiplexer also has: the first 11 bytes say whether
+ * a connection is a `backchannel` (multiplexed) session or plain HTTP/2 gRPC
+ * (whose preface never starts with that word).
  *
  * @module
  */
@@ -32,9 +33,23 @@ export interface BoundListener {
 /** Listens on a Unix socket at `path`, replacing a stale socket file. */
 export async function listenUnix(path: string, sink: ConnectionSink): Promise<BoundListener> {
   await removeStaleSocket(path);
-  const server = net.createServer((socket) => sortConnection(socket, sink));
+  const server = net.createServer((socket) => sortConnection(asUnixPeer(socket), sink));
   await listen(server, { path });
   return { address: `unix:${path}`, close: () => closeServer(server) };
+}
+
+/**
+ * What a Unix-socket client's address reads as: Go (and so Gitaly's
+ * logging) prints an unnamed Unix peer as `@`, where Node has none at all
+ * and grpc-js would say `unknown`.
+ */
+export const UNIX_PEER_ADDRESS = "@";
+
+function asUnixPeer(socket: net.Socket): net.Socket {
+  if (!socket.remoteAddress) {
+    Object.defineProperty(socket, "remoteAddress", { value: UNIX_PEER_ADDRESS });
+  }
+  return socket;
 }
 
 /** Listens on TCP `host:port` (port 0 picks a free one; the address reports it). */

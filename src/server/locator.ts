@@ -1,7 +1,7 @@
 /**
- * The one repository locator (wire-protocol.md §10): turns a `Repository`
- * message into an absolute path inside its storage, or a gRPC error with the
- * code and message Gitaly uses.
+ * The one repository locator: turns a `Repository` message (storage name
+ * plus a path relative to that storage) into an absolute path inside its
+ * storage, or a gRPC error with the code and message Gitaly uses.
  *
  * @module
  */

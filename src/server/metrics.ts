@@ -1,46 +1,82 @@
 /**
- * Prometheus metrics under the names Gitaly's Go gRPC middleware uses, plus
- * git spawn counts and auth outcomes, served over HTTP at `/metrics`.
+ * Prometheus metrics under the names, labels and meanings Gitaly 16.7
+ * exposes (its go-grpc-prometheus call metrics, auth outcomes, git
+ * processes), served over HTTP at `/metrics`.
  *
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { authenticationStatus, type AuthOutcome, v2AuthenticationError } from "./auth.ts";
 
 /** gRPC call kinds as go-grpc-prometheus labels them. */
 export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
+
+/** The labels go-grpc-prometheus puts on every per-call metric. */
+const CALL_LABELS = ["grpc_type", "grpc_service", "grpc_method"] as const;
 
 /** The server's metrics, in a registry of their own (no process-global state). */
 export class ServerMetrics {
   readonly registry = new Registry();
 
-  readonly started = new Counter({
-    name: "grpc_server_started_total",
-    help: "RPCs started on the server.",
-    labelNames: ["grpc_type", "grpc_service", "grpc_method"],
-    registers: [this.registry],
-  });
+  readonly started = this.#counter(
+    "grpc_server_started_total",
+    "Total number of RPCs started on the server.",
+    [...CALL_LABELS],
+  );
 
-  readonly handled = new Counter({
-    name: "grpc_server_handled_total",
-    help: "RPCs completed on the server, by status code.",
-    labelNames: ["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
-    registers: [this.registry],
-  });
+  readonly handled = this.#counter(
+    "grpc_server_handled_total",
+    "Total number of RPCs completed on the server, regardless of success or failure.",
+    [...CALL_LABELS, "grpc_code"],
+  );
 
   readonly handlingSeconds = new Histogram({
     name: "grpc_server_handling_seconds",
-    help: "Time from receiving an RPC to its completion, in seconds.",
-    labelNames: ["grpc_type", "grpc_service", "grpc_method"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    help:
+      "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+    labelNames: CALL_LABELS,
+    // Gitaly's default `[prometheus] grpc_latency_buckets`.
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 10, 30, 60, 300, 1500],
     registers: [this.registry],
   });
 
-  readonly commandsSpawned = new Counter({
-    name: "gitaly_commands_spawned_total",
-    help: "Git commands spawned, by subcommand.",
-    labelNames: ["cmd"],
-    registers: [this.registry],
-  });
+  readonly messagesReceived = this.#counter(
+    "grpc_server_msg_received_total",
+    "Total number of RPC stream messages received on the server.",
+    [...CALL_LABELS],
+  );
+
+  readonly messagesSent = this.#counter(
+    "grpc_server_msg_sent_total",
+    "Total number of gRPC stream messages sent by the server.",
+    [...CALL_LABELS],
+  );
+
+  readonly commandRealSeconds = this.#counter(
+    "gitaly_command_real_seconds_total",
+    "Sum of real time spent by shelling out",
+    ["cmd", "subcmd", "grpc_service", "grpc_method", "git_version"],
+  );
+
+  /**
+   * Counts a finished git process as Gitaly does: `cmd` "git", the
+   * subcommand, the RPC it ran for (empty outside calls) and git's version
+   * (empty until known).
+   */
+  countCommand(
+    subcommand: string,
+    seconds: number,
+    call: { service: string; method: string } | undefined,
+    gitVersion: string,
+  ): void {
+    this.commandRealSeconds.inc({
+      cmd: "git",
+      subcmd: subcommand,
+      grpc_service: call?.service ?? "",
+      grpc_method: call?.method ?? "",
+      git_version: gitVersion,
+    }, seconds);
+  }
 
   /** Reports how many git commands run right now; set by whoever owns the runner. */
   countRunningCommands: () => number = () => 0;
@@ -49,7 +85,7 @@ export class ServerMetrics {
     const countRunning = () => this.countRunningCommands();
     return new Gauge({
       name: "gitaly_commands_running",
-      help: "Git commands currently running.",
+      help: "Total number of processes currently being executed",
       registers: [this.registry],
       collect() {
         this.set(countRunning());
@@ -57,12 +93,34 @@ export class ServerMetrics {
     });
   })();
 
-  readonly authentications = new Counter({
-    name: "gitaly_authentications_total",
-    help: "Token checks, by whether auth is enforced and the outcome.",
-    labelNames: ["enforced", "status"],
-    registers: [this.registry],
-  });
+  readonly authentications = this.#counter(
+    "gitaly_authentications_total",
+    "Counts of Gitaly request authentication attempts",
+    ["enforced", "status"],
+  );
+
+  readonly authenticationErrors = this.#counter(
+    "gitaly_authentication_errors_total",
+    "Counts of Gitaly request authentication errors",
+    ["version", "error"],
+  );
+
+  /**
+   * Counts one token check as Gitaly does: `outcome` undefined when no
+   * token is configured; `enforced` is "false" while transitioning.
+   */
+  countAuthentication(outcome: AuthOutcome | undefined, transitioning: boolean): void {
+    this.authentications.inc({
+      enforced: String(!transitioning),
+      status: authenticationStatus(outcome, transitioning),
+    });
+    const error = outcome && v2AuthenticationError(outcome);
+    if (error) this.authenticationErrors.inc({ version: "v2", error });
+  }
+
+  #counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
 
   /** Records one finished call. */
   observeCall(

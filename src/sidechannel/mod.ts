@@ -1,6 +1,7 @@
 /**
- * Sidechannels (wire-protocol.md §7): a raw byte stream beside a unary RPC,
- * opened by the server over the caller's backchannel.
+ * Sidechannels: a raw byte stream beside a unary RPC, opened by the server
+ * as a new Yamux stream over the caller's backchannel and matched to the
+ * call by the id the client sent in the call's metadata.
  *
  * - Server: {@link openSidechannel} (from a handler: the call's
  *   `backchannel` peer and metadata) gives a {@link ServerSidechannel}:

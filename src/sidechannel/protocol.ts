@@ -1,5 +1,5 @@
 /**
- * The fixed facts of the sidechannel handshake (wire-protocol.md §7): the
+ * The fixed facts of the sidechannel handshake: the
  * magic, the metadata key, the id encoding, the confirmation and the time
  * allowed for it, and the request framing limit.
  *

@@ -1,5 +1,5 @@
 /**
- * Server side of a sidechannel (wire-protocol.md §7): open a stream to the
+ * Server side of a sidechannel: open a stream to the
  * calling client, announce `sidechannel` + id, wait for `ok`, then read the
  * pkt-line framed request up to its flush packet and write the response
  * raw.

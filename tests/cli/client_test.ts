@@ -182,11 +182,8 @@ Deno.test("client: usage errors exit 2", async () => {
     [[], /no command given/],
     [["frobnicate"], /unknown client command/],
     [["call"], /SERVICE\/METHOD/],
-    [["call", "RepositoryService/Nope"], /unknown method/],
-    [["call", "RepositoryService/RepositoryExists", "{not json"], /invalid JSON/],
     [["repo", "move", "a.git"], /repo takes one of/],
     [["--bogus", "health"], /bogus/],
-    [["--address", "foo://x", "health"], /invalid connection string/],
   ];
   for (const [args, message] of cases) {
     const run = await client(args, { env });
@@ -194,9 +191,27 @@ Deno.test("client: usage errors exit 2", async () => {
     assertMatch(run.stderr, message);
     assertMatch(run.stderr, /Usage: deno-gitaly client/);
   }
-  const noAddress = await client(["health"]);
-  assertEquals(noAddress.code, 2);
-  assertMatch(noAddress.stderr, /GITALY_ADDRESS/);
+  // A bad value in a well-formed command: one line, no usage after it.
+  const badValues: [string[], Record<string, string>, RegExp][] = [
+    [
+      ["call", "RepositoryService/Nope"],
+      env,
+      /^error: unknown method \/gitaly\.RepositoryService\/Nope\n$/,
+    ],
+    [
+      ["call", "RepositoryService/RepositoryExists", "{not json"],
+      env,
+      /^error: bad RepositoryExistsRequest: invalid JSON: [^\n]*\n$/,
+    ],
+    [["--address", "foo://x", "health"], env, /^error: invalid connection string: [^\n]*\n$/],
+    [["--timeout", "soon", "health"], env, /^error: --timeout [^\n]*\n$/],
+    [["health"], {}, /^error: no address: [^\n]*GITALY_ADDRESS\n$/],
+  ];
+  for (const [args, environment, message] of badValues) {
+    const run = await client(args, { env: environment });
+    assertEquals(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assertMatch(run.stderr, message);
+  }
   const help = await client(["--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /repo create PATH/);

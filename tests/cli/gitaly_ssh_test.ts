@@ -44,10 +44,25 @@ Deno.test("gitaly-ssh: invocation errors", () => {
   assertThrows(() => parseInvocation(["push", "h", "c"], env), /invalid pack command: "push"/);
   assertThrows(
     () => parseInvocation(["upload-pack", "h", "c"], { GITALY_PAYLOAD: PAYLOAD }),
-    /address/,
+    /^gitaly address can not be empty: set GITALY_ADDRESS$/,
   );
+  // Missing variables are named, not reported as what parsing nothing says.
+  for (const payload of [undefined, "", "  "]) {
+    assertThrows(
+      () =>
+        parseInvocation(["upload-pack", "h", "c"], {
+          GITALY_ADDRESS: "unix:/s",
+          GITALY_PAYLOAD: payload,
+        }),
+      /^GITALY_PAYLOAD is not set: it carries the first request as JSON/,
+    );
+  }
   assertThrows(
-    () => parseInvocation(["upload-pack", "h", "c"], { GITALY_ADDRESS: "unix:/s" }),
-    /json unmarshal/,
+    () =>
+      parseInvocation(["upload-pack", "h", "c"], {
+        GITALY_ADDRESS: "unix:/s",
+        GITALY_PAYLOAD: "{",
+      }),
+    /^json unmarshal: GITALY_PAYLOAD: /,
   );
 });

@@ -41,6 +41,24 @@ Deno.test("token v2: every outcome, on health and on a Gitaly RPC", async () => 
         assertEquals(code, expected, `${name} on ${path}`);
       }
     }
+    // Counted as Gitaly counts them: per call, by outcome; why a v2 token failed, separately.
+    const metrics = await scrape(server.metricsAddress);
+    assertEquals(sample(metrics, "gitaly_authentications_total", 'enforced="true",status="ok"'), 6);
+    assertEquals(
+      sample(metrics, "gitaly_authentications_total", 'enforced="true",status="unauthenticated"'),
+      6,
+    );
+    assertEquals(
+      sample(metrics, "gitaly_authentications_total", 'enforced="true",status="denied"'),
+      8,
+    );
+    for (const error of ["wrong hmac signature", "timestamp too old", "timestamp too new"]) {
+      assertEquals(
+        sample(metrics, "gitaly_authentication_errors_total", `version="v2",error="${error}"`),
+        2,
+        error,
+      );
+    }
   } finally {
     client.close();
     await server.stop();
@@ -56,15 +74,54 @@ Deno.test("token v2: transitioning lets bad tokens through and logs them", async
       await codeOf(client.unary(EXISTS, repo, { authorization: tokenAt("x", now()) })),
       status.OK,
     );
-    const metrics = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
     assertEquals(
-      /gitaly_authentications_total\{enforced="false",status="denied"\} 2/.test(metrics),
-      true,
-      metrics,
+      await codeOf(client.unary(EXISTS, repo, { authorization: tokenAt(SECRET, now()) })),
+      status.OK,
     );
+    const metrics = await scrape(server.metricsAddress);
+    const count = (labels: string) => sample(metrics, "gitaly_authentications_total", labels);
+    assertEquals(count('enforced="false",status="unauthenticated"'), 1);
+    assertEquals(count('enforced="false",status="denied"'), 1);
+    // A good token while transitioning counts as "would be ok", never "ok".
+    assertEquals(count('enforced="false",status="would be ok"'), 1);
+    assertEquals(count('enforced="false",status="ok"'), undefined);
   } finally {
     client.close();
     await server.stop();
   }
   assertEquals(server.stderr().includes('"auth.error":"missing"'), true);
 });
+
+Deno.test("no token configured: every call counts as 'server disabled authentication'", async () => {
+  const server = await startTestServer();
+  const client = new TestClient(server.unixAddress);
+  try {
+    assertEquals(await codeOf(client.unary(HEALTH, {})), status.OK);
+    assertEquals(
+      await codeOf(client.unary(EXISTS, repo, { authorization: tokenAt("any", now()) })),
+      status.OK,
+    );
+    const metrics = await scrape(server.metricsAddress);
+    assertEquals(
+      sample(
+        metrics,
+        "gitaly_authentications_total",
+        'enforced="true",status="server disabled authentication"',
+      ),
+      2,
+    );
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+async function scrape(address: string): Promise<string> {
+  return await (await fetch(`http://${address}/metrics`)).text();
+}
+
+/** The value of `name{labels}` in an exposition text (labels exactly as printed), if present. */
+function sample(metrics: string, name: string, labels: string): number | undefined {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}

@@ -139,6 +139,12 @@ Deno.test("gitaly-ssh: its own errors exit 1 with one line on stderr", async (t)
         /invalid connection string/,
       ],
       [
+        "no payload",
+        ["upload-pack", "gitaly", "x"],
+        { ...good, GITALY_PAYLOAD: "" },
+        /GITALY_PAYLOAD is not set/,
+      ],
+      [
         "bad payload",
         ["upload-pack", "gitaly", "x"],
         { ...good, GITALY_PAYLOAD: "{oops" },

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { startTestServer } from "../helpers/server.ts";
 import { codeOf, TestClient } from "../helpers/grpc.ts";
 import { haveOpenssl, makeTestCertificates } from "../helpers/tls.ts";
+import { dialSidechannel, healthCheck, SidechannelRegistry } from "../../src/client/mod.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const HEALTH = "/grpc.health.v1.Health/Check";
@@ -88,12 +89,20 @@ Deno.test("ServerService: info, disk statistics, readiness; clock sync is Unimpl
 Deno.test("metrics and one log line per RPC", async () => {
   const server = await startTestServer();
   const client = new TestClient(server.unixAddress);
+  const tcpClient = new TestClient(server.tcpAddress);
+  const registry = new SidechannelRegistry();
+  const multiplexed = dialSidechannel(server.unixAddress, registry);
   try {
     const repository = { storage_name: "default", relative_path: "nope.git" };
     await client.unary("/gitaly.RepositoryService/RepositoryExists", { repository }, {
       metadata: { "x-gitlab-correlation-id": "corr-123", client_name: "tester" },
     });
     await codeOf(client.unary("/gitaly.RepositoryService/RepositorySize", { repository }));
+    await client.unary("/gitaly.RepositoryService/CreateRepository", {
+      repository: { storage_name: "default", relative_path: "created.git" },
+    });
+    await tcpClient.unary("/gitaly.ServerService/ServerInfo", {});
+    await healthCheck(multiplexed);
     const metrics = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
     assertMatch(
       metrics,
@@ -108,8 +117,20 @@ Deno.test("metrics and one log line per RPC", async () => {
       /grpc_server_handling_seconds_bucket\{[^}]*grpc_method="RepositoryExists"/,
     );
     assertMatch(metrics, /gitaly_commands_running/);
+    const exists = 'grpc_service="gitaly.RepositoryService",grpc_method="RepositoryExists"';
+    assertMatch(metrics, new RegExp(`grpc_server_msg_received_total\\{[^}]*${exists}\\} 1`));
+    assertMatch(metrics, new RegExp(`grpc_server_msg_sent_total\\{[^}]*${exists}\\} 1`));
+    // A failed unary call received its request but sent nothing.
+    assert(!/grpc_server_msg_sent_total\{[^}]*"RepositorySize"/.test(metrics), metrics);
+    // git processes, labelled with the RPC they ran for, as Gitaly does.
+    assertMatch(
+      metrics,
+      /gitaly_command_real_seconds_total\{cmd="git",subcmd="init",grpc_service="gitaly.RepositoryService",grpc_method="CreateRepository",git_version="\d+\.\d+[^"]*"\} \d/,
+    );
   } finally {
     client.close();
+    tcpClient.close();
+    multiplexed.close();
     await server.stop();
   }
   const lines = server.stderr().split("\n").filter((l) => l.includes('"grpc.method"')).map((l) =>
@@ -120,7 +141,11 @@ Deno.test("metrics and one log line per RPC", async () => {
   assertEquals(exists.correlation_id, "corr-123");
   assertEquals(exists["grpc.service"], "gitaly.RepositoryService");
   assert(typeof exists["grpc.time_ms"] === "number");
-  assert(exists["peer.address"]);
+  // A Unix-socket client is "@" (as Go prints it), plain or multiplexed; TCP is host:port.
+  assertEquals(exists["peer.address"], "@");
+  const peerOf = (method: string) => lines.find((l) => l["grpc.method"] === method)["peer.address"];
+  assertEquals(peerOf("Check"), "@");
+  assertMatch(peerOf("ServerInfo"), /^127\.0\.0\.1:\d+$/);
   assertEquals(lines.find((l) => l["grpc.method"] === "RepositorySize")["grpc.code"], "NotFound");
 });
 
@@ -161,7 +186,7 @@ Deno.test("config errors refuse to start and name the key", async () => {
       `listen_addr = "127.0.0.1:0"\ngraceful_restart_timeout = "soon"\n${storage}`,
       /graceful_restart_timeout/,
     ],
-    ["bad toml", `listen_addr = `, /toml/],
+    ["bad toml", `listen_addr = `, /^config: toml: line 1, column \d+: [^\n]+\n$/],
     ["tls without cert", `tls_listen_addr = "127.0.0.1:0"\n${storage}`, /tls/],
   ];
   for (const [name, config, key] of cases) {
@@ -171,13 +196,31 @@ Deno.test("config errors refuse to start and name the key", async () => {
   }
 });
 
-Deno.test("unknown config keys are warned about, not fatal", async () => {
+Deno.test("unknown and not-yet-supported config keys are warned about before serving", async () => {
   const server = await startTestServer({
-    extraToml: `bogus_key = 1\n[git]\nbin_path = "git"\nshiny = true`,
+    extraToml: [
+      `bogus_key = 1`,
+      `[git]`,
+      `bin_path = "git"`,
+      `shiny = true`,
+      `[gitlab]`,
+      `url = "http+unix:///run/gitlab.socket"`,
+      `secret_file = "/etc/gitlab/secret"`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SSHService/SSHUploadPack"`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SSHService/SSHReceivePack"`,
+    ].join("\n"),
   });
   await server.stop();
-  assertMatch(server.stderr(), /unknown key (logging\.)?bogus_key/);
-  assertMatch(server.stderr(), /unknown key git\.shiny/);
+  const log = server.stderr();
+  assertMatch(log, /unknown key (logging\.)?bogus_key/);
+  assertMatch(log, /unknown key git\.shiny/);
+  for (const key of ["gitlab", "concurrency"]) {
+    const warning = `config: ${key} is not supported yet; ignored`;
+    assertEquals(log.split(warning).length - 1, 1, `${key} warned once:\n${log}`);
+    assert(log.indexOf(warning) < log.indexOf("server started"), `before serving:\n${log}`);
+  }
 });
 
 Deno.test("unknown subcommand or flag: usage on stderr, exit 2", async () => {

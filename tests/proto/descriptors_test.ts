@@ -57,10 +57,9 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "Go is missing: descriptor comparison skipped",
-  ignore: GO !== undefined,
-  fn() {
+// Only where Go is missing, so the summary shows a skip exactly when the test above skipped.
+if (GO === undefined) {
+  Deno.test("Go is missing: descriptor comparison skipped", () => {
     console.warn("skipping descriptor comparison with gitalypb: `go` is not installed");
-  },
-});
+  });
+}

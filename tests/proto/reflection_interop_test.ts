@@ -89,10 +89,9 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "Go is missing: reflection interop skipped",
-  ignore: GO !== undefined,
-  fn() {
+// Only where Go is missing, so the summary shows a skip exactly when the test above skipped.
+if (GO === undefined) {
+  Deno.test("Go is missing: reflection interop skipped", () => {
     console.warn("skipping reflection interop test: `go` is not installed");
-  },
-});
+  });
+}

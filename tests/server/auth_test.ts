@@ -1,5 +1,12 @@
 import { assertEquals } from "../helpers/assert.ts";
-import { authError, checkAuthorization, signV2Token } from "../../src/server/auth.ts";
+import { createHmac } from "node:crypto";
+import {
+  authenticationStatus,
+  authError,
+  checkAuthorization,
+  signV2Token,
+  v2AuthenticationError,
+} from "../../src/server/auth.ts";
 import { Code } from "../../src/server/errors.ts";
 
 const NOW = 1_700_000_000;
@@ -27,4 +34,29 @@ Deno.test("authError: Unauthenticated for missing or malformed, PermissionDenied
   assertEquals(authError("wrong signature").code, Code.PERMISSION_DENIED);
   assertEquals(authError("timestamp too old").code, Code.PERMISSION_DENIED);
   assertEquals(authError("unsupported version").message, "permission denied");
+});
+
+Deno.test("authenticationStatus and v2AuthenticationError: Gitaly's metric labels", () => {
+  assertEquals(authenticationStatus(undefined, false), "server disabled authentication");
+  assertEquals(authenticationStatus(undefined, true), "server disabled authentication");
+  assertEquals(authenticationStatus("ok", false), "ok");
+  assertEquals(authenticationStatus("ok", true), "would be ok");
+  assertEquals(authenticationStatus("missing", false), "unauthenticated");
+  assertEquals(authenticationStatus("malformed", true), "unauthenticated");
+  assertEquals(authenticationStatus("unsupported version", false), "denied");
+  assertEquals(authenticationStatus("wrong signature", true), "denied");
+  assertEquals(authenticationStatus("timestamp too old", false), "denied");
+  assertEquals(v2AuthenticationError("wrong signature"), "wrong hmac signature");
+  assertEquals(v2AuthenticationError("bad timestamp"), "cannot parse timestamp");
+  assertEquals(v2AuthenticationError("timestamp too new"), "timestamp too new");
+  assertEquals(v2AuthenticationError("unsupported version"), undefined);
+  assertEquals(v2AuthenticationError("missing"), undefined);
+  assertEquals(v2AuthenticationError("ok"), undefined);
+});
+
+Deno.test("checkAuthorization: a signed '+' timestamp parses, as Go's ParseInt does", () => {
+  const now = 1_700_000_000;
+  const message = `+${now}`;
+  const hmac = createHmac("sha256", "s").update(message).digest("hex");
+  assertEquals(checkAuthorization(`Bearer v2.${hmac}.${message}`, "s", now), "ok");
 });

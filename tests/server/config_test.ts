@@ -85,28 +85,97 @@ Deno.test("config: bad values name their key", () => {
     [`${storage}`, /listen_addr: set at least one/],
     [`listen_addr = ":1"\n${storage}[tls]\ncertificate_path = "/c"\n`, /tls\.key_path/],
   ];
-  for (const [text, message] of cases) {
-    let error: unknown;
-    try {
-      parseConfig(text, "/");
-    } catch (err) {
-      error = err;
-    }
-    assert(error instanceof ConfigError, `${text} should fail`);
-    assertMatch((error as Error).message, message);
-  }
+  for (const [text, message] of cases) assertMatch(configErrorOf(text), message);
 });
+
+/** The message of the ConfigError parsing `text` throws. */
+function configErrorOf(text: string): string {
+  try {
+    parseConfig(text, "/");
+  } catch (error) {
+    assert(error instanceof ConfigError, `${text}: ${error}`);
+    return error.message;
+  }
+  throw new Error(`${text} should fail`);
+}
 
 Deno.test("config: unknown keys are warnings, at any depth", () => {
   const { warnings } = parseConfig(
-    `listen_addr = ":1"\nbin_dir = "/x"\n[[storage]]\nname = "s"\npath = "/x"\nextra = 1\n[logging]\ndir = "/log"\n`,
+    `listen_addr = ":1"\nbogus = 1\n[[storage]]\nname = "s"\npath = "/x"\nextra = 1\n[logging]\nnoise = "/log"\n[auth]\ntokn = "x"\n`,
     "/",
   );
   assertEquals(warnings, [
     "config: unknown key storage[0].extra ignored",
-    "config: unknown key logging.dir ignored",
-    "config: unknown key bin_dir ignored",
+    "config: unknown key auth.tokn ignored",
+    "config: unknown key logging.noise ignored",
+    "config: unknown key bogus ignored",
   ]);
+});
+
+Deno.test("config: Gitaly's own keys we do not support yet are named as such, once each", () => {
+  const { warnings } = parseConfig(
+    [
+      `listen_addr = ":1"`,
+      `bin_dir = "/opt/gitaly/bin"`,
+      `runtime_dir = "/run/gitaly"`,
+      `[[storage]]`,
+      `name = "s"`,
+      `path = "/x"`,
+      `[git]`,
+      `signing_key = "/k"`,
+      `[logging]`,
+      `dir = "/log"`,
+      `[gitlab]`,
+      `url = "http://localhost"`,
+      `secret_file = "/s"`,
+      `[gitlab.http-settings]`,
+      `read_timeout = 5`,
+      `[hooks]`,
+      `custom_hooks_dir = "/hooks"`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SmartHTTPService/PostUploadPackWithSidechannel"`,
+      `max_per_repo = 20`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SSHService/SSHUploadPackWithSidechannel"`,
+      `[pack_objects_cache]`,
+      `enabled = true`,
+      `[daily_maintenance]`,
+      `disabled = true`,
+      `[backup]`,
+      `go_cloud_url = "s3://bucket"`,
+      `[prometheus]`,
+      `grpc_latency_buckets = [0.1, 1.0]`,
+      `[gitlab-shell]`,
+      `dir = "/shell"`,
+    ].join("\n"),
+    "/",
+  );
+  assertEquals(warnings, [
+    "config: git.signing_key is not supported yet; ignored",
+    "config: logging.dir is not supported yet; ignored",
+    "config: bin_dir is not supported yet; ignored",
+    "config: runtime_dir is not supported yet; ignored",
+    "config: gitlab is not supported yet; ignored",
+    "config: concurrency is not supported yet; ignored",
+    "config: pack_objects_cache is not supported yet; ignored",
+    "config: daily_maintenance is not supported yet; ignored",
+    "config: backup is not supported yet; ignored",
+    "config: prometheus is not supported yet; ignored",
+    "config: gitlab-shell is not supported yet; ignored",
+  ]);
+});
+
+Deno.test("config: malformed TOML names the line and column", () => {
+  const cases: [string, RegExp][] = [
+    [`listen_addr = ":1"\nsocket_path = \n`, /^config: toml: line 2, column \d+: \S/],
+    [`[storage\nname = "s"\n`, /^config: toml: line 1, column \d+: \S/],
+    [`a = 1\na = 2\n`, /^config: toml: line 2, column 1: .*redefine/],
+  ];
+  for (const [text, message] of cases) {
+    const error = configErrorOf(text);
+    assertMatch(error, message);
+    assert(!error.includes("\n"), "one line");
+  }
 });
 
 Deno.test("parseDuration: Go duration strings", () => {

@@ -1,5 +1,5 @@
 /**
- * The `gitaly-servers` metadata (wire-protocol.md §9): base64 of JSON
+ * The `gitaly-servers` metadata Gitaly's clients send: base64 of JSON
  * `{"<storage>": {"address": "…", "token": "…"}}`, telling this server how
  * to reach storages it does not own.
  *

@@ -2,7 +2,8 @@
  * The environment that makes git reach a repository on another Gitaly
  * server through gitaly-ssh: git talks to {@link INTERNAL_GITALY_URL}, and
  * `GIT_SSH_COMMAND` turns that into an `SSHUploadPack` call described by
- * the GITALY_* variables (wire-protocol.md §8).
+ * the GITALY_* variables (address, token, request payload as JSON, feature
+ * flags).
  *
  * @module
  */
