@@ -67,3 +67,25 @@ export function validateRevision(
     throw new InvalidRevisionError(rules.context ? `${rules.context}: ${problem}` : problem);
   }
 }
+
+/**
+ * Revisions as `git rev-list --stdin` lines. git before 2.42 accepts no
+ * options there, so `--not` is applied by hand (negating what follows with
+ * `^`, and un-negating `^rev`); `undefined` when another pseudo revision
+ * (`--all`, `--branches`, …) is present and the revisions must go on the
+ * command line instead.
+ */
+export function stdinRevisions(revisions: readonly string[]): string[] | undefined {
+  const lines: string[] = [];
+  let negated = false;
+  for (const revision of revisions) {
+    if (revision === "--not") {
+      negated = !negated;
+      continue;
+    }
+    if (revision.startsWith("-")) return undefined;
+    if (!negated) lines.push(revision);
+    else lines.push(revision.startsWith("^") ? revision.slice(1) : `^${revision}`);
+  }
+  return lines;
+}

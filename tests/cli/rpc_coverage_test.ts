@@ -26,8 +26,8 @@ Deno.test("rpcCoverage marks every Gitaly method by whether it has a handler", (
   const implemented = new Map(flat as [string, boolean][]);
   assertEquals(implemented.get("gitaly.RepositoryService/RepositoryExists"), true);
   assertEquals(implemented.get("gitaly.SSHService/SSHUploadPackWithSidechannel"), true);
-  assertEquals(implemented.get("gitaly.ServerService/ClockSynced"), false);
-  assertEquals(implemented.get("gitaly.BlobService/GetBlob"), false);
+  // Praefect serves PraefectInfoService, never a node.
+  assertEquals(implemented.get("gitaly.PraefectInfoService/Dataloss"), false);
 });
 
 Deno.test("the listing names every method under its service, marked, with counts and a total", async () => {
@@ -38,7 +38,7 @@ Deno.test("the listing names every method under its service, marked, with counts
   assertEquals(methodLines.length, allMethods.length);
   for (const line of methodLines) assertMatch(line, /^ {2}\[[x ]\] \w+$/);
   assert(lines.includes("  [x] RepositoryExists"));
-  assert(lines.includes("  [ ] ClockSynced"));
+  assert(lines.includes("  [ ] Dataloss"));
   const ssh = gitalyServices().find((s) => s.fullName === "gitaly.SSHService")!;
   assert(lines.includes(`gitaly.SSHService ${ssh.methods.length}/${ssh.methods.length}`));
   const done = rpcCoverage().flatMap((r) => r.methods).filter((m) => m.implemented).length;
@@ -57,7 +57,7 @@ Deno.test("--missing lists only the unimplemented methods, one service/Method a 
     r.methods.filter((m) => !m.implemented).map((m) => `${r.service}/${m.name}`)
   );
   assertEquals(lines, missing);
-  assert(lines.includes("gitaly.ServerService/ClockSynced"));
+  assert(lines.includes("gitaly.PraefectInfoService/Dataloss"));
   assert(!lines.includes("gitaly.RepositoryService/RepositoryExists"));
   assertEquals(stdout.trimEnd(), formatMissing(rpcCoverage()));
 });

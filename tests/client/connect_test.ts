@@ -196,7 +196,10 @@ Deno.test("metadata: the client name and correlation id reach the server", async
     } finally {
       conn.close();
     }
-    const line = server.stderr().split("\n").find((l) => l.includes("RepositoryExists"));
+    // The call's log line is written as the call ends; under load it may trail the answer.
+    const logLine = () => server.stderr().split("\n").find((l) => l.includes("RepositoryExists"));
+    for (let i = 0; i < 100 && !logLine(); i++) await new Promise((r) => setTimeout(r, 20));
+    const line = logLine();
     assert(line, server.stderr());
     const fields = JSON.parse(line);
     assertEquals(fields.correlation_id, "corr-42");

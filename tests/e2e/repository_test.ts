@@ -118,7 +118,7 @@ Deno.test("an RPC we have not built answers Unimplemented", async () => {
   try {
     const repository = { storage_name: "default", relative_path: "x.git" };
     assertEquals(
-      await codeOf(client.unary("/gitaly.RepositoryService/FindMergeBase", { repository })),
+      await codeOf(client.unary("/gitaly.RepositoryService/BackupRepository", { repository })),
       status.UNIMPLEMENTED,
     );
   } finally {

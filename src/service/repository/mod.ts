@@ -4,6 +4,12 @@
  *
  * @module
  */
+import { calculateChecksum } from "./calculate_checksum.ts";
+import { fsck } from "./fsck.ts";
+import { fullPath } from "./full_path.ts";
+import { getFileAttributes } from "./get_file_attributes.ts";
+import { objectsSize } from "./objects_size.ts";
+import { setFullPath } from "./set_full_path.ts";
 import { findMergeBase } from "./find_merge_base.ts";
 import { getRawChanges } from "./get_raw_changes.ts";
 import { searchFilesByContent } from "./search_files_by_content.ts";
@@ -58,5 +64,11 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     GetRawChanges: getRawChanges(deps),
     SearchFilesByContent: searchFilesByContent(deps),
     SearchFilesByName: searchFilesByName(deps),
+    CalculateChecksum: calculateChecksum(deps),
+    ObjectsSize: objectsSize(deps),
+    Fsck: fsck(deps),
+    FullPath: fullPath(deps),
+    SetFullPath: setFullPath(deps),
+    GetFileAttributes: getFileAttributes(deps),
   });
 }

@@ -37,10 +37,11 @@ func runErrors(s *session) {
 
 	checkWriteRefNeedsFullRef(s, rs)
 
-	_, err = rs.FindMergeBase(s.call(), &gitalypb.FindMergeBaseRequest{
-		Repository: missing, Revisions: [][]byte{[]byte("main"), []byte("feature")},
+	// A method we do not serve yet (backups come later).
+	_, err = rs.BackupRepository(s.call(), &gitalypb.BackupRepositoryRequest{
+		Repository: missing, BackupId: "b1",
 	})
-	s.rep.expectCode("unimplemented_find_merge_base", err, codes.Unimplemented)
+	s.rep.expectCode("unimplemented_backup_repository", err, codes.Unimplemented)
 
 	// A method no Gitaly has: grpc-go reports these as Unimplemented too.
 	var out gitalypb.RepositoryExistsResponse
