@@ -48,7 +48,7 @@ export function objectsSize(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", 
     if (result.code !== 0) {
       const missing = /^fatal: bad revision '([^']*)'/.exec(result.stderr);
       if (missing) throw notFound("revision not found").withField("revision", missing[1]);
-      throw new GrpcError(Code.UNKNOWN, `rev-list failed with error code ${result.code}`, {
+      throw new GrpcError(Code.INTERNAL, `rev-list failed with error code ${result.code}`, {
         fields: { stderr: result.stderr },
       });
     }

@@ -1,12 +1,12 @@
 /**
  * `gitaly.ServerService`: what the server is, how its storages are, and
- * whether it is ready. `ClockSynced` needs an NTP server, which we never
- * query (no network), so it answers `Unimplemented` rather than guess.
+ * whether it is ready, and whether its clock agrees with an NTP server.
  *
  * @module
  */
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { clockSynced } from "./clock_synced.ts";
 import { diskStatistics } from "./disk_statistics.ts";
 import { readinessCheck } from "./readiness_check.ts";
 import { serverInfo } from "./server_info.ts";
@@ -17,5 +17,6 @@ export function serverService(deps: ServiceDeps): ServiceImplementation {
     ServerInfo: serverInfo(deps),
     DiskStatistics: diskStatistics(deps),
     ReadinessCheck: readinessCheck(deps),
+    ClockSynced: clockSynced(deps),
   });
 }
