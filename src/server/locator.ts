@@ -118,6 +118,16 @@ async function assertNoSymlinkEscape(
   }
 }
 
+/** Whether `path` is a directory holding what every git directory has (HEAD, objects, refs). */
+export async function isGitDirectory(path: string): Promise<boolean> {
+  const info = await Deno.stat(path).catch(() => null);
+  if (!info?.isDirectory) return false;
+  for (const entry of GIT_DIR_ENTRIES) {
+    if (!await Deno.stat(join(path, entry)).then(() => true, () => false)) return false;
+  }
+  return true;
+}
+
 async function assertGitDirectory(path: string, repo: RepositoryRef): Promise<void> {
   const info = await Deno.stat(path).catch(() => null);
   if (!info?.isDirectory) {

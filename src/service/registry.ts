@@ -17,6 +17,8 @@ import {
   type HealthState,
 } from "./health/mod.ts";
 import { diffService } from "./diff/mod.ts";
+import { internalGitalyService } from "./internalgitaly/mod.ts";
+import { objectPoolService } from "./objectpool/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
@@ -27,6 +29,8 @@ import { sshService } from "./ssh/mod.ts";
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
   diffService,
+  internalGitalyService,
+  objectPoolService,
   repositoryService,
   serverService,
   sshService,

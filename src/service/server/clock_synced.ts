@@ -20,12 +20,16 @@ export function clockSynced(_deps: ServiceDeps): Rpc<"gitaly.ServerService", "Cl
       Math.abs(seconds) > 315576000000 || Math.abs(threshold.nanos) >= 1e9 ||
       (seconds > 0 && threshold.nanos < 0) || (seconds < 0 && threshold.nanos > 0)
     ) {
-      throw invalidArgument(`proto: duration (seconds:${seconds} nanos:${threshold.nanos}) has seconds and nanos with different signs`);
+      throw invalidArgument(
+        `proto: duration (seconds:${seconds} nanos:${threshold.nanos}) has seconds and nanos with different signs`,
+      );
     }
     const thresholdMs = seconds * 1000 + threshold.nanos / 1e6;
     const host = req.ntp_host || "pool.ntp.org";
     const answer = await queryNtp(host, 5000, ctx.signal).catch((error) => {
-      throw new GrpcError(Code.INTERNAL, `query ntp: ${(error as Error).message}`, { cause: error });
+      throw new GrpcError(Code.INTERNAL, `query ntp: ${(error as Error).message}`, {
+        cause: error,
+      });
     });
     const problem = ntpAnswerProblem(answer);
     if (problem) throw new GrpcError(Code.INTERNAL, `validate ntp response: ${problem}`);
