@@ -143,9 +143,11 @@ differentialTest("GetInfoAttributes, GetCustomHooks, GetObjectDirectorySize", as
   await h.compare(RS, "GetInfoAttributes", { repository: rich });
   await h.compare(RS, "GetCustomHooks", { repository: rich });
   await h.compare(RS, "BackupCustomHooks", { repository: rich });
-  await h.compare(RS, "GetObjectDirectorySize", {
-    repository: { ...rich, git_object_directory: "objects" },
-  });
+  for (const git_object_directory of ["objects", "", "../x", "nope", "objects/pack"]) {
+    await h.compare(RS, "GetObjectDirectorySize", {
+      repository: { ...rich, git_object_directory },
+    });
+  }
   const repository = await h.repo("rich");
   for (const side of ["ours", "reference"] as const) {
     await Deno.mkdir(`${h.gitDir(side, repository)}/info`, { recursive: true });

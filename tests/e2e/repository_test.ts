@@ -94,7 +94,9 @@ for (const [format, formatEnum, oidLength] of [["sha1", 1, 40], ["sha256", 2, 64
       assertGreater(info.objects.size, 0);
       assertGreater((await client.unary(svc("RepositorySize"), { repository })).size as number, 0);
       assertEquals(
-        typeof (await client.unary(svc("GetObjectDirectorySize"), { repository })).size,
+        typeof (await client.unary(svc("GetObjectDirectorySize"), {
+          repository: { ...repository, git_object_directory: "objects" },
+        })).size,
         "number",
       );
 

@@ -85,7 +85,10 @@ func walkRepository(s *session, label string, format gitalypb.ObjectFormat) {
 	size, err := rs.RepositorySize(s.call(), &gitalypb.RepositorySizeRequest{Repository: repo})
 	s.rep.expectOK(step("size"), err, map[string]any{"size_kib": size.GetSize()}, atLeastZero(size.GetSize()))
 
-	objectsSize, err := rs.GetObjectDirectorySize(s.call(), &gitalypb.GetObjectDirectorySizeRequest{Repository: repo})
+	withObjects := &gitalypb.Repository{
+		StorageName: repo.GetStorageName(), RelativePath: repo.GetRelativePath(), GitObjectDirectory: "objects",
+	}
+	objectsSize, err := rs.GetObjectDirectorySize(s.call(), &gitalypb.GetObjectDirectorySizeRequest{Repository: withObjects})
 	s.rep.expectOK(step("object_directory_size"), err, map[string]any{"size_kib": objectsSize.GetSize()},
 		atLeastZero(objectsSize.GetSize()))
 
