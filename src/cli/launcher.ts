@@ -1,0 +1,166 @@
+/**
+ * Ties a server started by `deno task` to the command that launched it.
+ *
+ * The quick start, `npx --yes deno@2.9.6 task serve`, runs a chain of
+ * processes in one process group: `npm exec` (the group leader) → `sh -c` →
+ * `deno task` → the server. Signals sent to the leader alone never reach the
+ * server: npm forwards SIGINT and SIGTERM to its `sh`, which dies of SIGTERM
+ * (leaving `deno task` and the server running, orphaned) and defers SIGINT
+ * until its child exits (so nothing happens at all).
+ *
+ * So when the server's parent is `deno task`, it watches that parent and
+ * every ancestor up to its process group's leader (Linux `/proc`): one of
+ * them exiting, or a shell among them waking up while it waits for its only
+ * child (a shell that waits is woken only by a signal or by that child
+ * stopping), asks the server to stop as a signal would. A server that is
+ * not a `deno task` child (a supervisor's, or `deno run` by hand) has no
+ * launcher to watch.
+ *
+ * @module
+ */
+
+/** One process of the chain that launched the server. */
+interface Link {
+  pid: number;
+  /** Start time in clock ticks since boot: tells a reused pid apart. */
+  start: string;
+  /** The command's name, for the log. */
+  comm: string;
+  /** For waiting shells: its one child and its context switch counts. */
+  wait?: { child: number; switches: string };
+}
+
+/** `/proc/PID/stat`'s fields that we read. */
+interface Stat {
+  comm: string;
+  ppid: number;
+  pgrp: number;
+  start: string;
+}
+
+const SHELLS = new Set(["sh", "dash", "bash"]);
+
+/** How often the chain is checked. */
+export const LAUNCHER_POLL_MS = 200;
+
+/**
+ * The chain that launched this process when its parent is `deno task`:
+ * the parent and its ancestors up to the process group leader, nearest
+ * first. Empty otherwise, and where `/proc` is missing.
+ */
+export function launcherChain(pid = Deno.pid): Link[] {
+  const self = readStat(pid);
+  if (!self || self.pgrp === pid) return [];
+  if (readCmdline(self.ppid)[1] !== "task") return [];
+  const chain: Link[] = [];
+  let child = pid;
+  for (let current = self.ppid; current > 1;) {
+    const stat = readStat(current);
+    if (!stat || stat.pgrp !== self.pgrp) break;
+    chain.push({
+      pid: current,
+      start: stat.start,
+      comm: stat.comm,
+      wait: waitState(current, stat, child),
+    });
+    if (current === self.pgrp) break;
+    child = current;
+    current = stat.ppid;
+  }
+  return chain;
+}
+
+/** Stops the watch. */
+export interface LauncherWatch {
+  close(): void;
+}
+
+/**
+ * Calls `onGone` once with a reason when a link of `chain` exits or a
+ * waiting shell in it is signalled. A pause of the whole process (SIGSTOP,
+ * Ctrl-Z) only resets what a waiting shell is compared with.
+ */
+export function watchLauncher(
+  chain: Link[],
+  onGone: (reason: string) => void,
+  intervalMs = LAUNCHER_POLL_MS,
+): LauncherWatch {
+  if (chain.length === 0) return { close: () => {} };
+  let last = Date.now();
+  let resumed = false;
+  const onContinue = () => resumed = true;
+  Deno.addSignalListener("SIGCONT", onContinue);
+  const close = () => {
+    clearInterval(timer);
+    Deno.removeSignalListener("SIGCONT", onContinue);
+  };
+  const timer = setInterval(() => {
+    const now = Date.now();
+    // Stopped and continued (Ctrl-Z, fg): the shells woke for that, not for a signal to us.
+    const paused = resumed || now - last > intervalMs * 3;
+    last = now;
+    resumed = false;
+    const reason = check(chain, paused);
+    if (reason) {
+      close();
+      onGone(reason);
+    }
+  }, intervalMs);
+  Deno.unrefTimer(timer);
+  return { close };
+}
+
+function check(chain: Link[], paused: boolean): string | undefined {
+  for (const link of chain) {
+    const stat = readStat(link.pid);
+    if (!stat || stat.start !== link.start) {
+      return `launcher ${link.comm} (pid ${link.pid}) exited`;
+    }
+    if (!link.wait) continue;
+    const now = waitState(link.pid, stat, link.wait.child);
+    if (paused || !now) {
+      link.wait = now;
+    } else if (now.switches !== link.wait.switches) {
+      return `launcher ${link.comm} (pid ${link.pid}) was signalled`;
+    }
+  }
+  return undefined;
+}
+
+/** A shell's context switch counts while `child` is its only child; otherwise undefined. */
+function waitState(pid: number, stat: Stat, child: number): Link["wait"] {
+  if (!SHELLS.has(stat.comm)) return undefined;
+  const children = readText(`/proc/${pid}/task/${pid}/children`)?.trim();
+  if (children !== String(child)) return undefined;
+  const status = readText(`/proc/${pid}/status`) ?? "";
+  const switches = [...status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s*(\d+)$/gm)]
+    .map((m) => m[1]).join("/");
+  return switches ? { child, switches } : undefined;
+}
+
+function readStat(pid: number): Stat | undefined {
+  const text = readText(`/proc/${pid}/stat`);
+  if (!text) return undefined;
+  // "PID (COMM) STATE PPID PGRP …": COMM may hold spaces and parentheses.
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  const fields = text.slice(close + 2).split(" ");
+  return {
+    comm: text.slice(open + 1, close),
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    start: fields[19],
+  };
+}
+
+function readCmdline(pid: number): string[] {
+  return (readText(`/proc/${pid}/cmdline`) ?? "").split("\0");
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
