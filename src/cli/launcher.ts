@@ -8,13 +8,12 @@
  * (leaving `deno task` and the server running, orphaned) and defers SIGINT
  * until its child exits (so nothing happens at all).
  *
- * So when the server's parent is `deno task`, it watches that parent and
- * every ancestor up to its process group's leader (Linux `/proc`): one of
- * them exiting, or a shell among them waking up while it waits for its only
- * child (a shell that waits is woken only by a signal or by that child
- * stopping), asks the server to stop as a signal would. A server that is
- * not a `deno task` child (a supervisor's, or `deno run` by hand) has no
- * launcher to watch.
+ * So a server launched through `deno task` or npm watches the processes
+ * of that chain (Linux `/proc`): one of them exiting, or a shell among them
+ * waking up while it waits for its only child (a shell that waits is woken
+ * only by a signal or by that child stopping), asks the server to stop as a
+ * signal would. A server started otherwise (by a supervisor, or by
+ * `deno run` in a terminal) has no launcher to watch.
  *
  * @module
  */
@@ -44,30 +43,47 @@ const SHELLS = new Set(["sh", "dash", "bash"]);
 export const LAUNCHER_POLL_MS = 200;
 
 /**
- * The chain that launched this process when its parent is `deno task`:
- * the parent and its ancestors up to the process group leader, nearest
- * first. Empty otherwise, and where `/proc` is missing.
+ * The processes that launched this one through `deno task` or npm (`npx`),
+ * nearest first: the parent, and further up (within the process group)
+ * for as long as each one merely runs its child: `deno task`, `sh -c`,
+ * npm's `deno` shim, up to `npm exec` itself. Any other process (a script,
+ * a test runner) ends the chain and is not part of it. Empty when neither `deno task` nor `npm exec` is in it, when
+ * this process leads its own process group, and where `/proc` is missing.
  */
 export function launcherChain(pid = Deno.pid): Link[] {
   const self = readStat(pid);
   if (!self || self.pgrp === pid) return [];
-  if (readCmdline(self.ppid)[1] !== "task") return [];
   const chain: Link[] = [];
+  let launched = false;
   let child = pid;
   for (let current = self.ppid; current > 1;) {
     const stat = readStat(current);
     if (!stat || stat.pgrp !== self.pgrp) break;
+    const role = roleOf(readCmdline(current));
+    if (role === "other") break;
+    launched ||= role !== "wrapper";
     chain.push({
       pid: current,
       start: stat.start,
       comm: stat.comm,
       wait: waitState(current, stat, child),
     });
-    if (current === self.pgrp) break;
+    if (role === "npm" || current === self.pgrp) break;
     child = current;
     current = stat.ppid;
   }
-  return chain;
+  return launched ? chain : [];
+}
+
+/** What a process of the chain is, from its command line. */
+function roleOf(argv: string[]): "deno task" | "npm" | "wrapper" | "other" {
+  const program = argv[0]?.split("/").pop() ?? "";
+  if (program === "deno" && argv[1] === "task") return "deno task";
+  // npm sets its process title to `npm exec …` (npx) or `npm run …`.
+  if (/^npm (exec|run|x)\b/.test(argv[0] ?? "") || program === "npx") return "npm";
+  if (SHELLS.has(program) && argv[1] === "-c") return "wrapper";
+  if (program === "node" && argv[1]?.endsWith("/deno/bin.cjs")) return "wrapper";
+  return "other";
 }
 
 /** Stops the watch. */
