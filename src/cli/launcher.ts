@@ -110,34 +110,39 @@ export function watchLauncher(
     clearInterval(timer);
     Deno.removeSignalListener("SIGCONT", onContinue);
   };
+  // A shell that woke is only believed on the next tick: if the group was
+  // stopped and continued meanwhile (Ctrl-Z and fg, SIGSTOP and SIGCONT), our
+  // SIGCONT listener has run by then and the wake-up was for that.
+  let suspect: string | undefined;
   const timer = setInterval(() => {
     const now = Date.now();
-    // Stopped and continued (Ctrl-Z, fg): the shells woke for that, not for a signal to us.
     const paused = resumed || now - last > intervalMs * 3;
     last = now;
     resumed = false;
-    const reason = check(chain, paused);
-    if (reason) {
+    const found = check(chain, paused);
+    if (found?.exited || (found && suspect)) {
       close();
-      onGone(reason);
+      onGone(found.reason);
     }
+    suspect = found?.reason;
   }, intervalMs);
   Deno.unrefTimer(timer);
   return { close };
 }
 
-function check(chain: Link[], paused: boolean): string | undefined {
+/** A link that exited, or a waiting shell that woke up (compared with its last wait state). */
+function check(chain: Link[], paused: boolean): { reason: string; exited: boolean } | undefined {
   for (const link of chain) {
     const stat = readStat(link.pid);
     if (!stat || stat.start !== link.start) {
-      return `launcher ${link.comm} (pid ${link.pid}) exited`;
+      return { reason: `launcher ${link.comm} (pid ${link.pid}) exited`, exited: true };
     }
     if (!link.wait) continue;
     const now = waitState(link.pid, stat, link.wait.child);
     if (paused || !now) {
       link.wait = now;
     } else if (now.switches !== link.wait.switches) {
-      return `launcher ${link.comm} (pid ${link.pid}) was signalled`;
+      return { reason: `launcher ${link.comm} (pid ${link.pid}) was signalled`, exited: false };
     }
   }
   return undefined;

@@ -3,8 +3,9 @@
  * (`npx --yes deno@2.9.6 task serve` in a checkout, on the embedded default
  * config), stops cleanly however it is told to: SIGINT or SIGTERM to the npx
  * process alone or to its whole process group (a terminal's Ctrl-C), or the
- * npx process dying. Each time with a call in flight, which must finish
- * during the drain; then the `stopped` line, no socket, no process left.
+ * npx process dying, but not on being stopped and continued. Each time
+ * with a call in flight, which must finish during the drain; then the
+ * `stopped` line, no socket, no process left.
  *
  * The checkout is a temp copy whose embedded default listens on TCP port 0
  * instead of 9999/9236, so that parallel runs never collide; nothing else
@@ -74,8 +75,8 @@ async function eventually(what: string, ok: () => boolean, ms = 20_000): Promise
   }
 }
 
-/** How a case stops the quick start. */
-type Stop = { signal: Deno.Signal; to: "npx" | "group" };
+/** How a case stops the quick start; `pauseFirst`: SIGSTOP and SIGCONT the group before. */
+type Stop = { signal: Deno.Signal; to: "npx" | "group"; pauseFirst?: boolean };
 
 /** Starts the quick start in `dir`, opens a call, stops it with `stop`, checks it all. */
 async function stopsCleanly(dir: string, stop: Stop): Promise<void> {
@@ -111,6 +112,14 @@ async function stopsCleanly(dir: string, stop: Stop): Promise<void> {
     const responses = call[Symbol.asyncIterator]();
     assert((await responses.next()).value?.stdout?.length, "the ref advertisement");
 
+    if (stop.pauseFirst) {
+      // Being stopped and continued (Ctrl-Z, fg) is no reason to stop.
+      Deno.kill(-npx, "SIGSTOP");
+      await new Promise((r) => setTimeout(r, 100));
+      Deno.kill(-npx, "SIGCONT");
+      await new Promise((r) => setTimeout(r, 1000));
+      assert(!stderr.includes("shutting down"), stderr);
+    }
     Deno.kill(stop.to === "npx" ? npx : -npx, stop.signal);
     await eventually(`the drain\n${stderr}`, () => stderr.includes("shutting down"));
     assertMatch(stderr, /msg="shutting down" .*in_flight=1/);
@@ -144,7 +153,7 @@ Deno.test({
     const dir = await quickStartCheckout();
     try {
       const cases: Stop[] = [
-        { signal: "SIGINT", to: "npx" },
+        { signal: "SIGINT", to: "npx", pauseFirst: true },
         { signal: "SIGTERM", to: "npx" },
         { signal: "SIGINT", to: "group" },
         { signal: "SIGTERM", to: "group" },
