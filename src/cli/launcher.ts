@@ -1,5 +1,6 @@
 /**
- * Ties a server started by `deno task` to the command that launched it.
+ * Ties a server started through `deno task` or npm to the command that
+ * launched it.
  *
  * The quick start, `npx --yes deno@2.9.6 task serve`, runs a chain of
  * processes in one process group: `npm exec` (the group leader) → `sh -c` →
@@ -40,15 +41,16 @@ interface Stat {
 const SHELLS = new Set(["sh", "dash", "bash"]);
 
 /** How often the chain is checked. */
-export const LAUNCHER_POLL_MS = 200;
+const LAUNCHER_POLL_MS = 200;
 
 /**
  * The processes that launched this one through `deno task` or npm (`npx`),
  * nearest first: the parent, and further up (within the process group)
  * for as long as each one merely runs its child: `deno task`, `sh -c`,
  * npm's `deno` shim, up to `npm exec` itself. Any other process (a script,
- * a test runner) ends the chain and is not part of it. Empty when neither `deno task` nor `npm exec` is in it, when
- * this process leads its own process group, and where `/proc` is missing.
+ * a test runner) ends the chain and is not part of it. Empty when neither
+ * `deno task` nor npm is in it, when this process leads its own process
+ * group, and where `/proc` is missing.
  */
 export function launcherChain(pid = Deno.pid): Link[] {
   const self = readStat(pid);

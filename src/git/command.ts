@@ -37,7 +37,10 @@ export const BUILTIN_GIT_CONFIG: readonly GitConfigEntry[] = Object.freeze([
 export interface GitRunnerOptions {
   /** Git executable; a bare name is looked up on PATH once. Default `git`. */
   binPath?: string;
-  /** `[[git.config]]` entries, passed as `-c` before every command (after {@link BUILTIN_GIT_CONFIG}). */
+  /**
+   * `[[git.config]]` entries, passed as `-c` before every command, after
+   * {@link BUILTIN_GIT_CONFIG}.
+   */
   config?: GitConfigEntry[];
   /** Called with the subcommand of every spawned process (metrics). */
   onSpawn?: (subcommand: string) => void;

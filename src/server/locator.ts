@@ -93,8 +93,7 @@ export function resolveInside(root: string, relativePath: string): string {
  * InvalidArgument, like a path that escapes the storage.
  */
 function assertNotInternal(root: string, path: string, relativePath: string): void {
-  const first = relative(root, path).split(sep)[0];
-  if (first === GITALY_DATA_DIR) {
+  if (relative(root, path).split(sep)[0] === GITALY_DATA_DIR) {
     throw invalidArgument(`relative path is inside the reserved directory ${GITALY_DATA_DIR}`, {
       relative_path: relativePath,
     });
@@ -132,6 +131,8 @@ async function assertNoSymlinkEscape(
           relative_path: relativePath,
         });
       }
+      // A symlink may not lead into the reserved folder either.
+      assertNotInternal(realRoot, real, relativePath);
       return;
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -15,6 +15,8 @@ Deno.test("locator: every invalid repository gets the right code and message", a
   try {
     const root = server.storagePaths.default;
     await Deno.symlink(outside, join(root, "escape"));
+    await Deno.mkdir(join(root, "+gitaly/tmp"), { recursive: true });
+    await Deno.symlink(join(root, "+gitaly/tmp"), join(root, "inward"));
     await Deno.mkdir(join(root, "not-a-repo.git"));
     const cases: [string, unknown, number, RegExp][] = [
       ["no repository", undefined, status.INVALID_ARGUMENT, /repository not set/],
@@ -53,6 +55,12 @@ Deno.test("locator: every invalid repository gets the right code and message", a
         status.INVALID_ARGUMENT,
         /^relative path is inside the reserved directory \+gitaly$/,
       ]),
+      [
+        "symlink into +gitaly",
+        { storage_name: "default", relative_path: "inward/x.git" },
+        status.INVALID_ARGUMENT,
+        /^relative path is inside the reserved directory \+gitaly$/,
+      ],
       [
         "+gitaly deeper down is an ordinary folder",
         { storage_name: "default", relative_path: "group/+gitaly/x.git" },
