@@ -23,5 +23,17 @@ if [[ -n "${DENORT_BIN:-}" ]]; then
 fi
 
 mkdir -p dist
-"${deno_cmd[@]}" compile --allow-all --output dist/deno-gitaly main.ts
+if ! "${deno_cmd[@]}" compile --allow-all --output dist/deno-gitaly main.ts; then
+  if [[ -z "${DENORT_BIN:-}" ]]; then
+    cat >&2 <<'HINT'
+compile.sh: deno compile failed. If the error above is a failed download of denort
+(no internet access), use a local denort runtime of the same Deno version instead:
+  DENORT_BIN=/path/to/denort ./compile.sh
+denort comes as denort-<target>.zip with each Deno release
+(e.g. https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip);
+download it where there is network, unzip it, and copy it here.
+HINT
+  fi
+  exit 1
+fi
 echo "compile.sh: built dist/deno-gitaly" >&2

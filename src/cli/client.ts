@@ -32,7 +32,8 @@ Commands:
                                  client- and bidi-streaming calls read more request JSON
                                  lines from stdin; responses are printed as JSON lines
   health [--service NAME]        grpc.health.v1.Health/Check; exits 1 unless SERVING
-  repo create PATH               CreateRepository
+  repo create PATH [--default-branch NAME]
+                                 CreateRepository; HEAD points at NAME (default: main)
   repo exists PATH               RepositoryExists: prints true or false
   repo remove PATH               RemoveRepository
   repo size PATH                 RepositorySize: prints the size in KiB
@@ -59,6 +60,7 @@ const FLAGS = {
   "ca-file": { type: "string" },
   storage: { type: "string" },
   service: { type: "string" },
+  "default-branch": { type: "string" },
   timeout: { type: "string" },
   header: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
@@ -70,6 +72,7 @@ interface Invocation {
   callOptions: () => CallOptions;
   storage: string;
   service?: string;
+  defaultBranch?: string;
   io: CallIO;
 }
 
@@ -88,6 +91,9 @@ export async function clientCommand(
       return 0;
     }
     const run = pickCommand(command, rest);
+    if (values["default-branch"] !== undefined && !(command === "repo" && rest[0] === "create")) {
+      throw new UsageError("--default-branch is for repo create");
+    }
     const address = values.address ?? env.GITALY_ADDRESS;
     if (!address) throw new InputError("no address: pass --address or set GITALY_ADDRESS");
     const timeoutMs = parseTimeout(values.timeout);
@@ -103,6 +109,7 @@ export async function clientCommand(
       callOptions: () => ({ metadata, timeoutMs }),
       storage: values.storage ?? "default",
       service: values.service,
+      defaultBranch: values["default-branch"],
       io,
     });
   } catch (error) {
@@ -171,7 +178,10 @@ function repoCommand(args: string[]): Run {
     const options = inv.callOptions();
     switch (action) {
       case "create":
-        await service.createRepository({ repository }, options);
+        await service.createRepository({
+          repository,
+          default_branch: new TextEncoder().encode(inv.defaultBranch ?? ""),
+        }, options);
         break;
       case "remove":
         await service.removeRepository({ repository }, options);

@@ -23,6 +23,7 @@ import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
 import { buildRegistrations } from "../service/registry.ts";
+import { launcherChain, watchLauncher } from "./launcher.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 
 /** Runs the server until a signal stops it; resolves to the exit code. */
@@ -49,10 +50,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     console.error(`error: ${err.message}`);
     return 1;
   }
+  const stopRequest = stopRequested(running.logger);
   for (const address of running.addresses) console.log(`listening on ${address}`);
   console.log("SERVING");
-  await waitForStopSignal();
-  await running.stop();
+  await running.stop(await stopRequest);
   return 0;
 }
 
@@ -80,7 +81,8 @@ async function prepareDirectories(config: Config, embedded: boolean): Promise<vo
 export interface RunningServer {
   addresses: string[];
   logger: Logger;
-  stop(): Promise<void>;
+  /** Drains and stops; `reason` (a signal's name, …) goes into the log. */
+  stop(reason?: string): Promise<void>;
 }
 
 /** Builds every dependency and starts listening; `warnings` (about the config) are logged first. */
@@ -123,9 +125,10 @@ export async function startServer(
   return {
     addresses,
     logger,
-    stop: async () => {
+    stop: async (reason?: string) => {
       health.set(ServingStatus.NOT_SERVING);
       logger.info("shutting down", {
+        ...(reason ? { reason } : {}),
         grace_ms: config.gracefulRestartTimeoutMs,
         in_flight: server.calls.size,
       });
@@ -144,14 +147,24 @@ function formatNetAddr(addr: Deno.NetAddr): string {
     : `${addr.hostname}:${addr.port}`;
 }
 
-/** Resolves on the first SIGTERM or SIGINT. */
-function waitForStopSignal(): Promise<void> {
+/**
+ * Resolves with the reason of the first stop request: SIGTERM, SIGINT, or
+ * the launcher going away (see `launcher.ts`). The signal listeners stay:
+ * a second signal, e.g. the terminal's SIGINT and the one `deno task`
+ * forwards, must not kill the process in the middle of the drain.
+ */
+function stopRequested(logger: Logger): Promise<string> {
   return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
-    const onSignal = () => {
-      signals.forEach((s) => Deno.removeSignalListener(s, onSignal));
-      resolve();
+    let requested = false;
+    const request = (reason: string) => {
+      if (requested) return logger.info("already stopping", { reason });
+      requested = true;
+      watch.close();
+      resolve(reason);
     };
-    signals.forEach((s) => Deno.addSignalListener(s, onSignal));
+    const watch = watchLauncher(launcherChain(), request);
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => request(signal));
+    }
   });
 }

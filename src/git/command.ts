@@ -77,11 +77,23 @@ export interface GitConfigEntry {
   value: string;
 }
 
+/**
+ * Configuration every git command gets before the operator's `[[git.config]]`
+ * (which may override it), as Gitaly does: new repositories start on `main`
+ * whatever the machine's git would pick.
+ */
+export const BUILTIN_GIT_CONFIG: readonly GitConfigEntry[] = Object.freeze([
+  { key: "init.defaultBranch", value: "main" },
+]);
+
 /** How the runner is built (normally from config.toml). */
 export interface GitRunnerOptions {
   /** Git executable; a bare name is looked up on PATH once. Default `git`. */
   binPath?: string;
-  /** `[[git.config]]` entries, passed as `-c` before every command. */
+  /**
+   * `[[git.config]]` entries, passed as `-c` before every command, after
+   * {@link BUILTIN_GIT_CONFIG}.
+   */
   config?: GitConfigEntry[];
   /** Called with the subcommand of every spawned process (metrics). */
   onSpawn?: (subcommand: string) => void;
@@ -215,7 +227,7 @@ export class GitRunner {
     this.binPath = resolveExecutable(options.binPath ?? "git", searchPath);
     this.#setsid = findOnPath("setsid", searchPath);
     this.processGroup = (options.processGroup ?? true) && this.#setsid !== undefined;
-    this.#config = (options.config ?? []).map(validateConfigEntry);
+    this.#config = [...BUILTIN_GIT_CONFIG, ...(options.config ?? []).map(validateConfigEntry)];
     this.#onSpawn = options.onSpawn;
     this.#onExit = options.onExit;
     this.#killGraceMs = options.killGraceMs ?? 500;

@@ -21,6 +21,12 @@ export interface RepoPathOptions {
   allowMissing?: boolean;
 }
 
+/**
+ * The folder of every storage where the server keeps its own data (temp
+ * dirs, state); never a repository, nor a place for one.
+ */
+export const GITALY_DATA_DIR = "+gitaly";
+
 /** The directories every bare repository has; Gitaly checks the same three. */
 const GIT_DIR_ENTRIES = ["objects", "refs", "HEAD"];
 
@@ -61,6 +67,7 @@ export class Locator {
     const root = this.storagePath(repo.storage_name);
     await assertStorageExists(root);
     const path = resolveInside(root, relativePath);
+    assertNotInternal(root, path, relativePath);
     await assertNoSymlinkEscape(root, path, relativePath);
     if (!options.allowMissing) await assertGitDirectory(path, repo);
     return path;
@@ -77,6 +84,20 @@ export function resolveInside(root: string, relativePath: string): string {
     throw invalidArgument("relative path escapes root directory", { relative_path: relativePath });
   }
   return path;
+}
+
+/**
+ * Refuses paths inside the storage's own data folder. Gitaly 16.7 lets
+ * RPCs create and use repositories there (`+gitaly/x.git` works); a client
+ * must not be able to touch the server's temp and state files, so we answer
+ * InvalidArgument, like a path that escapes the storage.
+ */
+function assertNotInternal(root: string, path: string, relativePath: string): void {
+  if (relative(root, path).split(sep)[0] === GITALY_DATA_DIR) {
+    throw invalidArgument(`relative path is inside the reserved directory ${GITALY_DATA_DIR}`, {
+      relative_path: relativePath,
+    });
+  }
 }
 
 async function assertStorageExists(root: string): Promise<void> {
@@ -110,6 +131,8 @@ async function assertNoSymlinkEscape(
           relative_path: relativePath,
         });
       }
+      // A symlink may not lead into the reserved folder either.
+      assertNotInternal(realRoot, real, relativePath);
       return;
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;

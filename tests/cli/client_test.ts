@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
-import { createRepo } from "../helpers/gitrepo.ts";
+import { createRepo, gitOk } from "../helpers/gitrepo.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { fakeGitalyServices, fixedHealth, startFakeServer } from "../client/fake_server.ts";
 
@@ -144,6 +144,23 @@ Deno.test("client health and repo commands", async () => {
     assertEquals(size.code, 0, size.stderr);
     assert(Number(size.stdout) > 0, size.stdout);
     assertEquals((await client(["repo", "remove", "new.git"], { env })).code, 0);
+    // HEAD: main by default, or the branch asked for.
+    const headOf = (path: string) =>
+      gitOk(["--git-dir", join(server.storagePaths.default, path), "symbolic-ref", "HEAD"]);
+    assertEquals((await client(["repo", "create", "main.git"], { env })).code, 0);
+    assertEquals(await headOf("main.git"), "refs/heads/main");
+    const trunk = await client(["repo", "create", "--default-branch", "trunk", "trunk.git"], {
+      env,
+    });
+    assertEquals(trunk.code, 0, trunk.stderr);
+    assertEquals(await headOf("trunk.git"), "refs/heads/trunk");
+    // Gitaly's own folder is no place for a repository.
+    const internal = await client(["repo", "create", "+gitaly/x.git"], { env });
+    assertEquals(internal.code, 1);
+    assertMatch(
+      internal.stderr,
+      /^InvalidArgument: relative path is inside the reserved directory/,
+    );
     const other = await client(["--storage", "nope", "repo", "exists", "new.git"], { env });
     assertEquals(other.code, 1);
     assertMatch(other.stderr, /^InvalidArgument: /);
@@ -183,6 +200,7 @@ Deno.test("client: usage errors exit 2", async () => {
     [["frobnicate"], /unknown client command/],
     [["call"], /SERVICE\/METHOD/],
     [["repo", "move", "a.git"], /repo takes one of/],
+    [["repo", "exists", "--default-branch", "x", "a.git"], /--default-branch is for repo create/],
     [["--bogus", "health"], /bogus/],
   ];
   for (const [args, message] of cases) {

@@ -6,6 +6,7 @@ import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/grpc.ts";
 
 const SIZE = "/gitaly.RepositoryService/RepositorySize";
+const CREATE = "/gitaly.RepositoryService/CreateRepository";
 
 Deno.test("locator: every invalid repository gets the right code and message", async () => {
   const server = await startTestServer({ storages: ["default", "other"] });
@@ -14,6 +15,8 @@ Deno.test("locator: every invalid repository gets the right code and message", a
   try {
     const root = server.storagePaths.default;
     await Deno.symlink(outside, join(root, "escape"));
+    await Deno.mkdir(join(root, "+gitaly/tmp"), { recursive: true });
+    await Deno.symlink(join(root, "+gitaly/tmp"), join(root, "inward"));
     await Deno.mkdir(join(root, "not-a-repo.git"));
     const cases: [string, unknown, number, RegExp][] = [
       ["no repository", undefined, status.INVALID_ARGUMENT, /repository not set/],
@@ -44,6 +47,26 @@ Deno.test("locator: every invalid repository gets the right code and message", a
         status.INVALID_ARGUMENT,
         /escapes root/,
       ],
+      ...["+gitaly/x.git", "+gitaly", "./+gitaly/tmp", "a/../+gitaly/state/x.git"].map((
+        relative_path,
+      ): [string, unknown, number, RegExp] => [
+        `inside +gitaly: ${relative_path}`,
+        { storage_name: "default", relative_path },
+        status.INVALID_ARGUMENT,
+        /^relative path is inside the reserved directory \+gitaly$/,
+      ]),
+      [
+        "symlink into +gitaly",
+        { storage_name: "default", relative_path: "inward/x.git" },
+        status.INVALID_ARGUMENT,
+        /^relative path is inside the reserved directory \+gitaly$/,
+      ],
+      [
+        "+gitaly deeper down is an ordinary folder",
+        { storage_name: "default", relative_path: "group/+gitaly/x.git" },
+        status.NOT_FOUND,
+        /repository not found/,
+      ],
       [
         "missing",
         { storage_name: "default", relative_path: "missing.git" },
@@ -64,6 +87,18 @@ Deno.test("locator: every invalid repository gets the right code and message", a
       );
       assertEquals(err?.code, code, name);
       assertMatch(err!.details, message, name);
+    }
+    // Nothing is created inside the server's own folder either.
+    for (const relative_path of ["+gitaly/x.git", "+gitaly/tmp/y.git"]) {
+      const repository = { storage_name: "default", relative_path };
+      const err = await client.unary(CREATE, { repository }).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      );
+      assertEquals(err?.code, status.INVALID_ARGUMENT, relative_path);
+      assertMatch(err!.details, /reserved directory \+gitaly/, relative_path);
+      const made = await Deno.stat(join(root, relative_path)).then(() => true, () => false);
+      assertEquals(made, false, relative_path);
     }
   } finally {
     client.close();

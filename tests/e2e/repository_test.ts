@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { startTestServer } from "../helpers/server.ts";
 import { codeOf, TestClient } from "../helpers/grpc.ts";
+import { git as runGit, gitOk } from "../helpers/gitrepo.ts";
 
 const svc = (m: string) => `/gitaly.RepositoryService/${m}`;
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -123,6 +124,56 @@ Deno.test("an RPC we have not built answers Unimplemented", async () => {
       await codeOf(client.unary("/gitaly.RepositoryService/BackupRepository", { repository })),
       status.UNIMPLEMENTED,
     );
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+Deno.test("CreateRepository points HEAD where Gitaly 16.7 does; a clone after pushing main checks it out", async () => {
+  const server = await startTestServer();
+  const client = new TestClient(server.unixAddress);
+  const root = server.storagePaths.default;
+  const head = (path: string) => gitOk(["--git-dir", join(root, path), "symbolic-ref", "HEAD"]);
+  const create = (relative_path: string, branch?: string) =>
+    client.unary(svc("CreateRepository"), {
+      repository: { storage_name: "default", relative_path },
+      ...(branch === undefined ? {} : { default_branch: enc(branch) }),
+    });
+  try {
+    // The machine's git would pick `master`; Gitaly (and we) start on `main`.
+    await create("none.git");
+    assertEquals(await head("none.git"), "refs/heads/main");
+    await create("empty.git", "");
+    assertEquals(await head("empty.git"), "refs/heads/main");
+    await create("develop.git", "develop");
+    assertEquals(await head("develop.git"), "refs/heads/develop");
+    // The name is taken as a branch name, full ref or not, as Gitaly takes it.
+    await create("full.git", "refs/heads/foo");
+    assertEquals(await head("full.git"), "refs/heads/refs/heads/foo");
+    // A name git refuses is the caller's mistake; nothing is left behind.
+    assertEquals(await codeOf(create("bad.git", "a b")), status.INVALID_ARGUMENT);
+    assertEquals(await codeOf(create("bad.git", "x..y")), status.INVALID_ARGUMENT);
+    assertEquals(await Deno.stat(join(root, "bad.git")).then(() => true, () => false), false);
+
+    const work = join(server.dir, "work");
+    await gitOk(["init", "-q", "--initial-branch=main", work]);
+    await Deno.writeTextFile(join(work, "f.txt"), "hello\n");
+    await gitOk(["add", "."], { cwd: work });
+    await gitOk(["commit", "-qm", "first"], { cwd: work });
+    await gitOk(["push", "-q", join(root, "none.git"), "main"], { cwd: work });
+    const clone = await runGit(["clone", join(root, "none.git"), join(server.dir, "clone")]);
+    assertEquals(clone.code, 0, clone.stderr);
+    assertEquals(
+      clone.stderr.includes("remote HEAD refers to nonexistent ref"),
+      false,
+      clone.stderr,
+    );
+    assertEquals(
+      await gitOk(["-C", join(server.dir, "clone"), "branch", "--show-current"]),
+      "main",
+    );
+    assertEquals(await Deno.readTextFile(join(server.dir, "clone", "f.txt")), "hello\n");
   } finally {
     client.close();
     await server.stop();

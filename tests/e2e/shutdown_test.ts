@@ -52,7 +52,11 @@ Deno.test("SIGTERM past the grace period aborts the call, kills git, exits 0", a
   const client = new TestClient(server.unixAddress);
   try {
     const call = codeOf(hasBranches(client));
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait for the slow git to start (a loaded machine may take a while).
+    const deadline = Date.now() + 20_000;
+    while (!(await stray(bin)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert(await stray(bin), "the slow git should be running");
     const started = Date.now();
     const exit = await server.stop("SIGTERM");

@@ -1,5 +1,5 @@
 // tests/examples/receive_pack.ts: git's GIT_SSH_COMMAND for pushing, e.g.
-//   GIT_SSH_COMMAND="deno run -A receive_pack.ts" GIT_SSH_VARIANT=ssh \
+//   GIT_SSH_COMMAND="npx --yes deno@2.9.6 run -A /path/to/receive_pack.ts" GIT_SSH_VARIANT=ssh \
 //   GITALY_ADDRESS=unix:/var/opt/gitaly/gitaly.socket git push ssh://gitaly/group/project.git main
 import { dial, receivePack } from "../../src/client/mod.ts";
 

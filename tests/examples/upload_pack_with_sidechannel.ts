@@ -1,6 +1,6 @@
 // tests/examples/upload_pack_with_sidechannel.ts: git's GIT_SSH_COMMAND for fetching over a
 // sidechannel, e.g.
-//   GIT_SSH_COMMAND="deno run -A upload_pack_with_sidechannel.ts" GIT_SSH_VARIANT=ssh \
+//   GIT_SSH_COMMAND="npx --yes deno@2.9.6 run -A /path/to/upload_pack_with_sidechannel.ts" GIT_SSH_VARIANT=ssh \
 //   GITALY_ADDRESS=unix:/var/opt/gitaly/gitaly.socket git clone ssh://gitaly/group/project.git
 // git runs it as `<program> [options] <host> "git-upload-pack '/group/project.git'"`.
 import {

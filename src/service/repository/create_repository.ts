@@ -11,6 +11,7 @@ import { text } from "../shared/bytes.ts";
 import { alreadyExists } from "../../server/errors.ts";
 import { exists, makeStorageTempDir, moveIntoPlace } from "../shared/storage.ts";
 import { join } from "node:path";
+import { GitCommandError } from "../../git/command.ts";
 
 const OBJECT_FORMATS: Record<string, string> = {
   "0": "sha1",
@@ -66,20 +67,19 @@ export async function initRepository(deps: ServiceDeps, options: InitOptions): P
   try {
     const repo = join(staging, "repo.git");
     const args = ["init", "--bare", "--quiet", `--object-format=${options.format}`];
-    // Without a default branch Gitaly's is `main`, whatever git's own default.
-    args.push(`--initial-branch=${options.branch ? branchName(options.branch) : "main"}`);
-    await deps.git.runOk({ args: [...args, repo], signal: options.signal });
+    // Gitaly hands `default_branch` to git as it is (`refs/heads/x` names a branch
+    // `refs/heads/x`); without one, HEAD points at `refs/heads/main`, the runner's
+    // `init.defaultBranch`.
+    if (options.branch) args.push(`--initial-branch=${options.branch}`);
+    await deps.git.runOk({ args: [...args, repo], signal: options.signal }).catch((err) => {
+      // A name git refuses is the caller's mistake (Gitaly answers Internal).
+      if (err instanceof GitCommandError && /invalid initial branch name/.test(err.stderr)) {
+        throw invalidArgument(`invalid default branch: ${JSON.stringify(options.branch)}`);
+      }
+      throw err;
+    });
     await moveIntoPlace(repo, options.repoPath);
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
-}
-
-/** Accepts `main` or `refs/heads/main`; git wants the short name. */
-function branchName(branch: string): string {
-  const name = branch.replace(/^refs\/heads\//, "");
-  if (name.startsWith("-") || /[\s\0~^:?*[\\]/.test(name) || name.includes("..")) {
-    throw invalidArgument(`invalid default branch: ${JSON.stringify(branch)}`);
-  }
-  return name;
 }

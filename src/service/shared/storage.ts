@@ -6,9 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { alreadyExists, failedPrecondition, internal } from "../../server/errors.ts";
-
-/** Gitaly keeps its own state under this folder of every storage. */
-export const GITALY_DATA_DIR = "+gitaly";
+import { GITALY_DATA_DIR } from "../../server/locator.ts";
 
 /** A fresh, empty directory under the storage's temp folder. */
 export async function makeStorageTempDir(storagePath: string, prefix: string): Promise<string> {
