@@ -1,3 +1,4 @@
+import { startNtpResponder } from "../helpers/ntp.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
@@ -40,7 +41,7 @@ Deno.test("listens on a Unix socket, TCP and TLS at once", async (t) => {
   }
 });
 
-Deno.test("ServerService: info, disk statistics, readiness; clock sync is Unimplemented", async () => {
+Deno.test("ServerService: info, disk statistics, readiness, clock sync against an NTP responder", async () => {
   const server = await startTestServer({ storages: ["default", "second"] });
   const client = new TestClient(server.unixAddress);
   try {
@@ -76,10 +77,16 @@ Deno.test("ServerService: info, disk statistics, readiness; clock sync is Unimpl
       {},
     );
     assert(ready.ok_response, JSON.stringify(ready));
-    assertEquals(
-      await codeOf(client.unary("/gitaly.ServerService/ClockSynced", { ntp_host: "pool.ntp.org" })),
-      grpc.status.UNIMPLEMENTED,
-    );
+    const ntp = await startNtpResponder({ offsetMs: 3 });
+    try {
+      const clock = await client.unary<{ synced?: boolean }>("/gitaly.ServerService/ClockSynced", {
+        ntp_host: ntp.host,
+        drift_threshold: { seconds: 1 },
+      });
+      assertEquals(clock.synced, true);
+    } finally {
+      await ntp.close();
+    }
   } finally {
     client.close();
     await server.stop();
