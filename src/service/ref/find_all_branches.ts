@@ -36,6 +36,7 @@ export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "Fi
         const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
         await send({ branches: branches.map(({ name, commit }) => ({ name, target: commit })) });
       }),
+      ctx.signal,
     );
   });
 }

@@ -21,15 +21,18 @@ export function findAllRemoteBranches(
     const repoPath = await deps.locator.repoPath(req.repository);
     if (req.remote_name === "") throw invalidArgument("empty RemoteName");
     validateRefArgument(req.remote_name, "remote name", true);
-    await findingRefs(sendRefLines(deps, repoPath, {
-      flags: [BRANCH_FORMAT],
-      patterns: [`refs/remotes/${req.remote_name}`],
-      signal: ctx.signal,
-    }, async (lines) => {
-      const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
-      await send({
-        branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
-      });
-    }));
+    await findingRefs(
+      sendRefLines(deps, repoPath, {
+        flags: [BRANCH_FORMAT],
+        patterns: [`refs/remotes/${req.remote_name}`],
+        signal: ctx.signal,
+      }, async (lines) => {
+        const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
+        await send({
+          branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
+        });
+      }),
+      ctx.signal,
+    );
   });
 }

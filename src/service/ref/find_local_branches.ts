@@ -29,16 +29,19 @@ export function findLocalBranches(
     const repoPath = await deps.locator.repoPath(req.repository);
     const sortKey = SORT_KEYS[req.sort_by];
     if (sortKey === undefined) throw invalidArgument(`unsupported sort key: ${req.sort_by}`);
-    await findingRefs(sendRefLines(deps, repoPath, {
-      flags: [BRANCH_FORMAT, `--sort=${sortKey}`],
-      patterns: ["refs/heads"],
-      pagination: paginationOf(req.pagination_params),
-      signal: ctx.signal,
-    }, async (lines) => {
-      const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
-      await send({
-        local_branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
-      });
-    }));
+    await findingRefs(
+      sendRefLines(deps, repoPath, {
+        flags: [BRANCH_FORMAT, `--sort=${sortKey}`],
+        patterns: ["refs/heads"],
+        pagination: paginationOf(req.pagination_params),
+        signal: ctx.signal,
+      }, async (lines) => {
+        const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
+        await send({
+          local_branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
+        });
+      }),
+      ctx.signal,
+    );
   });
 }

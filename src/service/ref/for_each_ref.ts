@@ -131,12 +131,15 @@ export function forEachRefFailed(code: number, stderr: string): Error {
   });
 }
 
-/** Prefixes a listing's failure with `finding refs: `, as Gitaly's branch listings do. */
-export async function findingRefs(listing: Promise<void>): Promise<void> {
+/**
+ * Prefixes a listing's failure with `finding refs: `, as Gitaly's branch
+ * listings do (not a cancellation's: the boundary reports those).
+ */
+export async function findingRefs(listing: Promise<void>, signal: AbortSignal): Promise<void> {
   try {
     await listing;
   } catch (error) {
-    throw wrapError("finding refs", error);
+    throw signal.aborted ? error : wrapError("finding refs", error);
   }
 }
 
