@@ -3,11 +3,11 @@ import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import {
-  BRANCH_FORMAT,
-  branchesOfLines,
+  BRANCH_RAW_FORMAT,
+  branchesOfRecords,
   defaultBranch,
   findingRefs,
-  sendRefLines,
+  sendRefRecords,
   validateRefArgument,
 } from "./for_each_ref.ts";
 
@@ -19,7 +19,7 @@ import {
 export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAllBranches"> {
   return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
-    const flags = [BRANCH_FORMAT];
+    const flags = [BRANCH_RAW_FORMAT];
     let patterns = ["refs/heads", "refs/remotes"];
     if (req.merged_only) {
       const merged = await defaultBranch(deps, repoPath, ctx.signal);
@@ -32,10 +32,15 @@ export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "Fi
       }
     }
     await findingRefs(
-      sendRefLines(deps, repoPath, { flags, patterns, signal: ctx.signal }, async (lines) => {
-        const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
-        await send({ branches: branches.map(({ name, commit }) => ({ name, target: commit })) });
-      }),
+      sendRefRecords(
+        deps,
+        repoPath,
+        { flags, patterns, signal: ctx.signal, rawObjects: true },
+        async (records) => {
+          const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
+          await send({ branches: branches.map(({ name, commit }) => ({ name, target: commit })) });
+        },
+      ),
       ctx.signal,
     );
   });

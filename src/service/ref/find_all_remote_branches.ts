@@ -3,10 +3,10 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import {
-  BRANCH_FORMAT,
-  branchesOfLines,
+  BRANCH_RAW_FORMAT,
+  branchesOfRecords,
   findingRefs,
-  sendRefLines,
+  sendRefRecords,
   validateRefArgument,
 } from "./for_each_ref.ts";
 
@@ -22,12 +22,13 @@ export function findAllRemoteBranches(
     if (req.remote_name === "") throw invalidArgument("empty RemoteName");
     validateRefArgument(req.remote_name, "remote name", true);
     await findingRefs(
-      sendRefLines(deps, repoPath, {
-        flags: [BRANCH_FORMAT],
+      sendRefRecords(deps, repoPath, {
+        flags: [BRANCH_RAW_FORMAT],
         patterns: [`refs/remotes/${req.remote_name}`],
         signal: ctx.signal,
-      }, async (lines) => {
-        const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
+        rawObjects: true,
+      }, async (records) => {
+        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
         await send({
           branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
         });

@@ -4,11 +4,11 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import {
-  BRANCH_FORMAT,
-  branchesOfLines,
+  BRANCH_RAW_FORMAT,
+  branchesOfRecords,
   findingRefs,
   paginationOf,
-  sendRefLines,
+  sendRefRecords,
 } from "./for_each_ref.ts";
 
 const SORT_KEYS: Record<number, string> = {
@@ -30,13 +30,14 @@ export function findLocalBranches(
     const sortKey = SORT_KEYS[req.sort_by];
     if (sortKey === undefined) throw invalidArgument(`unsupported sort key: ${req.sort_by}`);
     await findingRefs(
-      sendRefLines(deps, repoPath, {
-        flags: [BRANCH_FORMAT, `--sort=${sortKey}`],
+      sendRefRecords(deps, repoPath, {
+        flags: [BRANCH_RAW_FORMAT, `--sort=${sortKey}`],
         patterns: ["refs/heads"],
         pagination: paginationOf(req.pagination_params),
         signal: ctx.signal,
-      }, async (lines) => {
-        const branches = await branchesOfLines(deps, repoPath, lines, ctx.signal);
+        rawObjects: true,
+      }, async (records) => {
+        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
         await send({
           local_branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
         });

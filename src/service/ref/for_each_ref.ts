@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { BufferedReader } from "../../git/bufreader.ts";
+import { BufferedReader, UnexpectedEofError } from "../../git/bufreader.ts";
 import type { CommitFields } from "../../git/commit_parser.ts";
-import { ascii } from "../../git/commit_parser.ts";
+import { ascii, parseCommit } from "../../git/commit_parser.ts";
 import type { PaginationParameter } from "../../proto/types.ts";
 import { GitCommandError } from "../../git/command.ts";
 import { invalidArgument, wrapError } from "../../server/errors.ts";
@@ -17,9 +17,6 @@ import type { ServiceDeps } from "../deps.ts";
 import { CountChunker } from "../shared/chunker.ts";
 import { readCommit, readObjectBytes } from "../shared/commits.ts";
 import { parseTag } from "../../git/tag_parser.ts";
-
-/** `%(refname)%00%(objectname)`: the format of branch listings. */
-export const BRANCH_FORMAT = "--format=%(refname)%00%(objectname)";
 
 /** Gitaly's default limit: effectively none. */
 const NO_LIMIT = 2 ** 31 - 1;
@@ -60,6 +57,25 @@ export function pageTokenNotFound(message = "could not find page token"): Error 
   return invalidArgument(message);
 }
 
+/** One reference listed by for-each-ref: its line and, with `rawObjects`, its object. */
+export interface RefRecord {
+  /** The format's fields, NUL-separated (without the raw object). */
+  line: Uint8Array;
+  /** The raw commit the reference points at (when `rawObjects` and it is one). */
+  raw?: Uint8Array;
+}
+
+/**
+ * `%(refname)%00%(objectname)%00%(objecttype)%00%(raw:size)` and the raw
+ * object on the next line: branch listings read their commits from
+ * for-each-ref itself instead of one cat-file request per branch.
+ */
+export const BRANCH_RAW_FORMAT =
+  "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(raw:size)%0a%(raw)";
+
+/** The largest object read whole from a listing; bigger ones (never commits) are skipped. */
+const MAX_RAW_OBJECT = 1024 * 1024;
+
 /**
  * Runs `git for-each-ref` and hands its lines to `sendBatch` 20 at a time,
  * as Gitaly's `lines.Send` does: with a page token, lines up to and
@@ -72,10 +88,23 @@ export async function sendRefLines(
   options: RefLinesOptions,
   sendBatch: (lines: Uint8Array[]) => Promise<void>,
 ): Promise<void> {
+  await sendRefRecords(deps, repoPath, options, (records) => sendBatch(records.map((r) => r.line)));
+}
+
+/**
+ * {@link sendRefLines} for formats that end in `%(raw:size)%0a%(raw)`
+ * (`rawObjects`): each line comes with the commit it lists.
+ */
+export async function sendRefRecords(
+  deps: ServiceDeps,
+  repoPath: string,
+  options: RefLinesOptions & { rawObjects?: boolean },
+  sendBatch: (records: RefRecord[]) => Promise<void>,
+): Promise<void> {
   const { limit, pageToken } = options.pagination ?? { limit: NO_LIMIT };
   const token = pageToken === undefined ? undefined : new TextEncoder().encode(pageToken);
   let pastToken = token === undefined;
-  const chunker = new CountChunker<Uint8Array>(sendBatch);
+  const chunker = new CountChunker<RefRecord>(sendBatch);
   const git = await deps.git.start({
     gitDir: repoPath,
     command: { name: "for-each-ref", flags: options.flags, postSepArgs: options.patterns },
@@ -88,13 +117,15 @@ export async function sendRefLines(
     while (sent < limit) {
       const line = await reader.readLine();
       if (line === null || line.length === 0) break;
+      const record: RefRecord = { line };
+      if (options.rawObjects) await readRaw(reader, record);
       if (!pastToken) {
         pastToken = firstFieldEquals(line, token!);
         continue;
       }
       if (options.filter && !await options.filter(line)) continue;
       sent++;
-      await chunker.add(line);
+      await chunker.add(record);
     }
     stoppedEarly = sent >= limit;
   } catch (error) {
@@ -111,6 +142,28 @@ export async function sendRefLines(
   }
   if (!pastToken) throw pageTokenNotFound("sending lines: could not find page token");
   await chunker.flush();
+}
+
+/** Reads the raw object after a record's line: kept for commits, skipped otherwise. */
+async function readRaw(reader: BufferedReader, record: RefRecord): Promise<void> {
+  const fields = splitFields(record.line);
+  const size = Number(ascii(fields[fields.length - 1]));
+  const type = ascii(fields[fields.length - 2]);
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error("for-each-ref: bad object size");
+  record.line = record.line.subarray(0, record.line.length - fields[fields.length - 1].length - 1);
+  const keep = type === "commit" && size <= MAX_RAW_OBJECT;
+  const raw = new Uint8Array(keep ? size : Math.min(size, 64 * 1024));
+  let remaining = size;
+  let at = 0;
+  while (remaining > 0) {
+    const view = keep ? raw.subarray(at) : raw.subarray(0, Math.min(raw.length, remaining));
+    const count = await reader.readInto(view);
+    if (count === 0) throw new UnexpectedEofError("an object in for-each-ref's output");
+    remaining -= count;
+    at += count;
+  }
+  await reader.expectByte(0x0a, "the newline after an object");
+  if (keep) record.raw = raw;
 }
 
 function firstFieldEquals(line: Uint8Array, token: Uint8Array): boolean {
@@ -149,7 +202,7 @@ export interface RefLine {
   oid: string;
 }
 
-/** Splits a line of {@link BRANCH_FORMAT} (or with more fields: `fields` of them). */
+/** Splits a for-each-ref line of `fields` NUL-separated fields. */
 export function splitRefLine(line: Uint8Array, fields = 2): Uint8Array[] {
   const parts = splitFields(line);
   if (parts.length !== fields) {
@@ -158,18 +211,22 @@ export function splitRefLine(line: Uint8Array, fields = 2): Uint8Array[] {
   return parts;
 }
 
-/** Branch lines' names and commits (as Gitaly: each target peeled to a commit). */
-export async function branchesOfLines(
+/**
+ * Branch records' names and commits (as Gitaly: each target peeled to a
+ * commit), from {@link BRANCH_RAW_FORMAT} listings.
+ */
+export async function branchesOfRecords(
   deps: ServiceDeps,
   repoPath: string,
-  lines: Uint8Array[],
+  records: RefRecord[],
   signal?: AbortSignal,
 ): Promise<{ name: Uint8Array; commit: CommitFields }[]> {
   const branches = [];
-  for (const line of lines) {
-    const [name, oid] = splitRefLine(line);
-    const commit = await readCommit(deps, repoPath, ascii(oid), signal);
-    if (commit === null) throw new Error(`object not found: ${ascii(oid)}^{commit}`);
+  for (const { line, raw } of records) {
+    const [name, oidBytes] = splitRefLine(line, 3);
+    const oid = ascii(oidBytes);
+    const commit = raw ? parseCommit(oid, raw) : await readCommit(deps, repoPath, oid, signal);
+    if (commit === null) throw new Error(`object not found: ${oid}^{commit}`);
     branches.push({ name: name.slice(), commit });
   }
   return branches;

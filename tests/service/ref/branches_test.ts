@@ -149,6 +149,26 @@ Deno.test("FindAllRemoteBranches, FindBranch, RefExists, FindDefaultBranchName",
   assert(!missing.ok && missing.codeName === "NotFound");
 });
 
+Deno.test("FindLocalBranches: a branch pointing at an annotated tag lists the tag's commit", async () => {
+  const { h, f } = await setup();
+  const repo = await h.createRepo("to-tag.git", async (git, path) => {
+    const tree = await git("hash-object", "-t", "tree", "-w", "--stdin");
+    const commit = await git("commit-tree", tree, "-m", "tagged");
+    await git("tag", "-a", "-m", "a tag", "t", commit);
+    // git refuses to point a branch at a tag; the ref file does not
+    await Deno.writeTextFile(`${path}/refs/heads/to-tag`, `${await git("rev-parse", "t")}\n`);
+    await git("update-ref", "refs/heads/plain", commit);
+    f.oids.toTagCommit = commit;
+  });
+  const result = await h.call(RS, "FindLocalBranches", { repository: repo });
+  assert(result.ok);
+  const branches = result.responses.flatMap((r) => r.local_branches as Branch[]);
+  assertEquals(branches.map((b) => [b64(b.name), b.target_commit?.id]), [
+    ["refs/heads/plain", f.oids.toTagCommit],
+    ["refs/heads/to-tag", f.oids.toTagCommit],
+  ]);
+});
+
 Deno.test("ref branches: cleanup", async () => {
   if (shared) await (await shared).h.close();
 });
