@@ -20,6 +20,7 @@ import { diffService } from "./diff/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
+import { refService } from "./ref/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
 import { serverService } from "./server/mod.ts";
@@ -36,6 +37,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   sshService,
   smartHttpService,
   remoteService,
+  refService,
 ];
 
 /** Our handlers by service name. */

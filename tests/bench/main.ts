@@ -5,6 +5,7 @@
  * @module
  */
 import { gitalySshSection } from "./gitaly_ssh.ts";
+import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
 import { transportSection } from "./transport.ts";
@@ -39,6 +40,7 @@ const sections: Record<string, () => Promise<void>> = {
   transport: transportSection,
   "gitaly-ssh": gitalySshSection,
   sidechannel: sidechannelSection,
+  refs: refsSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);
