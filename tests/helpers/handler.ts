@@ -49,6 +49,11 @@ export interface HandlerHarnessOptions {
   storages?: string[];
   /** Extra TOML for the config (e.g. `[git]` settings). */
   extraToml?: string;
+  /**
+   * Bytes in responses: `"base64"` (default) or `"text"` (valid UTF-8 as a
+   * string, anything else as a Uint8Array).
+   */
+  bytes?: "base64" | "text";
 }
 
 /** The harness; see the module documentation. */
@@ -120,7 +125,11 @@ export async function handlerHarness(options: HandlerHarnessOptions = {}): Promi
       const send = (response: unknown) => {
         const type = info.responseType;
         const wire = type.encode(type.fromObject(response as Record<string, unknown>)).finish();
-        responses.push(readableBytes(type.toObject(type.decode(wire), { defaults: false })));
+        responses.push(
+          options.bytes === "text"
+            ? readableBytes(type.toObject(type.decode(wire), { defaults: false }))
+            : type.toObject(type.decode(wire), { defaults: false, bytes: String }),
+        );
         return Promise.resolve();
       };
       const controller = new AbortController();

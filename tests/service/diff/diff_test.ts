@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "../../helpers/assert.ts";
 import { handlerHarness, runGit } from "../../helpers/handler.ts";
 
-const h = await handlerHarness();
+const h = await handlerHarness({ bytes: "text" });
 const work = await Deno.makeTempDir({ prefix: "diff-work-" });
 await runGit(["init", "-q", "-b", "main", work]);
 const write = (name: string, data: string | Uint8Array) =>

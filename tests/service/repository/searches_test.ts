@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../../helpers/assert.ts";
 import { handlerHarness, runGit } from "../../helpers/handler.ts";
 
-const h = await handlerHarness();
+const h = await handlerHarness({ bytes: "text" });
 const work = await Deno.makeTempDir({ prefix: "search-work-" });
 await runGit(["init", "-q", "-b", "main", work]);
 await Deno.writeTextFile(`${work}/a.txt`, "alpha\nbeta\ngamma\n");
