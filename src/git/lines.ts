@@ -9,15 +9,22 @@ const READ_SIZE = 64 * 1024;
 
 /** Record reader over one stream; reads must not overlap. */
 export class RecordReader {
-  #reader: ReadableStreamBYOBReader;
+  #reader: ReadableStreamBYOBReader | ReadableStreamDefaultReader<Uint8Array>;
+  #byob: boolean;
   #buffer = new Uint8Array(READ_SIZE);
   #start = 0;
   #end = 0;
   #eof = false;
 
-  /** Locks `stream` (a byte stream) with a BYOB reader. */
+  /** Locks `stream`: with a BYOB reader (no copies) when it is a byte stream. */
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader({ mode: "byob" });
+    try {
+      this.#reader = stream.getReader({ mode: "byob" });
+      this.#byob = true;
+    } catch {
+      this.#reader = stream.getReader();
+      this.#byob = false;
+    }
   }
 
   /**
@@ -70,17 +77,25 @@ export class RecordReader {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    if (this.#end === this.#buffer.byteLength) {
-      const bigger = new Uint8Array(this.#buffer.byteLength * 2);
-      bigger.set(this.#buffer.subarray(0, this.#end));
-      this.#buffer = bigger;
+    if (this.#end === this.#buffer.byteLength) this.#grow(this.#end + 1);
+    if (!this.#byob) {
+      const reader = this.#reader as ReadableStreamDefaultReader<Uint8Array>;
+      const { value, done } = await reader.read();
+      if (done) {
+        this.#eof = true;
+        return false;
+      }
+      this.#grow(this.#end + value.byteLength);
+      this.#buffer.set(value, this.#end);
+      this.#end += value.byteLength;
+      return true;
     }
     const target = new Uint8Array(
       this.#buffer.buffer,
       this.#end,
       this.#buffer.byteLength - this.#end,
     );
-    const { value, done } = await this.#reader.read(target);
+    const { value, done } = await (this.#reader as ReadableStreamBYOBReader).read(target);
     if (value) this.#buffer = new Uint8Array(value.buffer); // the read transferred our buffer
     if (done) {
       this.#eof = true;
@@ -88,6 +103,16 @@ export class RecordReader {
     }
     this.#end += value!.byteLength;
     return true;
+  }
+
+  /** Makes the buffer hold at least `size` bytes. */
+  #grow(size: number): void {
+    if (size <= this.#buffer.byteLength) return;
+    let length = this.#buffer.byteLength * 2;
+    while (length < size) length *= 2;
+    const bigger = new Uint8Array(length);
+    bigger.set(this.#buffer.subarray(0, this.#end));
+    this.#buffer = bigger;
   }
 }
 

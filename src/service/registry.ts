@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { cleanupService } from "./cleanup/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
@@ -29,6 +30,7 @@ import { sshService } from "./ssh/mod.ts";
 
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
+  cleanupService,
   diffService,
   internalGitalyService,
   objectPoolService,
