@@ -11,15 +11,7 @@ import { dirname, join, relative } from "node:path";
 import { isGitDirectory } from "../../server/locator.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-
-/** Where Gitaly keeps pools: `@pools/ab/cd/abcd…(64 hex).git`. */
-const POOL_PATH = /^@pools\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.git$/;
-
-/** Whether `relativePath` is where a pool repository lives. */
-export function isPoolPath(relativePath: string): boolean {
-  const match = POOL_PATH.exec(relativePath);
-  return match !== null && match[3].startsWith(match[1] + match[2]);
-}
+import { isPoolPath } from "./pool.ts";
 
 /** Builds the handler. */
 export function getObjectPool(deps: ServiceDeps): Rpc<"gitaly.ObjectPoolService", "GetObjectPool"> {
