@@ -17,6 +17,7 @@ import {
   type HealthState,
 } from "./health/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
+import { refService } from "./ref/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
 import { serverService } from "./server/mod.ts";
@@ -30,6 +31,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   sshService,
   smartHttpService,
   remoteService,
+  refService,
 ];
 
 /** Our handlers by service name. */
