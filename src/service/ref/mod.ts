@@ -6,6 +6,8 @@
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { deleteRefs } from "./delete_refs.ts";
+import { getTagMessages } from "./get_tag_messages.ts";
+import { getTagSignatures } from "./get_tag_signatures.ts";
 import { listBranchNamesContainingCommit } from "./list_branch_names_containing_commit.ts";
 import { listTagNamesContainingCommit } from "./list_tag_names_containing_commit.ts";
 import { updateReferences } from "./update_references.ts";
@@ -17,5 +19,7 @@ export function refService(deps: ServiceDeps): ServiceImplementation {
     DeleteRefs: deleteRefs(deps),
     ListBranchNamesContainingCommit: listBranchNamesContainingCommit(deps),
     ListTagNamesContainingCommit: listTagNamesContainingCommit(deps),
+    GetTagSignatures: getTagSignatures(deps),
+    GetTagMessages: getTagMessages(deps),
   });
 }
