@@ -14,6 +14,8 @@ import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { forEachGitLine } from "../shared/git_lines.ts";
 
+const INT_MAX = 2 ** 31 - 1;
+
 /** A request of either RPC. */
 export interface ContainingRequest {
   repository?: Repository | null;
@@ -24,7 +26,7 @@ export interface ContainingRequest {
 /**
  * Sends, in batches, the names (without `prefix`) of the references under
  * `prefix` whose history contains the request's commit, at most `limit`
- * of them (0: all), sorted by name.
+ * of them (0, or more than git can count: all), sorted by name.
  *
  * The commit id must be a full hex id of the repository's format
  * (`InvalidArgument` otherwise, as Gitaly). Where Gitaly fails with
@@ -46,7 +48,9 @@ export async function sendNamesContaining(
   if (problem) throw invalidArgument(problem);
 
   const flags = ["--format=%(refname)", `--contains=${req.commit_id}`];
-  if (req.limit) flags.push(`--count=${req.limit}`);
+  // git takes a count up to INT_MAX; a larger one (what a negative limit
+  // becomes as uint32) is no limit here, where Gitaly fails with Internal.
+  if (req.limit && req.limit <= INT_MAX) flags.push(`--count=${req.limit}`);
   const git = await deps.git.start({
     gitDir: repoPath,
     command: { name: "for-each-ref", flags, args: [prefix.slice(0, -1)] },
