@@ -64,6 +64,11 @@ Deno.test("ListBranchNamesContainingCommit: names sorted, limit, batches by size
   assertEquals(names(await branches({ commit_id: oids.root, limit: 1 }), "branch_names"), [
     "-dash",
   ]);
+  // A negative limit arrives as a uint32 past git's INT_MAX: no limit (Gitaly: Internal).
+  assertEquals(
+    names(await branches({ commit_id: oids.root, limit: 2 ** 32 - 1 }), "branch_names"),
+    ["-dash", "main", "old"],
+  );
   const many = await branches({ commit_id: oids.side });
   assert(many.ok);
   // 6,001 names of ~220 bytes: over 1 MiB, so two messages, the first just under 1 MiB.

@@ -81,6 +81,25 @@ Deno.test("UpdateReferences: creates, updates and deletes in one transaction", a
       "refs/heads/main": b,
       "refs/heads/new": a,
     });
+    // Names are bytes: a Latin-1 name is written as sent.
+    const latin1 = new Uint8Array([...new TextEncoder().encode("refs/heads/caf"), 0xe9]);
+    assert(
+      (await h.call("gitaly.RefService", "UpdateReferences", [{
+        repository: repo,
+        updates: [{ reference: latin1, new_object_id: new TextEncoder().encode(a) }],
+      }])).ok,
+    );
+    const raw = await new Deno.Command("git", {
+      args: [
+        "--git-dir",
+        h.repoPath(repo),
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/heads/caf*",
+      ],
+      stdout: "piped",
+    }).output();
+    assertEquals([...raw.stdout], [...latin1, 0x0a]);
     // Forced deletion of a reference that does not exist is fine.
     const gone = await update([{
       repository: repo,
