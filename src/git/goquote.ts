@@ -21,7 +21,6 @@ function escapeChar(c: string, quote: string): string {
   if (named) return named;
   const code = c.codePointAt(0)!;
   if (code < 0x20 || code === 0x7f) return `\\x${code.toString(16).padStart(2, "0")}`;
-  if (code === 0xfffd) return "\\ufffd";
   // Go also escapes other non-printable code points; C1 controls are the common ones.
   if (code >= 0x80 && code < 0xa0) return `\\u${code.toString(16).padStart(4, "0")}`;
   return c;
