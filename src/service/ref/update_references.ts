@@ -42,7 +42,10 @@ export function updateReferences(deps: ServiceDeps): Rpc<"gitaly.RefService", "U
     const hash = await readObjectFormat(repoPath).catch((error) => {
       throw wrapError("detecting object hash", error);
     });
-    const updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal });
+    const updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal })
+      .catch((error) => {
+        throw wrapError("starting updater", error);
+      });
     // The expected old values, by name: git does not repeat them for a missing reference.
     const expected = new Map<string, string>();
     try {
