@@ -3,9 +3,13 @@
  * as Gitaly's `updateref.Updater` runs them: `start`, the queued updates,
  * `prepare` (every reference locked and its old value checked), `commit`.
  * Nothing changes unless `commit` succeeds: closing the updater earlier,
- * a failed update or a killed process aborts the transaction, and git
- * removes its lock files (it is stopped with SIGTERM first, which it
- * handles by cleaning up).
+ * a failed update or a cancelled call aborts the transaction and git
+ * removes its lock files. A cancelled call closes git's stdin rather than
+ * killing it (git aborts an open transaction at the end of its input), and
+ * once `commit` is sent git is left to finish it: a kill in the middle of
+ * applying a transaction could leave part of it applied. Only a git that
+ * does not exit within {@link ABORT_GRACE_MS} of a cancellation is stopped
+ * with SIGTERM (on which git also removes its locks).
  *
  * Failures are parsed from git's stderr into {@link RefUpdateFailure}s, the
  * same cases Gitaly recognizes (a locked reference, a reference not at the
@@ -140,9 +144,12 @@ export function parseRefUpdateFailure(stderr: string): RefUpdateFailure | undefi
 export interface RefUpdaterOptions {
   /** Update symbolic references themselves, not what they point to (`--no-deref`). */
   noDeref?: boolean;
-  /** Aborting kills git, which aborts the transaction. */
+  /** Aborting aborts the transaction (unless `commit` was already sent); see the module doc. */
   signal?: AbortSignal;
 }
+
+/** How long a cancelled transaction's git may take to exit before it gets SIGTERM. */
+export const ABORT_GRACE_MS = 5000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -154,11 +161,33 @@ export class RefUpdater {
   readonly #stdout: BufferedReader;
   #closing?: Promise<void>;
   #failed?: RefUpdateError;
+  #committing = false;
 
-  private constructor(git: GitProcess, stdin: WritableStreamDefaultWriter<Uint8Array>) {
+  private constructor(
+    git: GitProcess,
+    stdin: WritableStreamDefaultWriter<Uint8Array>,
+    signal: AbortSignal | undefined,
+  ) {
     this.#git = git;
     this.#stdin = stdin;
     this.#stdout = new BufferedReader(git.stdout);
+    if (signal) this.#watch(signal);
+  }
+
+  /** On abort: end git's input (which aborts the transaction) unless it is committing. */
+  #watch(signal: AbortSignal): void {
+    const onAbort = () => {
+      if (this.#committing) return;
+      // Only end the input: whoever is waiting for git's answer reads the end of it.
+      this.#stdin.close().catch(() => {});
+      const timer = setTimeout(() => this.#git.kill("SIGTERM"), ABORT_GRACE_MS);
+      this.#git.wait().finally(() => clearTimeout(timer));
+    };
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#git.wait().finally(() => signal.removeEventListener("abort", onAbort));
+    }
   }
 
   /** Starts `git update-ref` in `gitDir` and opens a transaction. */
@@ -169,13 +198,13 @@ export class RefUpdater {
   ): Promise<RefUpdater> {
     const pipe = new TransformStream<Uint8Array, Uint8Array>();
     const flags = ["-z", "--stdin", ...options.noDeref ? ["--no-deref"] : []];
+    // No signal for the runner: a cancelled call must not kill git mid-commit (see above).
     const git = await runner.start({
       gitDir,
       command: { name: "update-ref", flags },
       stdin: pipe.readable,
-      signal: options.signal,
     });
-    const updater = new RefUpdater(git, pipe.writable.getWriter());
+    const updater = new RefUpdater(git, pipe.writable.getWriter(), options.signal);
     try {
       await updater.#state("start");
     } catch (error) {
@@ -213,6 +242,7 @@ export class RefUpdater {
 
   /** Applies the transaction, then ends the process. */
   async commit(): Promise<void> {
+    this.#committing = true;
     await this.#state("commit");
     await this.close();
   }

@@ -104,7 +104,7 @@ Deno.test("RefUpdater: commit applies; close before commit aborts and unlocks", 
   });
 });
 
-Deno.test("RefUpdater: an abort after prepare kills git, which leaves no lock", async () => {
+Deno.test("RefUpdater: an abort after prepare ends git's input; git aborts and unlocks", async () => {
   await withTempDir(async (dir) => {
     const { path, a, b } = await repoWithBranch(dir);
     const runner = testRunner();
@@ -140,5 +140,26 @@ Deno.test("RefUpdater: a failure is a RefUpdateError and nothing changes", async
     assertEquals(runner.liveCount(), 0);
     assertEquals(await branchOf(path), a);
     assertEquals(await exists(join(path, "refs/heads/new")), false);
+  });
+});
+
+Deno.test("RefUpdater: after an abort git exits by itself, even if nobody closes the updater", async () => {
+  await withTempDir(async (dir) => {
+    const { path, a, b } = await repoWithBranch(dir);
+    const runner = testRunner();
+    const controller = new AbortController();
+    const updater = await RefUpdater.start(runner, path, { signal: controller.signal });
+    await updater.update(main, b, a);
+    await updater.prepare();
+    controller.abort(new Error("cancelled"));
+    for (let i = 0; i < 50 && runner.liveCount() > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(runner.liveCount(), 0);
+    assertEquals(await exists(lockOf(path)), false);
+    assertEquals(await branchOf(path), a);
+    // The next step reports the failure rather than hanging.
+    await assertRejects(updater.commit(), RefUpdateError);
+    await updater.close();
   });
 });
