@@ -104,7 +104,12 @@ Deno.test("RefUpdater: commit applies; close before commit aborts and unlocks", 
   });
 });
 
-Deno.test("RefUpdater: an abort after prepare ends git's input; git aborts and unlocks", async () => {
+/**
+ * Starts a transaction moving main from A to B, prepares it (main is locked),
+ * aborts the signal, runs `then`, and checks that git is gone, unlocked and
+ * main unchanged.
+ */
+async function abortAfterPrepare(then: (updater: RefUpdater, live: () => number) => Promise<void>) {
   await withTempDir(async (dir) => {
     const { path, a, b } = await repoWithBranch(dir);
     const runner = testRunner();
@@ -113,11 +118,15 @@ Deno.test("RefUpdater: an abort after prepare ends git's input; git aborts and u
     await updater.update(main, b, a);
     await updater.prepare();
     controller.abort(new Error("cancelled"));
-    await updater.close();
+    await then(updater, () => runner.liveCount());
     assertEquals(runner.liveCount(), 0);
     assertEquals(await exists(lockOf(path)), false);
     assertEquals(await branchOf(path), a);
   });
+}
+
+Deno.test("RefUpdater: an abort after prepare ends git's input; git aborts and unlocks", async () => {
+  await abortAfterPrepare((updater) => updater.close());
 });
 
 Deno.test("RefUpdater: a failure is a RefUpdateError and nothing changes", async () => {
@@ -144,20 +153,11 @@ Deno.test("RefUpdater: a failure is a RefUpdateError and nothing changes", async
 });
 
 Deno.test("RefUpdater: after an abort git exits by itself, even if nobody closes the updater", async () => {
-  await withTempDir(async (dir) => {
-    const { path, a, b } = await repoWithBranch(dir);
-    const runner = testRunner();
-    const controller = new AbortController();
-    const updater = await RefUpdater.start(runner, path, { signal: controller.signal });
-    await updater.update(main, b, a);
-    await updater.prepare();
-    controller.abort(new Error("cancelled"));
-    for (let i = 0; i < 50 && runner.liveCount() > 0; i++) {
+  await abortAfterPrepare(async (updater, live) => {
+    for (let i = 0; i < 50 && live() > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assertEquals(runner.liveCount(), 0);
-    assertEquals(await exists(lockOf(path)), false);
-    assertEquals(await branchOf(path), a);
+    assertEquals(live(), 0);
     // The next step reports the failure rather than hanging.
     await assertRejects(updater.commit(), RefUpdateError);
     await updater.close();
