@@ -81,12 +81,15 @@ differentialTest("UpdateReferences: creates, updates, deletes across requests", 
         { reference: "refs/tags/v1.0.0", new_object_id: main },
         { reference: "refs/heads/-dash", new_object_id: main },
         { reference: "refs/heads/nope", new_object_id: ZERO },
+        // A symbolic reference: its target is what moves, as with git update-ref.
+        { reference: "refs/remotes/origin/HEAD", new_object_id: stale },
       ],
     },
   ]);
   const after = await h.compareRefs(repository);
   assertEquals(after["refs/heads/feature/stale"], main);
   assertEquals(after["refs/heads/feature/merged"], undefined);
+  assertEquals(after["refs/remotes/origin/main"], stale);
 });
 
 differentialTest("UpdateReferences: refusals Gitaly answers precisely", async (h) => {
