@@ -323,6 +323,14 @@ differentialTest("DeleteRefs: names Gitaly fails on or deletes", async (h) => {
     { code: "Internal", message: "unable to prepare: exit status 128" },
     invalid("nope"),
   );
+  const twice = "unable to prepare: reference has been updated multiple times within a transaction";
+  await better(
+    h,
+    "DeleteRefs",
+    { repository, refs: ["refs/heads/main", "refs/heads/main"] },
+    { code: "Internal", message: twice },
+    { code: "InvalidArgument", message: twice },
+  );
   await h.compareRefs(repository);
   // Gitaly deletes HEAD itself (the repository is broken afterwards): ask only ours.
   const head = await h.callSide("ours", RS, "DeleteRefs", { repository, refs: ["HEAD"] });

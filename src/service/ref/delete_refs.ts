@@ -28,7 +28,8 @@ import { forEachGitLine } from "../shared/git_lines.ts";
  *
  * Stricter than Gitaly: names git would refuse (`refs/heads/a..b`), names
  * outside `refs/` and `HEAD` (whose deletion breaks the repository) are
- * refused the same way, where Gitaly fails with `Internal` or deletes them.
+ * refused the same way, where Gitaly fails with `Internal` or deletes them;
+ * a reference named twice is `InvalidArgument` (Gitaly: `Internal`).
  */
 export function deleteRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "DeleteRefs"> {
   return unary(async (req, ctx) => {
@@ -99,7 +100,9 @@ function prepareError(error: unknown): GrpcError {
         references_locked: { refs: [new TextEncoder().encode(error.failure.reference)] },
       });
   }
-  return wrapError("unable to prepare", error);
+  // Naming a reference twice is a bad request (Gitaly: Internal, same message).
+  const twice = error instanceof RefUpdateError && error.failure?.kind === "multiple-updates";
+  return wrapError("unable to prepare", error, twice ? Code.INVALID_ARGUMENT : Code.INTERNAL);
 }
 
 /** Calls `each` with every reference (raw name) that starts with none of `prefixes`. */

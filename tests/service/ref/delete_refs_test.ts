@@ -108,6 +108,15 @@ Deno.test("DeleteRefs: bad requests and names", async () => {
     for (const [request, expected] of cases) {
       assertEquals(failed(await del(request)), expected, JSON.stringify(request));
     }
+    assertEquals(
+      failed(await del({ repository: repo, refs: ["refs/delete/a", "refs/delete/a"] })),
+      {
+        code: "InvalidArgument",
+        message:
+          "unable to prepare: reference has been updated multiple times within a transaction",
+        details: [],
+      },
+    );
     assertEquals(await refsOf(h, repo), before);
     assertEquals(
       failed(await del({ repository: repository("missing.git"), refs: ["refs/delete/a"] })).code,
