@@ -148,6 +148,10 @@ export interface RefUpdaterOptions {
   signal?: AbortSignal;
 }
 
+/** Queued update commands are written once they reach this size (or at the next state change). */
+const FLUSH_SIZE = 64 * 1024;
+const UPDATE = new TextEncoder().encode("update ");
+
 /** How long a cancelled transaction's git may take to exit before it gets SIGTERM. */
 export const ABORT_GRACE_MS = 5000;
 
@@ -162,6 +166,9 @@ export class RefUpdater {
   #closing?: Promise<void>;
   #failed?: RefUpdateError;
   #committing = false;
+  /** Update commands not written yet (sent with the next state command, or once large). */
+  #pending: Uint8Array[] = [];
+  #pendingSize = 0;
 
   private constructor(
     git: GitProcess,
@@ -217,22 +224,35 @@ export class RefUpdater {
   /**
    * Queues setting `reference` (raw name bytes) to `newOid`; the zero id
    * deletes it. With `oldOid`, the reference must be at that value (the zero
-   * id: must not exist); without, it is forced.
+   * id: must not exist); without, it is forced. Commands are written to git
+   * in batches; a refusal shows at the latest in {@link prepare}.
    */
   async update(reference: Uint8Array, newOid: string, oldOid = ""): Promise<void> {
-    const line = new Uint8Array(reference.byteLength + newOid.length + oldOid.length + 10);
+    if (this.#failed) throw this.#failed;
+    this.#queue(UPDATE);
+    this.#queue(reference);
+    this.#queue(encoder.encode(`\0${newOid}\0${oldOid}\0`));
+    if (this.#pendingSize >= FLUSH_SIZE) await this.#flush();
+  }
+
+  /** Adds bytes to what the next write sends. */
+  #queue(bytes: Uint8Array): void {
+    this.#pending.push(bytes);
+    this.#pendingSize += bytes.byteLength;
+  }
+
+  /** Writes the queued commands in one go. */
+  async #flush(): Promise<void> {
+    if (this.#pendingSize === 0) return;
+    const bytes = new Uint8Array(this.#pendingSize);
     let at = 0;
-    for (
-      const part of [
-        encoder.encode("update "),
-        reference,
-        encoder.encode(`\0${newOid}\0${oldOid}\0`),
-      ]
-    ) {
-      line.set(part, at);
+    for (const part of this.#pending) {
+      bytes.set(part, at);
       at += part.byteLength;
     }
-    await this.#write(line.subarray(0, at));
+    this.#pending = [];
+    this.#pendingSize = 0;
+    await this.#write(bytes);
   }
 
   /** Locks every queued reference and checks its old value; changes nothing yet. */
@@ -277,7 +297,8 @@ export class RefUpdater {
 
   /** Sends a state command and expects git's `<state>: ok`. */
   async #state(state: string): Promise<void> {
-    await this.#write(encoder.encode(`${state}\0`));
+    this.#queue(encoder.encode(`${state}\0`));
+    await this.#flush();
     let line: Uint8Array | null;
     try {
       line = await this.#stdout.readLine();

@@ -111,6 +111,29 @@ Deno.test("UpdateReferences: creates, updates and deletes in one transaction", a
   }
 });
 
+Deno.test("UpdateReferences: thousands of updates over many requests", async () => {
+  const { h, fresh, update } = await setup();
+  try {
+    const { repo, a } = await fresh();
+    const requests = Array.from({ length: 50 }, (_, i) => ({
+      ...(i === 0 ? { repository: repo } : {}),
+      updates: Array.from({ length: 100 }, (_, j) => ({
+        reference: `refs/heads/bulk/${i}/${j}`,
+        old_object_id: ZERO,
+        new_object_id: a,
+      })),
+    }));
+    assertEquals(await update(requests), { ok: true, responses: [{}] });
+    const refs = await refsOf(h, repo);
+    assertEquals(
+      Object.keys(refs).filter((name) => name.startsWith("refs/heads/bulk/")).length,
+      5000,
+    );
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("UpdateReferences: a failed update changes nothing", async () => {
   const { h, fresh, update } = await setup();
   try {
