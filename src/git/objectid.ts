@@ -6,6 +6,7 @@
  */
 
 import type { GitRunner } from "./command.ts";
+import { goQuote, goQuoteRune } from "./goquote.ts";
 
 /** The object formats git supports. */
 export type ObjectFormat = "sha1" | "sha256";
@@ -133,4 +134,22 @@ export function objectFormatFromConfig(configText: string): string | undefined {
 function stripComment(line: string): string {
   const match = /^[^#;"]*(?:"[^"]*"[^#;"]*)*/.exec(line);
   return match ? match[0] : line;
+}
+
+/**
+ * Why `hex` is not an object id of `hash`'s format, in Gitaly's words
+ * (`invalid object ID: "abc", expected length 40, got 3`), or `undefined`
+ * when it is one. Only lower-case hex digits are accepted.
+ */
+export function hexProblem(hex: string, hash: ObjectHash): string | undefined {
+  const length = new TextEncoder().encode(hex).length; // Go counts bytes
+  if (length !== hash.hexLength) {
+    return `invalid object ID: ${goQuote(hex)}, expected length ${hash.hexLength}, got ${length}`;
+  }
+  for (const c of hex) {
+    if (!/[0-9a-f]/.test(c)) {
+      return `invalid object ID: ${goQuote(hex)}, invalid character ${goQuoteRune(c)}`;
+    }
+  }
+  return undefined;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import type { GitConfigEntry } from "../../git/command.ts";
+import { goQuote } from "../../git/goquote.ts";
 import { invalidArgument } from "../../server/errors.ts";
 
 /** Config keys as Gitaly accepts them: a section, then dot-separated parts. */
@@ -106,7 +107,4 @@ export function receivePackConfig(): GitConfigEntry[] {
   ];
 }
 
-/** Quotes like Go's `%q` does for the ASCII text found in keys and messages. */
-export function goQuote(text: string): string {
-  return JSON.stringify(text);
-}
+export { goQuote };
