@@ -78,6 +78,32 @@ differentialTest("WriteRef: bad input", async (h) => {
   await h.compare(RS, "WriteRef", { repository, ref: "refs/heads/x", revision: "" });
   await h.compare(RS, "WriteRef", { repository: missing, ref: "refs/heads/x", revision: main });
   await h.compare(RS, "WriteRef", { repository: badStorage, ref: "refs/heads/x", revision: main });
+  await h.compare(RS, "WriteRef", { repository, ref: "HEAD", revision: "refs/heads/nope" });
+  // Gitaly answers Internal for each of these; we keep its message with a precise code.
+  const zero = "0".repeat(40);
+  const cases: [Record<string, string>, string][] = [
+    [{ ref: "refs/heads/a..b", revision: main }, "InvalidArgument"],
+    [{ ref: "refs/heads/x", revision: "nope" }, "NotFound"],
+    [{ ref: "refs/heads/x", revision: main, old_revision: "nope" }, "NotFound"],
+    [{ ref: "refs/heads/feature/stale", revision: main, old_revision: main }, "FailedPrecondition"],
+    [{ ref: "refs/heads/feature/stale", revision: main, old_revision: zero }, "FailedPrecondition"],
+    [{ ref: "refs/heads/main/sub", revision: main }, "FailedPrecondition"],
+    [{ ref: "HEAD", revision: "main" }, "InvalidArgument"],
+    [{ ref: "HEAD", revision: "refs/heads/a..b" }, "InvalidArgument"],
+  ];
+  for (const [request, code] of cases) {
+    const { ours, reference } = await h.call(RS, "WriteRef", { repository, ...request });
+    assertEquals(
+      [reference.ok, !reference.ok && reference.codeName],
+      [false, "Internal"],
+      JSON.stringify(request),
+    );
+    assertEquals(
+      [!ours.ok && ours.codeName, !ours.ok && ours.message],
+      [code, !reference.ok && reference.message],
+      JSON.stringify(request),
+    );
+  }
   await h.compareRefs(repository);
 });
 

@@ -1,12 +1,21 @@
 /**
  * `WriteRef`: points a reference at a revision (optionally only if it still
- * holds an expected old value), deletes it for the zero object id, or makes
- * `HEAD` a symbolic ref.
+ * holds an expected old value), deletes it for the zero object id, or
+ * points `HEAD` at a branch, with Gitaly's messages for each failure (and,
+ * where Gitaly says Internal for the caller's mistakes, a precise code).
  *
  * @module
  */
+import { isZeroOid, readObjectFormat } from "../../git/objectid.ts";
 import { revisionProblem } from "../../git/revision.ts";
-import { Code, GrpcError, internal, invalidArgument } from "../../server/errors.ts";
+import { RefUpdateError, RefUpdater } from "../../git/updateref.ts";
+import {
+  failedPrecondition,
+  internal,
+  invalidArgument,
+  notFound,
+  wrapError,
+} from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
@@ -20,18 +29,44 @@ export function writeRef(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "Wr
     const oldRevision = text(req.old_revision);
     validateWriteRef(ref, revision, oldRevision);
     if (ref === "HEAD") {
-      await deps.git.runOk({
+      const result = await deps.git.run({
         gitDir,
-        args: ["symbolic-ref", "HEAD", revision],
+        command: { name: "symbolic-ref", args: ["HEAD", revision] },
         signal: ctx.signal,
       });
+      if (result.code !== 0) {
+        // Gitaly says Internal; a name git refuses is the caller's mistake.
+        throw invalidArgument(
+          `setting default branch: ${JSON.stringify(revision)} is a malformed refname`,
+        );
+      }
       return {};
     }
-    const args = ["update-ref", "--no-deref", "--", ref, `${revision}^{object}`];
-    if (oldRevision) args.push(isZero(oldRevision) ? oldRevision : `${oldRevision}^{object}`);
-    if (isZero(revision)) args.splice(0, args.length, "update-ref", "--no-deref", "-d", "--", ref);
-    const result = await deps.git.run({ gitDir, args, signal: ctx.signal });
-    if (result.code !== 0) throw updateRefError(result.stderr);
+    const zero = (await readObjectFormat(gitDir)).zeroOid;
+    const resolve = async (rev: string, what: string) => {
+      if (isZeroOid(rev)) return zero;
+      const info = await deps.catfile.info(gitDir, `${rev}^{object}`, { signal: ctx.signal });
+      if (!info) throw notFound(`resolving ${what} revision: reference not found`);
+      return info.oid;
+    };
+    const newOid = await resolve(revision, "new");
+    const oldOid = oldRevision ? await resolve(oldRevision, "old") : "";
+    const updater = await RefUpdater.start(deps.git, gitDir, { signal: ctx.signal });
+    try {
+      await updater.update(new TextEncoder().encode(ref), newOid, oldOid);
+      await updater.commit();
+    } catch (error) {
+      await updater.close();
+      if (error instanceof RefUpdateError) {
+        // Gitaly answers Internal for all of these; we say whose the problem is.
+        const message = `error when running update-ref command: ${error.message}`;
+        const kind = error.failure?.kind;
+        if (kind === "invalid-format") throw invalidArgument(message);
+        if (kind === undefined) throw internal(message);
+        throw failedPrecondition(message);
+      }
+      throw wrapError("error when running update-ref command", error);
+    }
     return {};
   });
 }
@@ -48,15 +83,4 @@ function validateWriteRef(ref: string, revision: string, oldRevision: string): v
   if (ref !== "HEAD" && !ref.startsWith("refs/")) {
     throw invalidArgument("ref has to be a full reference");
   }
-}
-
-function isZero(oid: string): boolean {
-  return /^0+$/.test(oid) && (oid.length === 40 || oid.length === 64);
-}
-
-function updateRefError(stderr: string): GrpcError {
-  if (/cannot lock ref.*File exists/s.test(stderr)) {
-    return new GrpcError(Code.ABORTED, "reference is locked already");
-  }
-  return internal(`error when running update-ref command: ${stderr.trim().split("\n").pop()}`);
 }
