@@ -8,13 +8,14 @@
  * @module
  */
 import { RecordReader } from "../../git/lines.ts";
-import { isValidOid } from "../../git/objectid.ts";
+import { isValidOid, readObjectFormat } from "../../git/objectid.ts";
+import { RefUpdater } from "../../git/updateref.ts";
 import {
   type ApplyBfgObjectMapStreamResponse_Entry,
   type Init,
   ObjectType,
 } from "../../proto/types.ts";
-import { internal, invalidArgument } from "../../server/errors.ts";
+import { invalidArgument, wrapError } from "../../server/errors.ts";
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
@@ -85,15 +86,14 @@ export function applyBfgObjectMapStream(
       }
     }
     if (deletions.length > 0) {
-      const stdin = "start\0" + deletions.map((ref) => `delete ${ref}\0\0`).join("") + "commit\0";
-      const result = await deps.git.run({
-        gitDir: repoPath,
-        command: { name: "update-ref", flags: ["-z", "--stdin"] },
-        stdin: new TextEncoder().encode(stdin),
-        signal: ctx.signal,
-      });
-      if (result.code !== 0) {
-        throw internal(`committing reference transaction: ${result.stderr.trim()}`);
+      const updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal });
+      try {
+        const zero = (await readObjectFormat(repoPath)).zeroOid;
+        for (const ref of deletions) await updater.update(new TextEncoder().encode(ref), zero);
+        await updater.commit();
+      } catch (error) {
+        await updater.close();
+        throw wrapError("removing internal references", error);
       }
     }
     await chunker.flush();

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { readObjectFormat } from "../../git/objectid.ts";
+import { RefUpdater } from "../../git/updateref.ts";
 import { Code, GrpcError, internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -81,21 +83,34 @@ async function prune(deps: ServiceDeps, poolPath: string, originPath: string, si
     signal,
   });
   if (dryRun.code !== 0) throw internal(`pruning references: exit status ${dryRun.code}`);
-  const deletions: string[] = [];
+  const zero = (await readObjectFormat(poolPath)).zeroOid;
+  const deletions: [string, string][] = [];
   for (const line of new TextDecoder().decode(dryRun.stdout).split("\n")) {
     const prefix = " * [would prune] ";
     if (line.startsWith(prefix)) {
-      deletions.push(`delete refs/remotes/${line.slice(prefix.length)}\0\0`);
+      deletions.push([`refs/remotes/${line.slice(prefix.length)}`, zero]);
     }
   }
-  if (deletions.length === 0) return;
-  const update = await deps.git.run({
-    gitDir: poolPath,
-    command: { name: "update-ref", flags: ["-z", "--stdin"] },
-    stdin: new TextEncoder().encode(`start\0${deletions.join("")}commit\0`),
-    signal,
+  await applyUpdates(deps, poolPath, deletions, signal).catch((error) => {
+    throw wrapError("pruning references", error);
   });
-  if (update.code !== 0) throw internal(`pruning references: ${update.stderr.trim()}`);
+}
+
+/** Applies `[reference, new id]` pairs in one transaction (the zero id deletes). */
+async function applyUpdates(
+  deps: ServiceDeps,
+  repoPath: string,
+  updates: [string, string][],
+  signal: AbortSignal,
+): Promise<void> {
+  if (updates.length === 0) return;
+  const updater = await RefUpdater.start(deps.git, repoPath, { signal });
+  try {
+    for (const [ref, oid] of updates) await updater.update(new TextEncoder().encode(ref), oid);
+    await updater.commit();
+  } finally {
+    await updater.close();
+  }
 }
 
 async function rescueDanglingObjects(deps: ServiceDeps, poolPath: string, signal: AbortSignal) {
@@ -106,16 +121,8 @@ async function rescueDanglingObjects(deps: ServiceDeps, poolPath: string, signal
   });
   if (fsck.code !== 0) throw internal(`git fsck: exit status ${fsck.code}`);
   const lines = new TextDecoder().decode(fsck.stdout).split("\n");
-  const creates = lines.map((line) => line.split(" ")).filter((f) =>
-    f.length === 3 && f[0] === "dangling"
-  )
-    .map(([, , oid]) => `create refs/dangling/${oid}\0${oid}\0`);
-  if (creates.length === 0) return;
-  const update = await deps.git.run({
-    gitDir: poolPath,
-    command: { name: "update-ref", flags: ["-z", "--stdin"] },
-    stdin: new TextEncoder().encode(`start\0${creates.join("")}commit\0`),
-    signal,
-  });
-  if (update.code !== 0) throw internal(update.stderr.trim());
+  const creates = lines.map((line) => line.split(" "))
+    .filter((fields) => fields.length === 3 && fields[0] === "dangling")
+    .map(([, , oid]): [string, string] => [`refs/dangling/${oid}`, oid]);
+  await applyUpdates(deps, poolPath, creates, signal);
 }
