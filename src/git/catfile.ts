@@ -101,13 +101,21 @@ class BatchProcess {
   }
 
   /** Sends the requests for `revisions` in one write (and one flush). */
-  send(revisions: string[]): Promise<void> {
-    let text = "";
-    for (const revision of revisions) {
-      text += this.batchCommand ? `${this.kind} ${revision}\n` : `${revision}\n`;
+  send(revisions: Revision[]): Promise<void> {
+    const prefix = this.batchCommand ? encoder.encode(`${this.kind} `) : new Uint8Array();
+    const parts = revisions.map((r) => typeof r === "string" ? encoder.encode(r) : r);
+    const flush = this.batchCommand ? encoder.encode("flush\n") : new Uint8Array();
+    const size = parts.reduce((n, part) => n + prefix.byteLength + part.byteLength + 1, 0);
+    const out = new Uint8Array(size + flush.byteLength);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(prefix, offset);
+      out.set(part, offset + prefix.byteLength);
+      offset += prefix.byteLength + part.byteLength;
+      out[offset++] = LF;
     }
-    if (this.batchCommand) text += "flush\n";
-    return this.#input.write(encoder.encode(text));
+    out.set(flush, offset);
+    return this.#input.write(out);
   }
 
   /** Reads one header line: info, or null when git reports the object missing. */
@@ -136,9 +144,20 @@ function parseHeader(line: string): ObjectInfo | null {
   return { oid: parts[0], type: parts[1], size };
 }
 
-function validateRevision(revision: string): void {
-  if (revision === "" || revision.includes("\n") || revision.includes("\0")) {
-    throw new InvalidRevisionError(revision);
+/**
+ * A revision as cat-file reads it: text, or raw bytes for `rev:path` with a
+ * path that is not UTF-8.
+ */
+export type Revision = string | Uint8Array;
+
+function validateRevision(revision: Revision): void {
+  const bad = typeof revision === "string"
+    ? revision === "" || revision.includes("\n") || revision.includes("\0")
+    : revision.byteLength === 0 || revision.includes(LF) || revision.includes(0);
+  if (bad) {
+    throw new InvalidRevisionError(
+      typeof revision === "string" ? revision : decoder.decode(revision),
+    );
   }
 }
 
@@ -176,7 +195,7 @@ export class CatfileCache {
   /** Type and size of the object `revision` names, or null if there is none. */
   async info(
     repoPath: string,
-    revision: string,
+    revision: Revision,
     options: CatfileRequestOptions = {},
   ): Promise<ObjectInfo | null> {
     const [info] = await this.infoMany(repoPath, [revision], options);
@@ -189,7 +208,7 @@ export class CatfileCache {
    */
   async infoMany(
     repoPath: string,
-    revisions: string[],
+    revisions: Revision[],
     options: CatfileRequestOptions = {},
   ): Promise<(ObjectInfo | null)[]> {
     revisions.forEach(validateRevision);
@@ -212,7 +231,7 @@ export class CatfileCache {
    */
   async object(
     repoPath: string,
-    revision: string,
+    revision: Revision,
     options: CatfileRequestOptions = {},
   ): Promise<GitObject | null> {
     validateRevision(revision);

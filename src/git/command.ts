@@ -11,6 +11,7 @@
  */
 
 import { childEnv, inheritedEnv } from "./env.ts";
+import { isPseudoRevision } from "./revision.ts";
 import { type GitProcess, type GitStdin, RunningGit } from "./process.ts";
 import { SpawnLimit, type SpawnLimitObserver } from "./spawn_limit.ts";
 import { DEFAULT_STDERR_LIMIT } from "./stderr.ts";
@@ -33,6 +34,13 @@ export interface GitCommand {
   flags?: string[];
   /** Positional arguments; none may start with `-`. */
   args?: string[];
+  /**
+   * Revisions for commands that walk history (`rev-list`, `log`), after
+   * `args` and in order: none may start with `-` except rev-list's pseudo
+   * revisions (`--all`, `--not`, `--branches[=…]`, `--tags[=…]`,
+   * `--glob=…`, `--alternate-refs`).
+   */
+  revisions?: string[];
   /** Arguments after `--`. */
   postSepArgs?: string[];
 }
@@ -62,11 +70,17 @@ export function commandArgs(command: GitCommand): string[] {
   for (const arg of command.args ?? []) {
     if (arg.startsWith("-")) throw new GitArgumentError(arg, "can't start with '-'");
   }
-  const all = [...command.flags ?? [], ...command.args ?? [], ...command.postSepArgs ?? []];
+  for (const revision of command.revisions ?? []) {
+    if (revision.startsWith("-") && !isPseudoRevision(revision)) {
+      throw new GitArgumentError(revision, "can't start with '-'");
+    }
+  }
+  const positional = [...command.args ?? [], ...command.revisions ?? []];
+  const all = [...command.flags ?? [], ...positional, ...command.postSepArgs ?? []];
   for (const arg of all) {
     if (arg.includes("\0")) throw new GitArgumentError(arg, "can't contain NUL");
   }
-  const argv = [command.name, ...command.flags ?? [], ...command.args ?? []];
+  const argv = [command.name, ...command.flags ?? [], ...positional];
   if (command.postSepArgs !== undefined) argv.push("--", ...command.postSepArgs);
   return argv;
 }
