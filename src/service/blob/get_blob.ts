@@ -11,14 +11,13 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import { invalidArgument } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { contentChunks, discardContent } from "../shared/object_content.ts";
 
 /** Builds the handler. */
 export function getBlob(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlob"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const oid = req.oid ?? "";
     if (oid === "") throw invalidArgument("empty Oid");
     if (oid.includes("\0")) {

@@ -16,7 +16,7 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { contentChunks } from "../shared/object_content.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { binaryBytes, binaryString, TreeEntryFinder } from "../shared/tree_entries.ts";
 
 const OBJECT_TYPES = {
@@ -28,8 +28,7 @@ const OBJECT_TYPES = {
 /** Builds the handler. */
 export function getBlobs(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlobs"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const lookups = req.revision_paths ?? [];
     if (lookups.length === 0) throw invalidArgument("empty RevisionPaths");
     for (const lookup of lookups) validateRevision(lookup.revision ?? "");

@@ -10,14 +10,13 @@ import { invalidArgument, notFound } from "../../server/errors.ts";
 import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { lfsCandidates, sendLfsPointers } from "./lfs_pointers.ts";
 
 /** Builds the handler. */
 export function getLfsPointers(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetLFSPointers"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const ids = req.blob_ids ?? [];
     if (ids.length === 0) throw invalidArgument("empty BlobIds");
     for (const id of ids) {

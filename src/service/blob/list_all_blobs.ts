@@ -12,14 +12,13 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { type BlobItem, processBlobs } from "./process_blobs.ts";
 
 /** Builds the handler. */
 export function listAllBlobs(deps: ServiceDeps): Rpc<"gitaly.BlobService", "ListAllBlobs"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const pipeline = { gitDir: repoPath, env, signal: ctx.signal };
     const chunker = new SizeChunker<BlobItem>(
       "gitaly.ListAllBlobsResponse.Blob",

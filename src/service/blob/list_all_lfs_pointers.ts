@@ -10,7 +10,7 @@ import { allObjects } from "../../git/object_pipeline.ts";
 import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { lfsCandidates, sendLfsPointers } from "./lfs_pointers.ts";
 
 /** Builds the handler. */
@@ -18,8 +18,7 @@ export function listAllLfsPointers(
   deps: ServiceDeps,
 ): Rpc<"gitaly.BlobService", "ListAllLFSPointers"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const pipeline = { gitDir: repoPath, env, signal: ctx.signal };
     await sendLfsPointers(
       deps,

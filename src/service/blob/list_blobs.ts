@@ -13,15 +13,14 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { type BlobItem, processBlobs } from "./process_blobs.ts";
 import { validateWalkRevisions } from "./revisions.ts";
 
 /** Builds the handler. */
 export function listBlobs(deps: ServiceDeps): Rpc<"gitaly.BlobService", "ListBlobs"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const revisions = validateWalkRevisions(req.revisions);
     const pipeline = { gitDir: repoPath, env, signal: ctx.signal };
     const chunker = new SizeChunker<BlobItem>(

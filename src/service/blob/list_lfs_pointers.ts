@@ -10,15 +10,14 @@ import { revList } from "../../git/object_pipeline.ts";
 import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { objectDirectoryEnv } from "../shared/object_dirs.ts";
+import { locateWithObjects } from "../shared/object_dirs.ts";
 import { sendLfsPointers } from "./lfs_pointers.ts";
 import { validateWalkRevisions } from "./revisions.ts";
 
 /** Builds the handler. */
 export function listLfsPointers(deps: ServiceDeps): Rpc<"gitaly.BlobService", "ListLFSPointers"> {
   return serverStream(async (req, ctx, send) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
-    const env = objectDirectoryEnv(deps.locator, repoPath, req.repository);
+    const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const revisions = validateWalkRevisions(req.revisions);
     const pipeline = { gitDir: repoPath, env, signal: ctx.signal };
     const candidates = revList(deps.git, {

@@ -50,3 +50,18 @@ export function objectDirectoryEnv(
   }
   return env;
 }
+
+/** A request's repository located, with the environment of its object directories. */
+export interface LocatedRepository {
+  repoPath: string;
+  env?: Record<string, string>;
+}
+
+/** Locates `repo` (Gitaly's errors when it is missing) and reads its object directories. */
+export async function locateWithObjects(
+  locator: Locator,
+  repo: (ObjectDirectories & { relative_path?: string }) | null | undefined,
+): Promise<LocatedRepository> {
+  const repoPath = await locator.repoPath(repo);
+  return { repoPath, env: objectDirectoryEnv(locator, repoPath, repo) };
+}
