@@ -250,6 +250,67 @@ export class CatfileCache {
     return { ...info, content };
   }
 
+  /**
+   * Whole contents of many objects through one process, in request order:
+   * requests go out in batches (one write and one flush each), so a batch
+   * costs one round trip. For objects known to be small (a caller bounds
+   * their size first): each is read into memory. Yields null content for a
+   * revision that names nothing. Stopping early or an abort kills the
+   * process; reading to the end returns it to the cache.
+   */
+  async *readMany(
+    repoPath: string,
+    revisions: AsyncIterable<Revision> | Iterable<Revision>,
+    options: CatfileRequestOptions & { batch?: number } = {},
+  ): AsyncGenerator<{ revision: Revision; object: (ObjectInfo & { data: Uint8Array }) | null }> {
+    const batchSize = options.batch ?? 64;
+    const proc = await this.#checkout(repoPath, "contents", options.env);
+    const onAbort = () => this.#discard(proc);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let clean = false;
+    try {
+      options.signal?.throwIfAborted();
+      let batch: Revision[] = [];
+      const flush = async function* (this: CatfileCache) {
+        const requested = batch;
+        batch = [];
+        const sent = proc.send(requested);
+        sent.catch(() => {}); // awaited below; a failure surfaces as EOF first
+        for (const revision of requested) {
+          const header = await proc.readHeader();
+          if (header === null) {
+            yield { revision, object: null };
+            continue;
+          }
+          const data = new Uint8Array(header.size);
+          for (let at = 0; at < data.byteLength;) {
+            const count = await proc.output.readInto(data.subarray(at));
+            if (count === 0) throw new UnexpectedEofError("object content");
+            at += count;
+          }
+          await proc.output.expectByte(LF, "the newline after an object");
+          yield { revision, object: { ...header, data } };
+        }
+        await sent;
+      };
+      for await (const revision of revisions) {
+        validateRevision(revision);
+        batch.push(revision);
+        if (batch.length >= batchSize) yield* flush.call(this);
+      }
+      if (batch.length > 0) yield* flush.call(this);
+      clean = true;
+    } catch (error) {
+      const failure = await this.#failure(proc, error);
+      options.signal?.throwIfAborted();
+      throw failure;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (clean) this.#release(proc);
+      else this.#discard(proc);
+    }
+  }
+
   /** Counts of idle (cached) and busy (checked-out) processes. */
   stats(): { idle: number; busy: number } {
     return { idle: this.#idle.size, busy: this.#busy.size };

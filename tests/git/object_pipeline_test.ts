@@ -120,3 +120,33 @@ Deno.test("allObjects and objectInfos: every object, looked up in batches", asyn
     }
   });
 });
+
+Deno.test("CatfileCache.readMany: many whole objects per round trip, null for missing ones", async () => {
+  await withRepo(async (git, gitDir) => {
+    const catfile = new CatfileCache(git);
+    try {
+      const oids: string[] = [];
+      for await (
+        const o of revList(git, { gitDir, revisions: ["main"], objects: true, objectType: "blob" })
+      ) {
+        oids.push(o.oid);
+      }
+      const wanted = [...oids, "0".repeat(40), "main:f/7"];
+      const results = [];
+      for await (const result of catfile.readMany(gitDir, wanted, { batch: 50 })) {
+        results.push(result);
+      }
+      assertEquals(results.length, 602);
+      assertEquals(results[600].object, null);
+      assertEquals(new TextDecoder().decode(results[601].object!.data), "7");
+      assertEquals(catfile.stats(), { idle: 1, busy: 0 });
+      // Stopping early kills the process; the next request gets a fresh one.
+      for await (const _ of catfile.readMany(gitDir, oids, { batch: 50 })) break;
+      assertEquals(catfile.stats().busy, 0);
+      const info = await catfile.info(gitDir, "main:f/7");
+      assertEquals(info?.size, 1);
+    } finally {
+      await catfile.close();
+    }
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * What the three LFS pointer RPCs share: reading candidate blobs (at most
- * {@link LFS_POINTER_MAX_SIZE} bytes, so whole), keeping the LFS pointers
- * and batching them into messages below 1 MiB.
+ * {@link LFS_POINTER_MAX_SIZE} bytes, so whole, many per cat-file round
+ * trip), keeping the LFS pointers and batching them into messages below
+ * 1 MiB.
  *
  * @module
  */
@@ -11,7 +12,11 @@ import type { Init, LFSPointer } from "../../proto/types.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { discardContent, pipelineFailure, readContent } from "../shared/object_content.ts";
+import { pipelineFailure } from "../shared/object_content.ts";
+
+async function* oidsOf(objects: AsyncIterable<ListedObject>): AsyncGenerator<string> {
+  for await (const object of objects) yield object.oid;
+}
 
 /** The objects of `objects` that may be LFS pointers: blobs up to the size bound. */
 export async function* lfsCandidates<T extends { type: string; size: number }>(
@@ -37,16 +42,11 @@ export async function sendLfsPointers(
   const chunker = new SizeChunker<Init<LFSPointer>>("gitaly.LFSPointer", send);
   try {
     let count = 0;
-    for await (const candidate of candidates) {
-      const object = await deps.catfile.object(pipeline.gitDir, candidate.oid, pipeline);
-      if (object === null) throw new Error(`object not found: ${candidate.oid}`);
-      if (object.type !== "blob" || object.size > LFS_POINTER_MAX_SIZE) {
-        await discardContent(object, ctx.signal);
-        continue;
-      }
-      const data = await readContent(object, ctx.signal);
-      if (!isLfsPointer(data)) continue;
-      await chunker.add({ data, size: data.byteLength, oid: object.oid });
+    const objects = deps.catfile.readMany(pipeline.gitDir, oidsOf(candidates), pipeline);
+    for await (const { revision, object } of objects) {
+      if (object === null) throw new Error(`object not found: ${revision}`);
+      if (object.type !== "blob" || !isLfsPointer(object.data)) continue;
+      await chunker.add({ data: object.data, size: object.size, oid: object.oid });
       if (limit > 0 && ++count >= limit) break;
     }
   } catch (error) {
