@@ -277,18 +277,26 @@ export class CatfileCache {
         const sent = proc.send(requested);
         sent.catch(() => {}); // awaited below; a failure surfaces as EOF first
         for (const revision of requested) {
-          const header = await proc.readHeader();
+          // Small objects are usually buffered whole already: no await per object then.
+          const line = proc.output.takeLine() ?? await proc.output.readLine();
+          if (line === null) throw new UnexpectedEofError("a cat-file header");
+          const header = parseHeader(decoder.decode(line));
           if (header === null) {
             yield { revision, object: null };
             continue;
           }
-          const data = new Uint8Array(header.size);
-          for (let at = 0; at < data.byteLength;) {
-            const count = await proc.output.readInto(data.subarray(at));
-            if (count === 0) throw new UnexpectedEofError("object content");
-            at += count;
+          let data = proc.output.takeBytes(header.size);
+          if (data === null) {
+            data = new Uint8Array(header.size);
+            for (let at = 0; at < data.byteLength;) {
+              const count = await proc.output.readInto(data.subarray(at));
+              if (count === 0) throw new UnexpectedEofError("object content");
+              at += count;
+            }
           }
-          await proc.output.expectByte(LF, "the newline after an object");
+          if (!proc.output.takeExpectedByte(LF, "the newline after an object")) {
+            await proc.output.expectByte(LF, "the newline after an object");
+          }
           yield { revision, object: { ...header, data } };
         }
         await sent;

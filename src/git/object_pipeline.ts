@@ -173,7 +173,8 @@ async function* gitLines(
   let finished = false;
   try {
     while (true) {
-      const line = await reader.readLine();
+      // Most lines are buffered already: take them without an await each.
+      const line = reader.takeLine() ?? await reader.readLine();
       if (line === null) break;
       yield line;
     }

@@ -14,7 +14,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { pipelineFailure } from "../shared/object_content.ts";
 
-async function* oidsOf(objects: AsyncIterable<ListedObject>): AsyncGenerator<string> {
+async function* idsOf(objects: AsyncIterable<ListedObject>): AsyncGenerator<string> {
   for await (const object of objects) yield object.oid;
 }
 
@@ -42,7 +42,7 @@ export async function sendLfsPointers(
   const chunker = new SizeChunker<Init<LFSPointer>>("gitaly.LFSPointer", send);
   try {
     let count = 0;
-    const objects = deps.catfile.readMany(pipeline.gitDir, oidsOf(candidates), pipeline);
+    const objects = deps.catfile.readMany(pipeline.gitDir, idsOf(candidates), pipeline);
     for await (const { revision, object } of objects) {
       if (object === null) throw new Error(`object not found: ${revision}`);
       if (object.type !== "blob" || !isLfsPointer(object.data)) continue;
