@@ -43,6 +43,8 @@ export class BufferedReader {
    * throws if the stream ends mid-line or the line does not fit the buffer.
    */
   async readLine(): Promise<Uint8Array | null> {
+    const buffered = this.takeLine();
+    if (buffered !== null) return buffered;
     let scanned = this.#start;
     while (true) {
       const lf = this.#buffer.subarray(scanned, this.#end).indexOf(LF);
@@ -59,6 +61,29 @@ export class BufferedReader {
       }
       scanned -= before - this.#start; // #fill may have moved the data to the front
     }
+  }
+
+  /**
+   * Takes a line already in the buffer (without its LF), or returns null
+   * without reading when no whole line is buffered.
+   */
+  takeLine(): Uint8Array | null {
+    const lf = this.#buffer.subarray(this.#start, this.#end).indexOf(LF);
+    if (lf < 0) return null;
+    const line = this.#buffer.slice(this.#start, this.#start + lf);
+    this.#start += lf + 1;
+    return line;
+  }
+
+  /**
+   * Takes `count` bytes already in the buffer (a copy), or returns null
+   * without reading when fewer are buffered.
+   */
+  takeBytes(count: number): Uint8Array | null {
+    if (this.buffered < count) return null;
+    const out = this.#buffer.slice(this.#start, this.#start + count);
+    this.#start += count;
+    return out;
   }
 
   /** Copies up to `target.byteLength` bytes into `target`; returns the count (0 at end of stream). */
@@ -78,6 +103,17 @@ export class BufferedReader {
     const out = this.#buffer.slice(this.#start, this.#start + count);
     this.#start += count;
     return out;
+  }
+
+  /**
+   * Checks that the next byte, already buffered, is `expected` and takes
+   * it; false (reading nothing) when no byte is buffered.
+   */
+  takeExpectedByte(expected: number, what: string): boolean {
+    if (this.buffered === 0) return false;
+    const actual = this.#buffer[this.#start++];
+    if (actual !== expected) throw new Error(`expected ${what}, got byte ${actual}`);
+    return true;
   }
 
   /** Reads one byte and checks it is `expected`. */

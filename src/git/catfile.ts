@@ -101,13 +101,21 @@ class BatchProcess {
   }
 
   /** Sends the requests for `revisions` in one write (and one flush). */
-  send(revisions: string[]): Promise<void> {
-    let text = "";
-    for (const revision of revisions) {
-      text += this.batchCommand ? `${this.kind} ${revision}\n` : `${revision}\n`;
+  send(revisions: Revision[]): Promise<void> {
+    const prefix = this.batchCommand ? encoder.encode(`${this.kind} `) : new Uint8Array();
+    const parts = revisions.map((r) => typeof r === "string" ? encoder.encode(r) : r);
+    const flush = this.batchCommand ? encoder.encode("flush\n") : new Uint8Array();
+    const size = parts.reduce((n, part) => n + prefix.byteLength + part.byteLength + 1, 0);
+    const out = new Uint8Array(size + flush.byteLength);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(prefix, offset);
+      out.set(part, offset + prefix.byteLength);
+      offset += prefix.byteLength + part.byteLength;
+      out[offset++] = LF;
     }
-    if (this.batchCommand) text += "flush\n";
-    return this.#input.write(encoder.encode(text));
+    out.set(flush, offset);
+    return this.#input.write(out);
   }
 
   /** Reads one header line: info, or null when git reports the object missing. */
@@ -136,9 +144,20 @@ function parseHeader(line: string): ObjectInfo | null {
   return { oid: parts[0], type: parts[1], size };
 }
 
-function validateRevision(revision: string): void {
-  if (revision === "" || revision.includes("\n") || revision.includes("\0")) {
-    throw new InvalidRevisionError(revision);
+/**
+ * A revision as cat-file reads it: text, or raw bytes for `rev:path` with a
+ * path that is not UTF-8.
+ */
+export type Revision = string | Uint8Array;
+
+function validateRevision(revision: Revision): void {
+  const bad = typeof revision === "string"
+    ? revision === "" || revision.includes("\n") || revision.includes("\0")
+    : revision.byteLength === 0 || revision.includes(LF) || revision.includes(0);
+  if (bad) {
+    throw new InvalidRevisionError(
+      typeof revision === "string" ? revision : decoder.decode(revision),
+    );
   }
 }
 
@@ -176,7 +195,7 @@ export class CatfileCache {
   /** Type and size of the object `revision` names, or null if there is none. */
   async info(
     repoPath: string,
-    revision: string,
+    revision: Revision,
     options: CatfileRequestOptions = {},
   ): Promise<ObjectInfo | null> {
     const [info] = await this.infoMany(repoPath, [revision], options);
@@ -189,7 +208,7 @@ export class CatfileCache {
    */
   async infoMany(
     repoPath: string,
-    revisions: string[],
+    revisions: Revision[],
     options: CatfileRequestOptions = {},
   ): Promise<(ObjectInfo | null)[]> {
     revisions.forEach(validateRevision);
@@ -212,7 +231,7 @@ export class CatfileCache {
    */
   async object(
     repoPath: string,
-    revision: string,
+    revision: Revision,
     options: CatfileRequestOptions = {},
   ): Promise<GitObject | null> {
     validateRevision(revision);
@@ -229,6 +248,75 @@ export class CatfileCache {
       ? new ReadableStream<Uint8Array>({ start: (c) => c.close() })
       : this.#contentStream(proc, info.size, options.signal);
     return { ...info, content };
+  }
+
+  /**
+   * Whole contents of many objects through one process, in request order:
+   * requests go out in batches (one write and one flush each), so a batch
+   * costs one round trip. For objects known to be small (a caller bounds
+   * their size first): each is read into memory. Yields null content for a
+   * revision that names nothing. Stopping early or an abort kills the
+   * process; reading to the end returns it to the cache.
+   */
+  async *readMany(
+    repoPath: string,
+    revisions: AsyncIterable<Revision> | Iterable<Revision>,
+    options: CatfileRequestOptions & { batch?: number } = {},
+  ): AsyncGenerator<{ revision: Revision; object: (ObjectInfo & { data: Uint8Array }) | null }> {
+    const batchSize = options.batch ?? 64;
+    const proc = await this.#checkout(repoPath, "contents", options.env);
+    const onAbort = () => this.#discard(proc);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let clean = false;
+    try {
+      options.signal?.throwIfAborted();
+      let batch: Revision[] = [];
+      const flush = async function* (this: CatfileCache) {
+        const requested = batch;
+        batch = [];
+        const sent = proc.send(requested);
+        sent.catch(() => {}); // awaited below; a failure surfaces as EOF first
+        for (const revision of requested) {
+          // Small objects are usually buffered whole already: no await per object then.
+          const line = proc.output.takeLine() ?? await proc.output.readLine();
+          if (line === null) throw new UnexpectedEofError("a cat-file header");
+          const header = parseHeader(decoder.decode(line));
+          if (header === null) {
+            yield { revision, object: null };
+            continue;
+          }
+          let data = proc.output.takeBytes(header.size);
+          if (data === null) {
+            data = new Uint8Array(header.size);
+            for (let at = 0; at < data.byteLength;) {
+              const count = await proc.output.readInto(data.subarray(at));
+              if (count === 0) throw new UnexpectedEofError("object content");
+              at += count;
+            }
+          }
+          if (!proc.output.takeExpectedByte(LF, "the newline after an object")) {
+            await proc.output.expectByte(LF, "the newline after an object");
+          }
+          yield { revision, object: { ...header, data } };
+        }
+        await sent;
+      };
+      for await (const revision of revisions) {
+        validateRevision(revision);
+        batch.push(revision);
+        if (batch.length >= batchSize) yield* flush.call(this);
+      }
+      if (batch.length > 0) yield* flush.call(this);
+      clean = true;
+    } catch (error) {
+      const failure = await this.#failure(proc, error);
+      options.signal?.throwIfAborted();
+      throw failure;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (clean) this.#release(proc);
+      else this.#discard(proc);
+    }
   }
 
   /** Counts of idle (cached) and busy (checked-out) processes. */

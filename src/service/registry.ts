@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { blobService } from "./blob/mod.ts";
 import { cleanupService } from "./cleanup/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
@@ -39,6 +40,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   sshService,
   smartHttpService,
   remoteService,
+  blobService,
   refService,
 ];
 

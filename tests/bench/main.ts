@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { blobsSection } from "./blobs.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
@@ -41,6 +42,7 @@ const sections: Record<string, () => Promise<void>> = {
   "gitaly-ssh": gitalySshSection,
   sidechannel: sidechannelSection,
   refs: refsSection,
+  blobs: blobsSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

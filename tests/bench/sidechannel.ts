@@ -188,7 +188,7 @@ async function hasExited(server: TestServer): Promise<boolean> {
 }
 
 /** Polls VmRSS and reads VmHWM of a process; reports the peak in MiB. */
-class RssSampler {
+export class RssSampler {
   #peakKiB = 0;
   readonly #timer: ReturnType<typeof setInterval>;
 

@@ -787,7 +787,8 @@ function isDefault(value: unknown): boolean {
     (typeof value === "string" && /^[A-Z_]+_UNSPECIFIED$|^UNKNOWN$/.test(value));
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
+/** Concatenates byte arrays. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
   for (const part of parts) {
