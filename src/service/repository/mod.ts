@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { getArchive } from "./get_archive.ts";
 import { calculateChecksum } from "./calculate_checksum.ts";
 import { fsck } from "./fsck.ts";
 import { fullPath } from "./full_path.ts";
@@ -70,5 +71,6 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     FullPath: fullPath(deps),
     SetFullPath: setFullPath(deps),
     GetFileAttributes: getFileAttributes(deps),
+    GetArchive: getArchive(deps),
   });
 }
