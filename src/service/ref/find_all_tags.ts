@@ -51,7 +51,8 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
     const sort = sortField(req.sort_by);
     const { limit, pageToken } = paginationOf(req.pagination_params);
     const chunker = new SizeChunker<TagFields>("gitaly.Tag", (tags) => send({ tags }));
-    let pastToken = pageToken === undefined;
+    const token = pageToken === undefined ? undefined : new TextEncoder().encode(pageToken);
+    let pastToken = token === undefined;
     let sent = 0;
     const flags = ["--format=%(objectname)%00%(objecttype)%00%(refname)"];
     if (sort !== "") flags.push(`--sort=${sort}`);
@@ -65,9 +66,8 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
           for (const line of lines) {
             if (sent >= limit) throw done;
             const [oidBytes, typeBytes, refname] = splitRefLine(line, 3);
-            const refName = ascii(refname);
             if (!pastToken) {
-              pastToken = refName === pageToken;
+              pastToken = bytesEqual(refname, token!);
               continue;
             }
             const tag = await tagOf(deps, repoPath, ascii(oidBytes), ascii(typeBytes), ctx.signal);
@@ -108,6 +108,10 @@ async function tagOf(
   const bare: TagFields = emptyTag(oid);
   if (type === "commit" && object) bare.target_commit = parseCommit(oid, object.data);
   return bare;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function emptyTag(oid: string): TagFields {
