@@ -107,7 +107,9 @@ export function splitHeader(
 
 /** Latin-1 view of header bytes (object ids, type names): one char a byte. */
 export function ascii(bytes: Uint8Array): string {
-  return latin1.decode(bytes);
+  // Short fields (object ids, keys) are cheaper to build in JavaScript than to decode.
+  if (bytes.length > 128) return latin1.decode(bytes);
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 /** Parses `Name <email> 1700000000 +0100` as Gitaly does (lenient, never fails). */

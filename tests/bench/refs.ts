@@ -1,8 +1,8 @@
 /**
  * Reference reads, ours beside the reference Gitaly 16.7: RefExists and
  * FindBranch requests per second at concurrency 1 and 32 over one
- * connection, and FindAllBranches and ListRefs on a repository with
- * 10,000 refs (seconds per call, best of `BENCH_RUNS`, default 3). Runs
+ * connection, and FindAllBranches, ListRefs and FindAllTags on a
+ * repository with 10,000 refs (seconds per call, best of `BENCH_RUNS`, default 3). Runs
  * alternate between the servers.
  *
  * @module
@@ -154,6 +154,7 @@ export async function refsSection(): Promise<void> {
     const streams: [string, string, unknown][] = [
       ["FindAllBranches", "FindAllBranches", { repository }],
       ["ListRefs refs/", "ListRefs", { repository, patterns: [encoder.encode("refs/")] }],
+      ["FindAllTags", "FindAllTags", { repository }],
     ];
     for (const [name, method, request] of streams) {
       const values: Record<string, number> = {};

@@ -432,3 +432,28 @@ differentialTest("bad names and revisions", async (h) => {
     invalid("for-each-ref pipeline command: exit status 128"),
   );
 });
+
+differentialTest("tags with non-ASCII names", async (h) => {
+  const repository = await h.repo("rich");
+  for (const side of ["ours", "reference"] as const) {
+    await h.git(side, repository, ["tag", "ünicode-light", "main"]);
+    await h.git(side, repository, [
+      "tag",
+      "-a",
+      "-m",
+      "Ünicode message\n",
+      "ünicode-annotated",
+      "main",
+    ]);
+  }
+  await h.compare(RS, "FindTag", { repository, tag_name: "ünicode-light" });
+  await h.compare(RS, "FindTag", { repository, tag_name: "ünicode-annotated" });
+  await h.compare(RS, "FindTag", { repository, tag_name: "ünicode-nope" });
+  await h.compare(RS, "FindAllTags", {
+    repository,
+    pagination_params: { limit: 10, page_token: "refs/tags/ünicode-annotated" },
+  }, { join: "none" });
+  await h.compare(RS, "ListRefs", { repository, patterns: ["refs/tags/ü*"], peel_tags: true }, {
+    join: "none",
+  });
+});

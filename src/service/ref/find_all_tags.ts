@@ -12,7 +12,14 @@ import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { readObjectBytes } from "../shared/commits.ts";
-import { pageTokenNotFound, paginationOf, sendRefLines, splitRefLine } from "./for_each_ref.ts";
+import {
+  pageTokenNotFound,
+  paginationOf,
+  type RefRecord,
+  sendRefRecords,
+  splitRefLine,
+  TAG_RAW_FORMAT,
+} from "./for_each_ref.ts";
 
 const SORT_KEYS: Record<number, string> = {
   [SortKey.REFNAME]: "refname",
@@ -51,26 +58,26 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
     const sort = sortField(req.sort_by);
     const { limit, pageToken } = paginationOf(req.pagination_params);
     const chunker = new SizeChunker<TagFields>("gitaly.Tag", (tags) => send({ tags }));
-    let pastToken = pageToken === undefined;
+    const token = pageToken === undefined ? undefined : new TextEncoder().encode(pageToken);
+    let pastToken = token === undefined;
     let sent = 0;
-    const flags = ["--format=%(objectname)%00%(objecttype)%00%(refname)"];
+    const flags = [TAG_RAW_FORMAT];
     if (sort !== "") flags.push(`--sort=${sort}`);
     const done = new Error("limit reached");
     try {
-      await sendRefLines(
+      await sendRefRecords(
         deps,
         repoPath,
-        { flags, patterns: [TAGS_PREFIX], signal: ctx.signal },
-        async (lines) => {
-          for (const line of lines) {
+        { flags, patterns: [TAGS_PREFIX], signal: ctx.signal, rawObjects: "peeled" },
+        async (records) => {
+          for (const record of records) {
             if (sent >= limit) throw done;
-            const [oidBytes, typeBytes, refname] = splitRefLine(line, 3);
-            const refName = ascii(refname);
+            const refname = splitRefLine(record.line, 7)[0];
             if (!pastToken) {
-              pastToken = refName === pageToken;
+              pastToken = bytesEqual(refname, token!);
               continue;
             }
-            const tag = await tagOf(deps, repoPath, ascii(oidBytes), ascii(typeBytes), ctx.signal);
+            const tag = await tagOf(deps, repoPath, record, ctx.signal);
             const name = refname.subarray(TAGS_PREFIX.length);
             if (name.length > 0) tag.name = name.slice();
             await chunker.add(tag);
@@ -86,28 +93,41 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
   });
 }
 
-/** The `Tag` for a reference under `refs/tags/` pointing at `oid` of `type`. */
+/** The `Tag` for a listed reference under `refs/tags/` (objects read by cat-file only when not listed). */
 async function tagOf(
   deps: ServiceDeps,
   repoPath: string,
-  oid: string,
-  type: string,
+  record: RefRecord,
   signal: AbortSignal,
 ): Promise<TagFields> {
-  const object = type === "tag" || type === "commit"
-    ? await readObjectBytes(deps, repoPath, oid, signal)
-    : null;
-  if (type === "tag" && object) {
-    const { tag } = parseTag(oid, object.data);
+  const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = splitRefLine(record.line, 7);
+  const oid = ascii(oidBytes);
+  const type = ascii(typeBytes);
+  const raw = record.raw ??
+    (type === "tag" || type === "commit"
+      ? (await readObjectBytes(deps, repoPath, oid, signal))?.data
+      : undefined);
+  if (type === "tag" && raw) {
+    const { tag } = parseTag(oid, raw);
     trimTagMessage(tag);
-    const peeled = await readObjectBytes(deps, repoPath, `${oid}^{}`, signal);
-    if (peeled === null) throw new Error(`expected peeled tag of ${oid}`);
-    if (peeled.type === "commit") tag.target_commit = parseCommit(peeled.oid, peeled.data);
+    const peeledType = ascii(peeledTypeBytes);
+    if (record.peeled) {
+      tag.target_commit = parseCommit(ascii(peeledOidBytes), record.peeled);
+    } else if (peeledType === "commit" || peeledType === "tag") {
+      // A tag of a tag (or a commit too big to list): peel it all the way.
+      const peeled = await readObjectBytes(deps, repoPath, `${oid}^{}`, signal);
+      if (peeled === null) throw new Error(`expected peeled tag of ${oid}`);
+      if (peeled.type === "commit") tag.target_commit = parseCommit(peeled.oid, peeled.data);
+    }
     return tag;
   }
   const bare: TagFields = emptyTag(oid);
-  if (type === "commit" && object) bare.target_commit = parseCommit(oid, object.data);
+  if (type === "commit" && raw) bare.target_commit = parseCommit(oid, raw);
   return bare;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function emptyTag(oid: string): TagFields {

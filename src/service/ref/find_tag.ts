@@ -1,3 +1,5 @@
+import { concatBytes } from "../../git/command.ts";
+import { ascii } from "../../git/commit_parser.ts";
 import { trimTagMessage } from "../../git/tag_parser.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
 import type { Rpc } from "../../server/rpc.ts";
@@ -30,15 +32,22 @@ export function findTag(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindTag"> 
       },
       signal: ctx.signal,
     });
-    const output = new TextDecoder().decode(listing.stdout);
-    const line = output.slice(0, output.indexOf("\n") >>> 0);
-    if (line === "") {
+    // `<oid> <type> <name>`: the name stays bytes (tag names need not be UTF-8).
+    const out = listing.stdout;
+    const line = out.subarray(0, out.indexOf(0x0a) >>> 0);
+    if (line.length === 0) {
       throw new GrpcError(Code.NOT_FOUND, "tag does not exist").withDetail("gitaly.FindTagError", {
-        tag_not_found: { reference_name: encoder.encode(`refs/tags/${tagName}`) },
+        tag_not_found: {
+          reference_name: concatBytes([encoder.encode("refs/tags/"), req.tag_name]),
+        },
       });
     }
-    const [oid, type, ...rest] = line.split(" ");
-    const name = encoder.encode(rest.join(" "));
+    const first = line.indexOf(0x20);
+    const second = line.indexOf(0x20, first + 1);
+    if (first < 0 || second < 0) throw new Error(`invalid output from git tag: ${ascii(line)}`);
+    const oid = ascii(line.subarray(0, first));
+    const type = ascii(line.subarray(first + 1, second));
+    const name = line.slice(second + 1);
     if (type === "tag") {
       const tag = await readTag(deps, repoPath, oid, name, ctx.signal);
       if (tag === null) throw new Error(`getting annotated tag: ${oid} is not a tag`);

@@ -57,12 +57,14 @@ export function pageTokenNotFound(message = "could not find page token"): Error 
   return invalidArgument(message);
 }
 
-/** One reference listed by for-each-ref: its line and, with `rawObjects`, its object. */
+/** One reference listed by for-each-ref: its line and, with `rawObjects`, its objects. */
 export interface RefRecord {
-  /** The format's fields, NUL-separated (without the raw object). */
+  /** The format's fields, NUL-separated (without the raw objects). */
   line: Uint8Array;
-  /** The raw commit the reference points at (when `rawObjects` and it is one). */
+  /** The raw object the reference points at, when it is a commit or a tag. */
   raw?: Uint8Array;
+  /** With `rawObjects: "peeled"`: the raw object a tag points at, when it is a commit. */
+  peeled?: Uint8Array;
 }
 
 /**
@@ -72,6 +74,13 @@ export interface RefRecord {
  */
 export const BRANCH_RAW_FORMAT =
   "--format=%(refname)%00%(objectname)%00%(objecttype)%00%(raw:size)%0a%(raw)";
+
+/**
+ * Tag listings: the tag's fields, the tagged object's (`*`) fields and both
+ * raw objects after the line.
+ */
+export const TAG_RAW_FORMAT = "--format=%(refname)%00%(objectname)%00%(objecttype)" +
+  "%00%(raw:size)%00%(*objectname)%00%(*objecttype)%00%(*raw:size)%0a%(raw)%(*raw)";
 
 /** The largest object read whole from a listing; bigger ones (never commits) are skipped. */
 const MAX_RAW_OBJECT = 1024 * 1024;
@@ -98,7 +107,7 @@ export async function sendRefLines(
 export async function sendRefRecords(
   deps: ServiceDeps,
   repoPath: string,
-  options: RefLinesOptions & { rawObjects?: boolean },
+  options: RefLinesOptions & { rawObjects?: boolean | "peeled" },
   sendBatch: (records: RefRecord[]) => Promise<void>,
 ): Promise<void> {
   const { limit, pageToken } = options.pagination ?? { limit: NO_LIMIT };
@@ -118,7 +127,7 @@ export async function sendRefRecords(
       const line = await reader.readLine();
       if (line === null || line.length === 0) break;
       const record: RefRecord = { line };
-      if (options.rawObjects) await readRaw(reader, record);
+      if (options.rawObjects) await readRaw(reader, record, options.rawObjects === "peeled");
       if (!pastToken) {
         pastToken = firstFieldEquals(line, token!);
         continue;
@@ -144,26 +153,42 @@ export async function sendRefRecords(
   await chunker.flush();
 }
 
-/** Reads the raw object after a record's line: kept for commits, skipped otherwise. */
-async function readRaw(reader: BufferedReader, record: RefRecord): Promise<void> {
-  const fields = splitFields(record.line);
-  const size = Number(ascii(fields[fields.length - 1]));
-  const type = ascii(fields[fields.length - 2]);
+/**
+ * Reads the raw objects after a record's line (its last fields are
+ * `type, size`, or with `peeled` `type, size, *oid, *type, *size`): commits
+ * and tags are kept, anything else (or bigger than 1 MiB) skipped.
+ */
+async function readRaw(reader: BufferedReader, record: RefRecord, peeled: boolean): Promise<void> {
+  const fields = splitFields(record.line).map(ascii);
+  const at = fields.length - (peeled ? 5 : 2);
+  record.raw = await readObject(reader, fields[at], Number(fields[at + 1]), ["commit", "tag"]);
+  if (peeled) {
+    record.peeled = await readObject(reader, fields[at + 3], Number(fields[at + 4]), ["commit"]);
+  }
+  await reader.expectByte(0x0a, "the newline after an object");
+}
+
+async function readObject(
+  reader: BufferedReader,
+  type: string,
+  size: number,
+  kept: string[],
+): Promise<Uint8Array | undefined> {
   if (!Number.isSafeInteger(size) || size < 0) throw new Error("for-each-ref: bad object size");
-  record.line = record.line.subarray(0, record.line.length - fields[fields.length - 1].length - 1);
-  const keep = type === "commit" && size <= MAX_RAW_OBJECT;
-  const raw = new Uint8Array(keep ? size : Math.min(size, 64 * 1024));
+  const keep = kept.includes(type) && size <= MAX_RAW_OBJECT;
+  const buffer = new Uint8Array(keep ? size : Math.min(size, 64 * 1024));
   let remaining = size;
   let at = 0;
   while (remaining > 0) {
-    const view = keep ? raw.subarray(at) : raw.subarray(0, Math.min(raw.length, remaining));
+    const view = keep
+      ? buffer.subarray(at)
+      : buffer.subarray(0, Math.min(buffer.length, remaining));
     const count = await reader.readInto(view);
     if (count === 0) throw new UnexpectedEofError("an object in for-each-ref's output");
     remaining -= count;
     at += count;
   }
-  await reader.expectByte(0x0a, "the newline after an object");
-  if (keep) record.raw = raw;
+  return keep ? buffer : undefined;
 }
 
 function firstFieldEquals(line: Uint8Array, token: Uint8Array): boolean {
@@ -223,9 +248,11 @@ export async function branchesOfRecords(
 ): Promise<{ name: Uint8Array; commit: CommitFields }[]> {
   const branches = [];
   for (const { line, raw } of records) {
-    const [name, oidBytes] = splitRefLine(line, 3);
+    const [name, oidBytes, type] = splitRefLine(line, 4);
     const oid = ascii(oidBytes);
-    const commit = raw ? parseCommit(oid, raw) : await readCommit(deps, repoPath, oid, signal);
+    const commit = raw && ascii(type) === "commit"
+      ? parseCommit(oid, raw)
+      : await readCommit(deps, repoPath, oid, signal);
     if (commit === null) throw new Error(`object not found: ${oid}^{commit}`);
     branches.push({ name: name.slice(), commit });
   }
