@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { commitService } from "./commit/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
@@ -30,6 +31,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   sshService,
   smartHttpService,
   remoteService,
+  commitService,
 ];
 
 /** Our handlers by service name. */

@@ -1,0 +1,30 @@
+/**
+ * Request options the CommitService RPCs share: `global_options` and
+ * timestamps as rev-list flags.
+ *
+ * @module
+ */
+import type { GlobalOptions } from "../../proto/types.ts";
+
+/** The environment for `global_options` (`literal_pathspecs` → `GIT_LITERAL_PATHSPECS=1`). */
+export function globalOptionsEnv(
+  options: GlobalOptions | null | undefined,
+): Record<string, string> | undefined {
+  return options?.literal_pathspecs ? { GIT_LITERAL_PATHSPECS: "1" } : undefined;
+}
+
+/** `--before=2023-11-14T22:13:20Z` for a `google.protobuf.Timestamp` (seconds, UTC, RFC 3339). */
+export function timestampFlag(
+  flag: string,
+  timestamp: { seconds?: number | bigint | unknown },
+): string {
+  const seconds = Number(timestamp.seconds ?? 0);
+  return `${flag}=${rfc3339(seconds)}`;
+}
+
+/** Go's `time.Unix(s, 0).UTC().Format(time.RFC3339)`. */
+export function rfc3339(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime())) return String(seconds);
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}

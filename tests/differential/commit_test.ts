@@ -1,0 +1,272 @@
+/**
+ * CommitService, ours against the reference Gitaly: the RPCs we answer so
+ * far, on fixtures and on bad input.
+ *
+ * @module
+ */
+import { assertEquals } from "../helpers/assert.ts";
+import { type CallResult, differentialTest, type RepoRef } from "./harness.ts";
+import { RICH } from "./fixtures.ts";
+import { GetTreeEntriesRequest_SortBy } from "../../src/proto/types.ts";
+
+const CS = "gitaly.CommitService";
+
+function codeOf(result: CallResult): string {
+  return result.ok ? "OK" : result.codeName;
+}
+
+/** Runs `fn` for each request; a failure names the request. */
+async function each<T>(requests: T[], fn: (request: T) => Promise<unknown>): Promise<void> {
+  for (const request of requests) {
+    try {
+      await fn(request);
+    } catch (error) {
+      const shown = JSON.stringify(request, (_, v) => v instanceof Uint8Array ? [...v] : v);
+      throw new Error(`request ${shown}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** A blob streamed in chunks: the first message's fields and the data joined. */
+function joinBlob(responses: Record<string, unknown>[]): unknown {
+  const data = responses.flatMap((r) => [...((r.data as Uint8Array | undefined) ?? [])]);
+  return { ...responses[0], data: data.length, sha: simpleHash(data) };
+}
+
+function simpleHash(bytes: number[]): number {
+  let hash = 0;
+  for (const byte of bytes) hash = (hash * 31 + byte) >>> 0;
+  return hash;
+}
+
+const missing: RepoRef = { storage_name: "default", relative_path: "differential/missing.git" };
+
+/** Revisions both good and bad, for the RPCs that take one. */
+const BAD_REVISIONS = ["", "-x", "a b", "main:README.md", "nope", "a\\b", "main\0x"];
+
+differentialTest("CommitIsAncestor", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const cases: [string, string][] = [
+    ["main~1", "main"],
+    ["main", "main~1"],
+    ["feature/merged", "main"],
+    ["feature/unmerged", "main"],
+    ["orphan", "main"],
+    ["nope", "main"],
+    ["main", "nope"],
+    ["", "main"],
+    ["main", ""],
+    ["v1.0.0", "main"],
+  ];
+  for (const [ancestor_id, child_id] of cases) {
+    await h.compare(CS, "CommitIsAncestor", { repository, ancestor_id, child_id });
+  }
+  // Gitaly says Internal for a revision that looks like an option; we say InvalidArgument.
+  const dash = await h.call(CS, "CommitIsAncestor", {
+    repository,
+    ancestor_id: "-x",
+    child_id: "main",
+  });
+  assertEquals([codeOf(dash.ours), codeOf(dash.reference)], ["InvalidArgument", "Internal"]);
+  await h.compare(CS, "CommitIsAncestor", { repository: missing, ancestor_id: "a", child_id: "b" });
+});
+
+differentialTest("TreeEntry", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const paths = [
+    "README.md",
+    "bin",
+    "bin/",
+    "bin/run.sh",
+    "link-to-readme",
+    "large.bin",
+    RICH.submodulePath,
+    RICH.latin1FileName,
+    "nope",
+    "bin/nope",
+    "./README.md",
+    "bin//run.sh",
+    "bin/../README.md",
+    "../README.md",
+    "/README.md",
+    ".",
+    "/",
+    "README.md/x",
+  ];
+  await each(
+    paths,
+    (path) =>
+      h.compare(CS, "TreeEntry", { repository, revision: "main", path }, { join: joinBlob }),
+  );
+  for (const [limit, max_size] of [[10, 0], [0, 10], [0, 100000], [-1, 0], [0, -1], [1, 1]]) {
+    await h.compare(CS, "TreeEntry", {
+      repository,
+      revision: "main",
+      path: "README.md",
+      limit,
+      max_size,
+    });
+  }
+  await h.compare(CS, "TreeEntry", {
+    repository,
+    revision: "main",
+    path: "large.bin",
+    limit: 300000,
+  }, { join: joinBlob });
+  for (const revision of BAD_REVISIONS) {
+    await h.compare(CS, "TreeEntry", { repository, revision, path: "README.md" });
+  }
+  await h.compare(CS, "TreeEntry", { repository, revision: "main", path: "" });
+  await h.compare(CS, "TreeEntry", { repository: missing, revision: "main", path: "README.md" });
+});
+
+differentialTest("CountCommits", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const requests = [
+    { revision: "main" },
+    { revision: "main", first_parent: true },
+    { all: true },
+    { revision: "main", max_count: 2 },
+    { revision: "main", max_count: -1 },
+    { revision: "main", path: "README.md" },
+    { revision: "main", path: "bin/*" },
+    { revision: "main", path: "bin/*", global_options: { literal_pathspecs: true } },
+    { revision: "main", after: { seconds: 1_700_000_000 + 60 * 4 } },
+    { revision: "main", before: { seconds: 1_700_000_000 + 60 * 4 } },
+    { revision: "feature/merged..main" },
+    { revision: "nope" },
+    { revision: "" },
+    { revision: "-x" },
+    { revision: "main", path: "nope" },
+  ];
+  await each(requests, (request) => h.compare(CS, "CountCommits", { repository, ...request }));
+  await h.compare(CS, "CountCommits", { repository: missing, revision: "main" });
+});
+
+differentialTest("CountDivergingCommits", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const requests = [
+    { from: "main", to: "feature/unmerged" },
+    { from: "feature/unmerged", to: "main" },
+    { from: "main", to: "orphan" },
+    { from: "main", to: "feature/unmerged", max_count: 2 },
+    { from: "main", to: "main" },
+    { from: "main", to: "nope" },
+    { from: "", to: "main" },
+    { from: "main" },
+  ];
+  await each(
+    requests,
+    (request) => h.compare(CS, "CountDivergingCommits", { repository, ...request }),
+  );
+  await h.compare(CS, "CountDivergingCommits", { repository: missing, from: "a", to: "b" });
+});
+
+differentialTest("GetTreeEntries", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const requests = [
+    { revision: "main", path: "." },
+    { revision: "main", path: "bin" },
+    { revision: "main", path: "bin/" },
+    { revision: "main", path: "vendor" },
+    { revision: "main", path: ".", recursive: true },
+    { revision: "main", path: "lfs", recursive: true },
+    { revision: "main", path: "vendor/lib", recursive: true },
+    { revision: "main", path: "README.md", recursive: true },
+    { revision: "main", path: "README.md" },
+    { revision: "main", path: ".", sort: GetTreeEntriesRequest_SortBy.TREES_FIRST },
+    { revision: "main", path: ".", skip_flat_paths: true },
+    { revision: "main", path: ".", pagination_params: { limit: 3 } },
+    { revision: "main", path: ".", pagination_params: { limit: 0 } },
+    { revision: "main", path: ".", pagination_params: { limit: -1 } },
+    { revision: "main", path: ".", pagination_params: { limit: 2, page_token: "bin" } },
+    { revision: "main", path: ".", pagination_params: { limit: 2, page_token: "nope" } },
+    { revision: "main", path: "nope" },
+    { revision: "main", path: "nope", recursive: true },
+    { revision: "nope", path: "." },
+    { revision: "nope", path: ".", recursive: true },
+    { revision: "main", path: "" },
+    { revision: "-x", path: "." },
+    { revision: "main", path: "../x" },
+  ];
+  await each(
+    requests,
+    (request) => h.compare(CS, "GetTreeEntries", { repository, ...request }, { join: "none" }),
+  );
+  // a page token from a previous page
+  const first = await h.callSide("reference", CS, "GetTreeEntries", {
+    repository,
+    revision: "main",
+    path: ".",
+    pagination_params: { limit: 2 },
+  });
+  if (first.ok) {
+    const cursor = (first.responses[0] as { pagination_cursor?: { next_cursor?: string } })
+      .pagination_cursor?.next_cursor ?? "";
+    await h.compare(CS, "GetTreeEntries", {
+      repository,
+      revision: "main",
+      path: ".",
+      pagination_params: { limit: 2, page_token: cursor },
+    }, { join: "none" });
+  }
+  await h.compare(CS, "GetTreeEntries", { repository: missing, revision: "main", path: "." });
+});
+
+differentialTest("ListFiles", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  for (const revision of ["main", "", "feature/unmerged", "nope", "v1.0.0", "-x"]) {
+    await h.compare(CS, "ListFiles", { repository, revision }, { join: "paths" });
+  }
+  const empty = await h.repo("empty", { shared: true });
+  await h.compare(CS, "ListFiles", { repository: empty, revision: "" }, { join: "none" });
+  await h.compare(CS, "ListFiles", { repository: missing, revision: "main" });
+});
+
+differentialTest("CommitStats", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  for (
+    const revision of ["main", "main~1", "main~2", "main~4", "v1.0.0", "orphan", "nope", "", "-x"]
+  ) {
+    await h.compare(CS, "CommitStats", { repository, revision });
+  }
+  const initial = await h.git("reference", repository, ["rev-list", "--max-parents=0", "main"]);
+  await h.compare(CS, "CommitStats", { repository, revision: initial });
+  await h.compare(CS, "CommitStats", { repository: missing, revision: "main" });
+});
+
+differentialTest("RawBlame", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const requests = [
+    { revision: "main", path: "README.md" },
+    { revision: "main", path: "README.md", range: "1,2" },
+    { revision: "main", path: "README.md", range: "2,100" },
+    { revision: "main", path: "README.md", range: "100,200" },
+    { revision: "main", path: "README.md", range: "1-2" },
+    { revision: "main", path: "README.md", range: "0,1" },
+    { revision: "main", path: "nope" },
+    { revision: "main", path: "" },
+    { revision: "main", path: "../etc/passwd" },
+    { revision: "main", path: "/etc/passwd" },
+    { revision: "nope", path: "README.md" },
+    { revision: "-x", path: "README.md" },
+    { revision: "main", path: "bin" },
+  ];
+  await each(requests, (request) => h.compare(CS, "RawBlame", { repository, ...request }));
+  await h.compare(CS, "RawBlame", { repository: missing, revision: "main", path: "README.md" });
+});
+
+differentialTest("CheckObjectsExist", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const main = await h.git("reference", repository, ["rev-parse", "main"]);
+  await h.compare(CS, "CheckObjectsExist", [
+    { repository, revisions: ["main", "nope", main, "main:README.md", "v1.0.0"] },
+    { revisions: ["HEAD", "0000000000000000000000000000000000000000"] },
+  ], { join: "revisions" });
+  await h.compare(CS, "CheckObjectsExist", [{ repository, revisions: [] }], { join: "revisions" });
+  await h.compare(CS, "CheckObjectsExist", [
+    { repository, revisions: ["main"] },
+    { revisions: ["-x"] },
+  ], { join: "revisions" });
+  await h.compare(CS, "CheckObjectsExist", [{ repository: missing, revisions: ["main"] }]);
+});
