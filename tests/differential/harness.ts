@@ -115,7 +115,7 @@ export type CallResult =
     code: number;
     /** Its name, e.g. `NotFound`. */
     codeName: string;
-    /** The status message, storage paths replaced by `<storage>`. */
+    /** The status message; the side's storage path reads `<storage>`, its own dir `<dir>`. */
     message: string;
     /** `grpc-status-details-bin` decoded; empty when not sent. */
     details: Detail[];
@@ -134,7 +134,7 @@ export type Join =
   | "none"
   /** The named repeated (or bytes) field concatenated across messages. */
   | string
-  /** Custom: gets the responses (bytes as Uint8Array), returns the value compared. */
+  /** Custom, e.g. {@link joinRecords}: gets the responses (bytes as Uint8Array), returns the value compared. */
   | ((responses: Record<string, unknown>[]) => unknown);
 
 /** Options of {@link Harness.compare}. */
@@ -144,7 +144,7 @@ export interface CompareOptions {
   /** Applied to each side's joined responses before comparing. */
   normalize?: (value: unknown, side: Side) => unknown;
   /**
-   * Error messages: `"exact"` (default, after `<storage>` replacement),
+   * Error messages: `"exact"` (default, after `<storage>`/`<dir>` replacement),
    * `"ignore"`, or a function mapping each side's message before comparing.
    */
   message?: "exact" | "ignore" | ((message: string, side: Side) => string);
@@ -748,6 +748,37 @@ export function joinResponses(responses: Record<string, unknown>[], join: Join):
     }
   }
   return joined;
+}
+
+/**
+ * A {@link Join} for streams of records split over messages (GetBlobs,
+ * ListBlobs, GetCommitMessages, CommitDiff, …): a message whose `key` field
+ * is set starts a record; the `concat` fields of the following messages are
+ * appended to it, and their other set fields overwrite its own (so a
+ * closing flag such as `end_of_patch` ends up set). Returns the records.
+ */
+export function joinRecords(key: string, concat: string[] = ["data"]): Join {
+  return (responses) => {
+    const records: Record<string, unknown>[] = [];
+    for (const response of responses) {
+      const current = records[records.length - 1];
+      if (!current || !isDefault(response[key])) {
+        records.push({ ...response });
+        continue;
+      }
+      for (const [field, value] of Object.entries(response)) {
+        if (concat.includes(field)) {
+          const before = current[field];
+          current[field] = value instanceof Uint8Array && before instanceof Uint8Array
+            ? concatBytes([before, value])
+            : Array.isArray(value) && Array.isArray(before)
+            ? [...before, ...value]
+            : value;
+        } else if (!isDefault(value)) current[field] = value;
+      }
+    }
+    return records;
+  };
 }
 
 function isDefault(value: unknown): boolean {

@@ -5,7 +5,14 @@
  * @module
  */
 import { assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
-import { assertSame, firstDifference, joinResponses, jsonable, LARGE_BYTES } from "./harness.ts";
+import {
+  assertSame,
+  firstDifference,
+  joinRecords,
+  joinResponses,
+  jsonable,
+  LARGE_BYTES,
+} from "./harness.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -45,4 +52,17 @@ Deno.test("firstDifference and assertSame name the first differing path", () => 
   assertEquals(firstDifference("x", "y"), "<root>");
   const error = assertThrows(() => assertSame({ ok: true }, { ok: false }, "X/Y")) as Error;
   assertMatch(error.message, /^X\/Y: ours and the reference differ at ok\n {2}ours: {6}true/);
+});
+
+Deno.test("joinRecords: a set key starts a record, data continues it, later flags win", () => {
+  const join = joinRecords("oid");
+  const records = joinResponses([
+    { oid: "a", size: 3, data: bytes("ab"), end: false },
+    { oid: "", size: 0, data: bytes("c"), end: true },
+    { oid: "b", size: 0, data: bytes(""), end: false },
+  ], join);
+  assertEquals(jsonable(records), [
+    { oid: "a", size: 3, data: "abc", end: true },
+    { oid: "b", size: 0, data: "", end: false },
+  ]);
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import { assertEquals, assertRejects } from "../helpers/assert.ts";
+import { ObjectFormat } from "../../src/proto/types.ts";
 import { differentialTest, type RepoRef } from "./harness.ts";
 
 const RS = "gitaly.RepositoryService";
@@ -106,6 +107,67 @@ differentialTest("GetConfig", async (h) => {
   for (const [, bad] of badRepositories(repository)) {
     await h.compare(RS, "GetConfig", { repository: bad });
   }
+});
+
+differentialTest("CreateRepository and RemoveRepository", async (h) => {
+  const created = (name: string): RepoRef => ({
+    storage_name: "default",
+    relative_path: `differential/created-${name}.git`,
+  });
+  await h.compare(RS, "CreateRepository", { repository: created("plain") });
+  await h.compareRefs(created("plain"));
+  await h.compare(RS, "CreateRepository", {
+    repository: created("sha256"),
+    default_branch: "trunk",
+    object_format: ObjectFormat.OBJECT_FORMAT_SHA256,
+  });
+  await h.compareRefs(created("sha256"));
+  await h.compare(RS, "ObjectFormat", { repository: created("sha256") });
+  await h.compare(RS, "CreateRepository", { repository: created("sha256") });
+  await h.compare(RS, "CreateRepository", {
+    repository: created("bad-format"),
+    object_format: 7 as ObjectFormat,
+  });
+  await h.compare(RS, "CreateRepository", { repository: badStorage });
+  await h.compare(RS, "CreateRepository", { repository: undefined });
+
+  const repository = await h.repo("rich");
+  await h.compare(RS, "RemoveRepository", { repository });
+  await h.compare(RS, "RepositoryExists", { repository });
+  await h.compare(RS, "RemoveRepository", { repository: missing });
+  await h.compare(RS, "RemoveRepository", { repository: badStorage });
+});
+
+differentialTest("GetInfoAttributes, GetCustomHooks, GetObjectDirectorySize", async (h) => {
+  const rich = await h.repo("rich", { shared: true });
+  await h.compare(RS, "GetInfoAttributes", { repository: rich });
+  await h.compare(RS, "GetCustomHooks", { repository: rich });
+  await h.compare(RS, "BackupCustomHooks", { repository: rich });
+  await h.compare(RS, "GetObjectDirectorySize", {
+    repository: { ...rich, git_object_directory: "objects" },
+  });
+  const repository = await h.repo("rich");
+  for (const side of ["ours", "reference"] as const) {
+    await Deno.mkdir(`${h.gitDir(side, repository)}/info`, { recursive: true });
+    await Deno.writeTextFile(
+      `${h.gitDir(side, repository)}/info/attributes`,
+      "*.bin binary\n*.md diff=markdown\n",
+    );
+  }
+  await h.compare(RS, "GetInfoAttributes", { repository });
+  for (const [, bad] of badRepositories(rich)) {
+    await h.compare(RS, "GetInfoAttributes", { repository: bad });
+  }
+});
+
+differentialTest("RepositoryInfo after writing refs", async (h) => {
+  const repository = await h.repo("rich");
+  const main = (await h.compareRefs(repository))["refs/heads/main"];
+  for (let i = 0; i < 3; i++) {
+    await h.compare(RS, "WriteRef", { repository, ref: `refs/heads/more-${i}`, revision: main });
+  }
+  await h.compare(RS, "RepositoryInfo", { repository });
+  await h.compare(RS, "RepositorySize", { repository });
 });
 
 differentialTest("the harness notices a difference", async (h) => {

@@ -24,7 +24,8 @@ const OBJECT_FORMATS: Record<string, string> = {
 /** Maps the `ObjectFormat` enum (name or number) to git's name, or InvalidArgument. */
 export function objectFormatName(format: unknown): string {
   const name = OBJECT_FORMATS[String(format ?? 0)];
-  if (!name) throw invalidArgument(`unknown object format: ${JSON.stringify(format)}`);
+  // Gitaly quotes the value as a string, also when it is a number: `"7"`.
+  if (!name) throw invalidArgument(`unknown object format: ${JSON.stringify(String(format))}`);
   return name;
 }
 
@@ -36,7 +37,9 @@ export function createRepository(
     const repoPath = await deps.locator.repoPath(req.repository, { allowMissing: true });
     const format = objectFormatName(req.object_format);
     const branch = text(req.default_branch);
-    if (await exists(repoPath)) throw alreadyExists("repository exists already");
+    if (await exists(repoPath)) {
+      throw alreadyExists("creating repository: repository exists already");
+    }
     await initRepository(deps, {
       storagePath: deps.locator.storagePath(req.repository!.storage_name),
       repoPath,
@@ -63,7 +66,8 @@ export async function initRepository(deps: ServiceDeps, options: InitOptions): P
   try {
     const repo = join(staging, "repo.git");
     const args = ["init", "--bare", "--quiet", `--object-format=${options.format}`];
-    if (options.branch) args.push(`--initial-branch=${branchName(options.branch)}`);
+    // Without a default branch Gitaly's is `main`, whatever git's own default.
+    args.push(`--initial-branch=${options.branch ? branchName(options.branch) : "main"}`);
     await deps.git.runOk({ args: [...args, repo], signal: options.signal });
     await moveIntoPlace(repo, options.repoPath);
   } finally {
