@@ -10,6 +10,7 @@
  * @module
  */
 import type { CatfileCache } from "./catfile.ts";
+import { concatBytes } from "./command.ts";
 
 /** What a tree entry points to, from its mode. */
 export type TreeEntryKind = "blob" | "tree" | "commit";
@@ -37,7 +38,6 @@ const NUL = 0;
 const TAB = 0x09;
 const SLASH = 0x2f;
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /** The kind of object a tree entry with `mode` points to. */
 export function entryKind(mode: string | number): TreeEntryKind {
@@ -83,7 +83,7 @@ export class LsTreeParser {
 
   /** Adds a chunk; returns the records it completed. */
   push(chunk: Uint8Array): LsTreeEntry[] {
-    const data = this.#pending.byteLength === 0 ? chunk : concat(this.#pending, chunk);
+    const data = this.#pending.byteLength === 0 ? chunk : concatBytes([this.#pending, chunk]);
     const records: LsTreeEntry[] = [];
     let at = 0;
     while (true) {
@@ -127,7 +127,9 @@ export async function readTree(
     await object.content.cancel();
     return null;
   }
-  return parseTree(await readAllBytes(object.content), oid.length / 2);
+  const parts: Uint8Array[] = [];
+  for await (const chunk of object.content) parts.push(chunk);
+  return parseTree(concatBytes(parts), oid.length / 2);
 }
 
 /** The object a path names inside a tree, found by walking trees by id. */
@@ -188,36 +190,6 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Reads a stream to its end. For objects known to be small (trees, commits). */
-export async function readAllBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk);
-    size += chunk.byteLength;
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
-
-/** UTF-8 bytes of a string path. */
-export function pathBytes(path: string): Uint8Array {
-  return encoder.encode(path);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

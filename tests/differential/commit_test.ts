@@ -270,3 +270,33 @@ differentialTest("CheckObjectsExist", async (h) => {
   ], { join: "revisions" });
   await h.compare(CS, "CheckObjectsExist", [{ repository: missing, revisions: ["main"] }]);
 });
+
+differentialTest("FilterShasWithSignatures", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const rev = (r: string) => h.git("reference", repository, ["rev-parse", r]);
+  const gpg = await rev(RICH.signedBranches.gpg);
+  const ssh = await rev(RICH.signedBranches.ssh);
+  const main = await rev("main");
+  const tag = await rev("v2.0.0-signed");
+  await h.compare(CS, "FilterShasWithSignatures", [
+    { repository, shas: [gpg, main, ssh, "nope", tag] },
+    { shas: [main] },
+    { shas: [ssh, gpg] },
+  ], { join: "none" });
+  await h.compare(CS, "FilterShasWithSignatures", [{ repository: missing, shas: [gpg] }]);
+});
+
+differentialTest("GetCommitMessages", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const rev = (r: string) => h.git("reference", repository, ["rev-parse", r]);
+  const ids = [await rev("main"), await rev("main~1"), await rev("main~3")];
+  await h.compare(CS, "GetCommitMessages", { repository, commit_ids: ids }, { join: "none" });
+  await h.compare(CS, "GetCommitMessages", { repository, commit_ids: ["main"] }, {
+    join: "none",
+  });
+  await h.compare(CS, "GetCommitMessages", { repository, commit_ids: [ids[0], "nope"] }, {
+    join: "none",
+  });
+  await h.compare(CS, "GetCommitMessages", { repository, commit_ids: [] }, { join: "none" });
+  await h.compare(CS, "GetCommitMessages", { repository: missing, commit_ids: ids });
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import { validateRevision } from "../../git/revision.ts";
-import { readAllBytes } from "../../git/tree.ts";
+import { readCommit } from "../shared/commits.ts";
 import { internal } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -23,19 +23,15 @@ export function commitStats(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Com
     const gitDir = await deps.locator.repoPath(req.repository);
     const revision = text(req.revision);
     validateRevision(revision);
-    const commit = await deps.catfile.object(gitDir, `${revision}^{commit}`, {
-      signal: ctx.signal,
-    });
+    const commit = await readCommit(deps, gitDir, revision, ctx.signal);
     if (!commit) throw internal("object not found");
-    const hasParent = hasParentHeader(await readAllBytes(commit.content));
+    const hasParent = commit.parent_ids.length > 0;
     const { stdout } = await deps.git.runOk({
       gitDir,
       command: {
         name: "diff",
         flags: ["--numstat"],
-        args: hasParent
-          ? [`${commit.oid}^`, commit.oid]
-          : [EMPTY_TREE[commit.oid.length], commit.oid],
+        args: hasParent ? [`${commit.id}^`, commit.id] : [EMPTY_TREE[commit.id.length], commit.id],
       },
       signal: ctx.signal,
     });
@@ -48,12 +44,6 @@ export function commitStats(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Com
       additions += Number(added);
       deletions += Number(deleted);
     }
-    return { oid: commit.oid, additions, deletions };
+    return { oid: commit.id, additions, deletions };
   });
-}
-
-/** Whether a commit object's headers (before the first blank line) name a parent. */
-function hasParentHeader(content: Uint8Array): boolean {
-  const headers = new TextDecoder().decode(content).split("\n\n", 1)[0];
-  return headers.split("\n").some((line) => line.startsWith("parent "));
 }

@@ -11,6 +11,8 @@ import { commitIsAncestor } from "./commit_is_ancestor.ts";
 import { commitStats } from "./commit_stats.ts";
 import { countCommits } from "./count_commits.ts";
 import { countDivergingCommits } from "./count_diverging_commits.ts";
+import { filterShasWithSignatures } from "./filter_shas_with_signatures.ts";
+import { getCommitMessages } from "./get_commit_messages.ts";
 import { getTreeEntries } from "./get_tree_entries.ts";
 import { listFiles } from "./list_files.ts";
 import { rawBlame } from "./raw_blame.ts";
@@ -24,6 +26,8 @@ export function commitService(deps: ServiceDeps): ServiceImplementation {
     CommitStats: commitStats(deps),
     CountCommits: countCommits(deps),
     CountDivergingCommits: countDivergingCommits(deps),
+    FilterShasWithSignatures: filterShasWithSignatures(deps),
+    GetCommitMessages: getCommitMessages(deps),
     GetTreeEntries: getTreeEntries(deps),
     ListFiles: listFiles(deps),
     RawBlame: rawBlame(deps),
