@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { type CallResult, differentialTest, type RepoRef } from "./harness.ts";
-import { RICH } from "./fixtures.ts";
+import { FIXTURE_EPOCH, HISTORY, RICH } from "./fixtures.ts";
 import { GetTreeEntriesRequest_SortBy } from "../../src/proto/types.ts";
 
 const CS = "gitaly.CommitService";
@@ -299,4 +299,72 @@ differentialTest("GetCommitMessages", async (h) => {
   });
   await h.compare(CS, "GetCommitMessages", { repository, commit_ids: [] }, { join: "none" });
   await h.compare(CS, "GetCommitMessages", { repository: missing, commit_ids: ids });
+});
+
+differentialTest("CommitLanguages", async (h) => {
+  const history = await h.repo("history", { shared: true });
+  const rich = await h.repo("rich", { shared: true });
+  const sort = { normalize: sortLanguages };
+  for (const revision of ["main", "languages", "", "main~100"]) {
+    await h.compare(CS, "CommitLanguages", { repository: history, revision }, sort);
+  }
+  for (const revision of ["main", "v1.0.0", "nope", "-x"]) {
+    await h.compare(CS, "CommitLanguages", { repository: rich, revision }, sort);
+  }
+  await h.compare(CS, "CommitLanguages", { repository: missing, revision: "main" });
+});
+
+/** Languages of equal share in a stable order (Gitaly leaves it to map order). */
+function sortLanguages(value: unknown): unknown {
+  const v = value as { languages?: { name: string; share: number }[] };
+  v.languages?.sort((a, b) => b.share - a.share || (a.name < b.name ? -1 : 1));
+  return v;
+}
+
+differentialTest("history: counts, trees, blame", async (h) => {
+  const repository = await h.repo("history", { shared: true });
+  const counts = [
+    { revision: "main" },
+    { revision: "main", first_parent: true },
+    { revision: "main", path: "counter.txt" },
+    { revision: "main", path: HISTORY.renamedFile },
+    { revision: "topic..main" },
+    { revision: "main", max_count: 0 },
+    { revision: "main", after: { seconds: FIXTURE_EPOCH + 60 * 100 } },
+  ];
+  await each(counts, (request) => h.compare(CS, "CountCommits", { repository, ...request }));
+  await h.compare(CS, "CountDivergingCommits", { repository, from: "main", to: "topic" });
+  await h.compare(CS, "CountDivergingCommits", { repository, from: "main~150", to: "topic" });
+  await h.compare(CS, "CommitIsAncestor", { repository, ancestor_id: "topic", child_id: "main" });
+  const trees = [
+    { revision: "main", path: "." },
+    { revision: "main", path: ".", recursive: true },
+    { revision: "main", path: HISTORY.latin1Dir },
+    { revision: "main", path: "vendor/sub" },
+  ];
+  await each(
+    trees,
+    (request) => h.compare(CS, "GetTreeEntries", { repository, ...request }, { join: "entries" }),
+  );
+  await h.compare(CS, "ListFiles", { repository, revision: "main" }, { join: "paths" });
+  await h.compare(CS, "TreeEntry", { repository, revision: "main", path: "vendor/sub" });
+  await h.compare(CS, "TreeEntry", {
+    repository,
+    revision: "main",
+    path: new Uint8Array([...HISTORY.latin1Dir, ...new TextEncoder().encode("/menu.txt")]),
+  });
+  for (const revision of ["main", "main~10", "main~190"]) {
+    await h.compare(CS, "CommitStats", { repository, revision });
+  }
+  const blames = [
+    { revision: "main", path: HISTORY.bigFile },
+    { revision: "main", path: HISTORY.bigFile, range: "9990,10000" },
+    { revision: "main", path: HISTORY.bigFile, range: "9990,10001" },
+    { revision: "main", path: HISTORY.bigFile, range: "10001,10002" },
+    { revision: "main", path: "counter.txt" },
+    { revision: "main", path: HISTORY.renamedFile },
+    { revision: "main", path: "bin/data.bin" },
+    { revision: "main", path: "vendor/sub" },
+  ];
+  await each(blames, (request) => h.compare(CS, "RawBlame", { repository, ...request }));
 });

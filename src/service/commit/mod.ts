@@ -8,6 +8,7 @@ import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { checkObjectsExist } from "./check_objects_exist.ts";
 import { commitIsAncestor } from "./commit_is_ancestor.ts";
+import { commitLanguages } from "./commit_languages.ts";
 import { commitStats } from "./commit_stats.ts";
 import { countCommits } from "./count_commits.ts";
 import { countDivergingCommits } from "./count_diverging_commits.ts";
@@ -23,6 +24,7 @@ export function commitService(deps: ServiceDeps): ServiceImplementation {
   return defineService("gitaly.CommitService", {
     CheckObjectsExist: checkObjectsExist(deps),
     CommitIsAncestor: commitIsAncestor(deps),
+    CommitLanguages: commitLanguages(deps),
     CommitStats: commitStats(deps),
     CountCommits: countCommits(deps),
     CountDivergingCommits: countDivergingCommits(deps),
