@@ -368,3 +368,104 @@ differentialTest("history: counts, trees, blame", async (h) => {
   ];
   await each(blames, (request) => h.compare(CS, "RawBlame", { repository, ...request }));
 });
+
+differentialTest("FindCommit", async (h) => {
+  const rich = await h.repo("rich", { shared: true });
+  const revisions = [
+    "main",
+    "main~1",
+    "main~2",
+    "main~3",
+    "v1.0.0",
+    "v2.0.0",
+    RICH.signedBranches.gpg,
+    RICH.signedBranches.ssh,
+    "orphan",
+    "feature/ünicode",
+    "nope",
+    ...BAD_REVISIONS,
+  ];
+  await each(revisions, (revision) => h.compare(CS, "FindCommit", { repository: rich, revision }));
+  await each(
+    ["main", "main~1", "main~4"],
+    (revision) => h.compare(CS, "FindCommit", { repository: rich, revision, trailers: true }),
+  );
+  await h.compare(CS, "FindCommit", { repository: missing, revision: "main" });
+});
+
+differentialTest("LastCommitForPath", async (h) => {
+  const rich = await h.repo("rich", { shared: true });
+  const history = await h.repo("history", { shared: true });
+  const requests = [
+    { repository: rich, revision: "main", path: "README.md" },
+    { repository: rich, revision: "main", path: "" },
+    { repository: rich, revision: "main", path: "/" },
+    { repository: rich, revision: "main", path: "bin" },
+    { repository: rich, revision: "main", path: "bin/*" },
+    { repository: rich, revision: "main", path: "bin/*", literal_pathspec: true },
+    {
+      repository: rich,
+      revision: "main",
+      path: "bin/*",
+      global_options: { literal_pathspecs: true },
+    },
+    { repository: rich, revision: "main", path: RICH.latin1FileName },
+    { repository: rich, revision: "main", path: "nope" },
+    { repository: rich, revision: "nope", path: "README.md" },
+    { repository: rich, revision: "", path: "README.md" },
+    { repository: rich, revision: "-x", path: "README.md" },
+    { repository: history, revision: "main", path: HISTORY.renamedFile },
+    { repository: history, revision: "main", path: "counter.txt" },
+    { repository: history, revision: "main~50", path: HISTORY.bigFile },
+  ];
+  await each(requests, (request) => h.compare(CS, "LastCommitForPath", request));
+  await h.compare(CS, "LastCommitForPath", { repository: missing, revision: "main", path: "a" });
+});
+
+differentialTest("ListLastCommitsForTree", async (h) => {
+  const rich = await h.repo("rich", { shared: true });
+  const history = await h.repo("history", { shared: true });
+  const requests = [
+    { repository: rich, revision: "main", path: "", limit: 100 },
+    { repository: rich, revision: "main", path: "/", limit: 3 },
+    { repository: rich, revision: "main", path: "bin/", limit: 100 },
+    { repository: rich, revision: "main", path: "bin", limit: 100 },
+    { repository: rich, revision: "main", path: "", limit: 5, offset: 3 },
+    { repository: rich, revision: "main", path: "", limit: 5, offset: 300 },
+    { repository: rich, revision: "main", path: "", limit: 0 },
+    { repository: rich, revision: "main", path: "", limit: -1 },
+    { repository: rich, revision: "main", path: "", limit: 1, offset: -1 },
+    { repository: rich, revision: "main", path: "nope/", limit: 10 },
+    { repository: rich, revision: "nope", path: "", limit: 10 },
+    { repository: rich, revision: "", path: "", limit: 10 },
+    { repository: rich, revision: "-x", path: "", limit: 10 },
+    { repository: history, revision: "main", path: "", limit: 100 },
+    { repository: history, revision: "main", path: "web/", limit: 100 },
+  ];
+  await each(
+    requests,
+    (request) => h.compare(CS, "ListLastCommitsForTree", request, { join: "none" }),
+  );
+});
+
+differentialTest("ListCommitsByOid and ListCommitsByRefName", async (h) => {
+  const rich = await h.repo("rich", { shared: true });
+  const rev = (r: string) => h.git("reference", rich, ["rev-parse", r]);
+  const main = await rev("main");
+  const oids = [main, await rev("main~1"), "nope", main.slice(0, 10), "", await rev("v1.0.0")];
+  await h.compare(CS, "ListCommitsByOid", { repository: rich, oid: oids }, { join: "commits" });
+  await h.compare(CS, "ListCommitsByOid", { repository: rich, oid: [] }, { join: "none" });
+  await h.compare(CS, "ListCommitsByOid", { repository: missing, oid: [main] });
+  const refs = [
+    "refs/heads/main",
+    "main",
+    "refs/tags/v1.0.0",
+    "refs/heads/nope",
+    "",
+    "refs/tags/blob-tag",
+  ];
+  await h.compare(CS, "ListCommitsByRefName", { repository: rich, ref_names: refs }, {
+    join: "commit_refs",
+  });
+  await h.compare(CS, "ListCommitsByRefName", { repository: missing, ref_names: ["main"] });
+});

@@ -10,7 +10,7 @@ import { invalidArgument } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { globalOptionsEnv, timestampFlag } from "./options.ts";
+import { globalOptionsEnv, pathspecArgs, timestampFlag } from "./options.ts";
 
 /** Builds the handler. */
 export function countCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "CountCommits"> {
@@ -26,15 +26,16 @@ export function countCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Co
     if (req.after) flags.push(timestampFlag("--after", req.after));
     if (req.max_count) flags.push(`--max-count=${req.max_count}`);
     if (req.first_parent) flags.push("--first-parent");
-    const path = req.path?.length ? text(req.path) : undefined;
+    const pathspec = req.path?.length ? pathspecArgs(req.path) : undefined;
     const result = await deps.git.run({
       gitDir,
       command: {
         name: "rev-list",
-        flags,
+        flags: [...flags, ...pathspec?.flags ?? []],
         args: req.all ? [] : [revision],
-        postSepArgs: path === undefined ? undefined : [path],
+        postSepArgs: pathspec?.postSepArgs,
       },
+      stdin: pathspec?.stdin,
       env: globalOptionsEnv(req.global_options),
       signal: ctx.signal,
     });

@@ -13,9 +13,14 @@ import { commitStats } from "./commit_stats.ts";
 import { countCommits } from "./count_commits.ts";
 import { countDivergingCommits } from "./count_diverging_commits.ts";
 import { filterShasWithSignatures } from "./filter_shas_with_signatures.ts";
+import { findCommit } from "./find_commit.ts";
 import { getCommitMessages } from "./get_commit_messages.ts";
 import { getTreeEntries } from "./get_tree_entries.ts";
+import { lastCommitForPath } from "./last_commit_for_path.ts";
+import { listCommitsByOid } from "./list_commits_by_oid.ts";
+import { listCommitsByRefName } from "./list_commits_by_ref_name.ts";
 import { listFiles } from "./list_files.ts";
+import { listLastCommitsForTree } from "./list_last_commits_for_tree.ts";
 import { rawBlame } from "./raw_blame.ts";
 import { treeEntry } from "./tree_entry.ts";
 
@@ -28,10 +33,15 @@ export function commitService(deps: ServiceDeps): ServiceImplementation {
     CommitStats: commitStats(deps),
     CountCommits: countCommits(deps),
     CountDivergingCommits: countDivergingCommits(deps),
+    FindCommit: findCommit(deps),
     FilterShasWithSignatures: filterShasWithSignatures(deps),
     GetCommitMessages: getCommitMessages(deps),
     GetTreeEntries: getTreeEntries(deps),
+    LastCommitForPath: lastCommitForPath(deps),
+    ListCommitsByOid: listCommitsByOid(deps),
+    ListCommitsByRefName: listCommitsByRefName(deps),
     ListFiles: listFiles(deps),
+    ListLastCommitsForTree: listLastCommitsForTree(deps),
     RawBlame: rawBlame(deps),
     TreeEntry: treeEntry(deps),
   });

@@ -28,3 +28,30 @@ export function rfc3339(seconds: number): string {
   if (Number.isNaN(date.getTime())) return String(seconds);
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
+
+/** How a path reaches `git log` or `git rev-list`: after `--` or, when not UTF-8, on stdin. */
+export interface PathspecArgs {
+  /** Extra flags (`--stdin` when the path goes on stdin). */
+  flags: string[];
+  postSepArgs?: string[];
+  stdin?: Uint8Array;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Passes `path` to log/rev-list: command-line arguments are UTF-8 strings,
+ * so a path with other bytes is sent on stdin after a `--` line (`--stdin`
+ * reads revisions, then paths), byte for byte.
+ */
+export function pathspecArgs(path: Uint8Array): PathspecArgs {
+  try {
+    return { flags: [], postSepArgs: [strictUtf8.decode(path)] };
+  } catch {
+    const stdin = new Uint8Array(path.byteLength + 4);
+    stdin.set([0x2d, 0x2d, 0x0a]); // "--\n"
+    stdin.set(path, 3);
+    stdin[stdin.byteLength - 1] = 0x0a;
+    return { flags: ["--stdin"], stdin };
+  }
+}

@@ -33,3 +33,8 @@ export async function defaultBranch(
   }
   return branches[0];
 }
+
+/** Whether cat-file can be asked for `revision` at all (non-empty, one line, no NUL). */
+export function isReadable(revision: string): boolean {
+  return revision !== "" && !revision.includes("\n") && !revision.includes("\0");
+}

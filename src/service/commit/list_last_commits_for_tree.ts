@@ -1,0 +1,78 @@
+/**
+ * `ListLastCommitsForTree`: for the entries of the tree at `path` in
+ * `revision` (`git ls-tree`, trees first, then blobs, then submodules),
+ * from `offset` and at most `limit` of them, the last commit that touched
+ * each, ten entries a message, as Gitaly does it.
+ *
+ * @module
+ */
+import { validateRevision } from "../../git/revision.ts";
+import { LsTreeParser } from "../../git/tree.ts";
+import type { Init, ListLastCommitsForTreeResponse_CommitForTree } from "../../proto/types.ts";
+import { internal, invalidArgument } from "../../server/errors.ts";
+import { type Rpc, serverStream } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { text } from "../shared/bytes.ts";
+import { CountChunker } from "../shared/chunker.ts";
+import { describeExit, runStreamed } from "../shared/git_stream.ts";
+import { lastCommitForPath } from "./last_commits.ts";
+import { globalOptionsEnv } from "./options.ts";
+
+/** Entries per message, as in Gitaly. */
+const BATCH = 10;
+const TYPE_ORDER: Record<string, number> = { tree: 0, blob: 1, commit: 2 };
+
+/** Builds the handler. */
+export function listLastCommitsForTree(
+  deps: ServiceDeps,
+): Rpc<"gitaly.CommitService", "ListLastCommitsForTree"> {
+  return serverStream(async (req, ctx, send) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    const revision = req.revision ?? "";
+    validateRevision(revision);
+    const offset = req.offset ?? 0;
+    const limit = req.limit ?? 0;
+    if (offset < 0) throw invalidArgument("offset negative");
+    if (limit < 0) throw invalidArgument("limit negative");
+    let path = text(req.path);
+    if (path === "" || path === "/") path = ".";
+    const env = globalOptionsEnv(req.global_options);
+
+    const entries: { type: string; path: Uint8Array }[] = [];
+    const parser = new LsTreeParser();
+    const exit = await runStreamed(deps.git, {
+      gitDir: repoPath,
+      command: {
+        name: "ls-tree",
+        flags: ["-z", "--full-name"],
+        args: [revision],
+        postSepArgs: [path],
+      },
+      env,
+      signal: ctx.signal,
+    }, {
+      stdout: (chunk) => {
+        for (const entry of parser.push(chunk)) entries.push(entry);
+        return Promise.resolve();
+      },
+    });
+    parser.end();
+    if (exit.code !== 0) throw internal(describeExit(exit)).withField("stderr", exit.stderr);
+    const sorted = entries
+      .map((entry, i) => ({ entry, i }))
+      .sort((a, b) => (TYPE_ORDER[a.entry.type] - TYPE_ORDER[b.entry.type]) || a.i - b.i)
+      .map((x) => x.entry);
+    const page = offset >= sorted.length ? [] : sorted.slice(offset, offset + limit);
+
+    const chunker = new CountChunker<Init<ListLastCommitsForTreeResponse_CommitForTree>>(
+      (commits) => send({ commits }),
+      BATCH,
+    );
+    for (const entry of page) {
+      const commit = await lastCommitForPath(deps, repoPath, revision, entry.path, env, ctx.signal);
+      if (!commit) throw internal(`object not found: last commit of ${text(entry.path)}`);
+      await chunker.add({ path_bytes: entry.path, commit });
+    }
+    await chunker.flush();
+  });
+}
