@@ -469,3 +469,25 @@ differentialTest("ListCommitsByOid and ListCommitsByRefName", async (h) => {
   });
   await h.compare(CS, "ListCommitsByRefName", { repository: missing, ref_names: ["main"] });
 });
+
+differentialTest("bad input where Gitaly says Internal: precise codes", async (h) => {
+  const repository = await h.repo("rich", { shared: true });
+  const codes = async (method: string, request: unknown) => {
+    // deno-lint-ignore no-explicit-any
+    const r = await h.call(CS, method as any, request as any);
+    return [codeOf(r.ours), codeOf(r.reference)];
+  };
+  const expect = ["InvalidArgument", "Internal"];
+  assertEquals(await codes("CheckObjectsExist", []), expect);
+  assertEquals(await codes("FilterShasWithSignatures", []), expect);
+  const nul = "README.md\0x";
+  assertEquals(await codes("RawBlame", { repository, revision: "main", path: nul }), expect);
+  assertEquals(
+    await codes("LastCommitForPath", { repository, revision: "main", path: nul }),
+    expect,
+  );
+  assertEquals(await codes("GetTreeEntries", { repository, revision: "main", path: nul }), expect);
+  await h.compare(CS, "CountDivergingCommits", { repository, from: "-x", to: "main" }, {
+    message: "ignore",
+  });
+});

@@ -40,6 +40,8 @@ export function checkObjectsExist(
         await chunker.add({ name: request.revisions[i], exists: info !== null });
       }
     }
+    // Gitaly answers an empty stream with Internal "EOF"; it is the client's mistake.
+    if (repoPath === undefined) throw invalidArgument("no request received");
     await chunker.flush();
   });
 }

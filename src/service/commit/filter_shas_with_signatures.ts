@@ -7,6 +7,7 @@
  */
 import { parseCommit } from "../../git/commit_parser.ts";
 import { SignatureType } from "../../proto/types.ts";
+import { invalidArgument } from "../../server/errors.ts";
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
@@ -32,5 +33,7 @@ export function filterShasWithSignatures(
       }
       await send({ shas });
     }
+    // Gitaly answers an empty stream with Internal "EOF"; it is the client's mistake.
+    if (repoPath === undefined) throw invalidArgument("no request received");
   });
 }

@@ -329,6 +329,68 @@ Deno.test({
       );
     });
 
+    await ctx.step(
+      "FindCommit, LastCommitForPath, ListLastCommitsForTree, ListCommitsBy*",
+      async () => {
+        const found = await h.call(CS, "FindCommit", { repository: repo, revision: b("main") });
+        assert(found.ok);
+        const commit = found.responses[0].commit as { id: string; parent_ids: string[] };
+        assertEquals([commit.id, commit.parent_ids], [main, [first]]);
+        assertEquals(
+          await h.call(CS, "FindCommit", { repository: repo, revision: b("nope") }),
+          { ok: true, responses: [{}] },
+        );
+        const last = await h.call(CS, "LastCommitForPath", {
+          repository: repo,
+          revision: b("main"),
+          path: b("README.md"),
+        });
+        assert(last.ok);
+        assertEquals((last.responses[0].commit as { id: string }).id, first);
+        const tree = await h.call(CS, "ListLastCommitsForTree", {
+          repository: repo,
+          revision: "main",
+          path: b("/"),
+          limit: 10,
+        });
+        assert(tree.ok);
+        assertEquals(
+          (tree.responses[0].commits as { path_bytes: string; commit: { id: string } }[]).map((
+            c,
+          ) => [str(c.path_bytes), c.commit.id]),
+          [["src", main], ["README.md", first], ["lines.txt", first]],
+        );
+        assertEquals(
+          failure(
+            await h.call(CS, "ListLastCommitsForTree", {
+              repository: repo,
+              revision: "main",
+              limit: -1,
+            }),
+          ),
+          ["InvalidArgument", "limit negative"],
+        );
+        const byOid = await h.call(CS, "ListCommitsByOid", {
+          repository: repo,
+          oid: [first, "nope", main],
+        });
+        assert(byOid.ok);
+        assertEquals((byOid.responses[0].commits as { id: string }[]).map((c) => c.id), [
+          first,
+          main,
+        ]);
+        const byRef = await h.call(CS, "ListCommitsByRefName", {
+          repository: repo,
+          ref_names: [b("refs/heads/main"), b("refs/heads/nope")],
+        });
+        assert(byRef.ok);
+        assertEquals(
+          (byRef.responses[0].commit_refs as { ref_name: string }[]).map((c) => str(c.ref_name)),
+          ["refs/heads/main"],
+        );
+      },
+    );
+
     await ctx.step("a missing repository", async () => {
       const missing = repository("missing.git");
       for (
