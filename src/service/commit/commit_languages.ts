@@ -22,6 +22,12 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { runStreamed } from "../shared/git_stream.ts";
 import { makeStorageTempDir } from "../shared/storage.ts";
+import {
+  attributesKey,
+  type CachedFile,
+  loadLanguageCache,
+  saveLanguageCache,
+} from "./language_cache.ts";
 import { defaultBranch } from "./revisions.ts";
 
 /** Bytes of each file that decide its language (as in Gitaly). */
@@ -106,25 +112,55 @@ interface Blob {
   name: string;
 }
 
-/** Bytes per language over the commit's files. */
+/**
+ * Bytes per language over the commit's files; from the cache when it is
+ * of this commit, else reading only the blobs the cache does not know.
+ */
 async function languageStats(
   deps: ServiceDeps,
   repoPath: string,
   commitId: string,
   signal: AbortSignal,
 ): Promise<Map<string, number>> {
-  const data = await linguist();
+  const cache = await loadLanguageCache(repoPath);
+  if (cache?.commitId === commitId) {
+    // The same commit: only info/attributes may have changed since.
+    const files = Object.entries(cache.files).filter(([name]) => isAttributesFile(name));
+    const key = await attributesKey(repoPath, files.map(([name, [oid]]) => ({ name, oid })));
+    if (key === cache.attributesKey) return new Map(Object.entries(cache.totals));
+  }
   const blobs = await listBlobs(deps, repoPath, commitId, signal);
+  const attributeFiles = blobs.filter((b) => isAttributesFile(b.name));
+  const key = await attributesKey(repoPath, attributeFiles);
+  const known = cache?.attributesKey === key ? cache.files : {};
+  const data = await linguist();
   const attributes = await attributesOf(deps, repoPath, commitId, blobs, signal);
   const stats = new Map<string, number>();
+  const files: Record<string, CachedFile> = {};
   for (const blob of blobs) {
     const attrs = attributes.get(blob.name);
+    if (isAttributesFile(blob.name)) files[blob.name] = [blob.oid, null, 0];
     if (isExcluded(data, blob.name, attrs)) continue;
-    const counted = await determine(deps, repoPath, data, blob, attrs, signal);
+    const cached = known[blob.name];
+    const counted = cached?.[0] === blob.oid
+      ? (cached[1] === null ? null : { language: cached[1], size: cached[2] })
+      : await determine(deps, repoPath, data, blob, attrs, signal);
+    files[blob.name] = [blob.oid, counted?.language ?? null, counted?.size ?? 0];
     if (counted) stats.set(counted.language, (stats.get(counted.language) ?? 0) + counted.size);
   }
   for (const [language, size] of stats) if (size === 0) stats.delete(language);
+  await saveLanguageCache(repoPath, {
+    version: 1,
+    commitId,
+    attributesKey: key,
+    files,
+    totals: Object.fromEntries(stats),
+  });
   return stats;
+}
+
+function isAttributesFile(name: string): boolean {
+  return name === ".gitattributes" || name.endsWith("/.gitattributes");
 }
 
 async function listBlobs(
@@ -162,9 +198,7 @@ async function attributesOf(
   blobs: Blob[],
   signal: AbortSignal,
 ): Promise<Map<string, Attributes>> {
-  const hasAttributesFile = blobs.some((b) =>
-    b.name === ".gitattributes" || b.name.endsWith("/.gitattributes")
-  );
+  const hasAttributesFile = blobs.some((b) => isAttributesFile(b.name));
   const hasInfoAttributes = await Deno.stat(join(repoPath, "info", "attributes")).then(
     () => true,
     () => false,

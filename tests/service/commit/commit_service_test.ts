@@ -327,6 +327,22 @@ Deno.test({
         ]),
         [["Go", 40], ["Python", 9]],
       );
+      // Cached: the same answer again, and for the parent commit (one blob differs).
+      const again = await h.call(CS, "CommitLanguages", { repository: repo, revision: b("main") });
+      assertEquals(again, languages);
+      await Deno.stat(`${h.repoPath(repo)}/deno-gitaly-language.stats`);
+      const parent = await h.call(CS, "CommitLanguages", {
+        repository: repo,
+        revision: b("main~1"),
+      });
+      assert(parent.ok);
+      assertEquals(
+        (parent.responses[0].languages as { name: string; bytes: number }[]).map((l) => [
+          l.name,
+          l.bytes,
+        ]),
+        [["Go", 29], ["Python", 9]],
+      );
     });
 
     await ctx.step(
