@@ -215,7 +215,7 @@ differentialTest("GetTreeEntries", async (h) => {
 
 differentialTest("ListFiles", async (h) => {
   const repository = await h.repo("rich", { shared: true });
-  for (const revision of ["main", "", "feature/unmerged", "nope", "v1.0.0", "-x"]) {
+  for (const revision of ["main", "", "feature/unmerged", "nope", "v1.0.0", "-x", "blob-tag"]) {
     await h.compare(CS, "ListFiles", { repository, revision }, { join: "paths" });
   }
   const empty = await h.repo("empty", { shared: true });
@@ -489,5 +489,47 @@ differentialTest("bad input where Gitaly says Internal: precise codes", async (h
   assertEquals(await codes("GetTreeEntries", { repository, revision: "main", path: nul }), expect);
   await h.compare(CS, "CountDivergingCommits", { repository, from: "-x", to: "main" }, {
     message: "ignore",
+  });
+});
+
+differentialTest("history: more tree, stats and file cases", async (h) => {
+  const repository = await h.repo("history", { shared: true });
+  const merges = (await h.git("reference", repository, ["rev-list", "--merges", "main"])).split(
+    "\n",
+  );
+  const trees = [
+    { revision: "main", path: ".", recursive: true, pagination_params: { limit: 7 } },
+    {
+      revision: "main",
+      path: ".",
+      recursive: true,
+      sort: GetTreeEntriesRequest_SortBy.TREES_FIRST,
+    },
+    { revision: "main", path: "web/", recursive: true },
+    { revision: "main", path: "src", sort: GetTreeEntriesRequest_SortBy.TREES_FIRST },
+    { revision: merges[0], path: "topic" },
+    { revision: "main~199", path: "." },
+  ];
+  await each(
+    trees,
+    (request) => h.compare(CS, "GetTreeEntries", { repository, ...request }, { join: "none" }),
+  );
+  await each(merges, (revision) => h.compare(CS, "CommitStats", { repository, revision }));
+  await each(
+    ["main^{tree}", "main:src", "main^{tree}^{tree}", "topic", "languages"],
+    (revision) => h.compare(CS, "ListFiles", { repository, revision }, { join: "paths" }),
+  );
+  await each(
+    [{ from: merges[0], to: merges[1] }, { from: "languages", to: "topic", max_count: 3 }],
+    (request) => h.compare(CS, "CountDivergingCommits", { repository, ...request }),
+  );
+  await h.compare(CS, "TreeEntry", {
+    repository,
+    revision: "main",
+    path: HISTORY.bigFile,
+    limit: 1000,
+  }, { join: joinBlob });
+  await h.compare(CS, "TreeEntry", { repository, revision: "main", path: "bin/data.bin" }, {
+    join: joinBlob,
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `ListFiles`: the paths of every blob in `revision`'s tree (default: the
  * branch HEAD points to), from `git ls-tree -z -r --full-tree
- * --full-name`, batched by message size. A revision that names no commit
+ * --full-name`, batched by message size. A revision that names no object
  * answers one empty message, as in Gitaly.
  *
  * @module
@@ -32,10 +32,8 @@ export function listFiles(deps: ServiceDeps): Rpc<"gitaly.CommitService", "ListF
       revision = await defaultBranch(deps, repoPath, ctx.signal);
       if (revision === "") throw failedPrecondition("repository does not have a default branch");
     }
-    const commit = await deps.catfile.info(repoPath, `${revision}^{commit}`, {
-      signal: ctx.signal,
-    });
-    if (!commit) return await send({});
+    const object = await deps.catfile.info(repoPath, revision, { signal: ctx.signal });
+    if (!object) return await send({});
 
     const chunker = new SizeChunker<Uint8Array>(pathSize, (paths) => send({ paths }));
     const parser = new LsTreeParser();
@@ -44,7 +42,7 @@ export function listFiles(deps: ServiceDeps): Rpc<"gitaly.CommitService", "ListF
       command: {
         name: "ls-tree",
         flags: ["-z", "-r", "--full-tree", "--full-name"],
-        args: [commit.oid],
+        args: [object.oid],
       },
       signal: ctx.signal,
     }, {
@@ -55,7 +53,10 @@ export function listFiles(deps: ServiceDeps): Rpc<"gitaly.CommitService", "ListF
       },
     });
     parser.end();
-    if (exit.code !== 0) throw internal(`ls-tree: ${exit.stderr.trim()}`);
+    // A revision naming a blob lists nothing, as in Gitaly (which never looks at ls-tree's exit).
+    if (exit.code !== 0 && !exit.stderr.includes("not a tree object")) {
+      throw internal(`ls-tree: ${exit.stderr.trim()}`);
+    }
     await chunker.flush();
   });
 }
