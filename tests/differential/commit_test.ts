@@ -5,7 +5,7 @@
  * @module
  */
 import { assertEquals } from "../helpers/assert.ts";
-import { type CallResult, differentialTest, type RepoRef } from "./harness.ts";
+import { type CallResult, differentialTest, type RepoRef, SIDES } from "./harness.ts";
 import { FIXTURE_EPOCH, HISTORY, RICH } from "./fixtures.ts";
 import { GetTreeEntriesRequest_SortBy } from "../../src/proto/types.ts";
 
@@ -312,6 +312,14 @@ differentialTest("CommitLanguages", async (h) => {
     await h.compare(CS, "CommitLanguages", { repository: rich, revision }, sort);
   }
   await h.compare(CS, "CommitLanguages", { repository: missing, revision: "main" });
+  // A name that is a branch and a tag: Gitaly takes the branch.
+  const ambiguous = await h.repo("history");
+  for (const side of SIDES) {
+    await h.git(side, ambiguous, ["tag", "topic", "languages"]);
+  }
+  for (const revision of ["topic", "tags/topic", "heads/topic"]) {
+    await h.compare(CS, "CommitLanguages", { repository: ambiguous, revision }, sort);
+  }
 });
 
 /** Languages of equal share in a stable order (Gitaly leaves it to map order). */

@@ -71,8 +71,39 @@ export function commitLanguages(deps: ServiceDeps): Rpc<"gitaly.CommitService", 
   });
 }
 
-/** `git rev-parse`, with Gitaly's preference for a branch when a name is ambiguous. */
+/**
+ * What `git rev-parse <revision>` prints, with Gitaly's preference for a
+ * branch when a name is ambiguous. Asked of the cat-file cache when the
+ * name cannot be ambiguous; git itself answers the other cases (and words
+ * the errors).
+ */
 async function lookupRevision(
+  deps: ServiceDeps,
+  repoPath: string,
+  revision: string,
+  signal: AbortSignal,
+): Promise<string> {
+  if (revision !== "") {
+    const name = /^[\w.\/-]+$/.test(revision) ? revision : undefined;
+    const candidates = name ? REF_RULES.map((rule) => rule.replace("%s", name)) : [];
+    const [found, ...refs] = await deps.catfile.infoMany(repoPath, [revision, ...candidates], {
+      signal,
+    });
+    if (found && refs.filter((ref) => ref !== null).length <= 1) return found.oid;
+  }
+  return await revParse(deps, repoPath, revision, signal);
+}
+
+/** The reference rules under which a short name is looked up (git's dwim order). */
+const REF_RULES = [
+  "refs/%s",
+  "refs/tags/%s",
+  "refs/heads/%s",
+  "refs/remotes/%s",
+  "refs/remotes/%s/HEAD",
+];
+
+async function revParse(
   deps: ServiceDeps,
   repoPath: string,
   revision: string,

@@ -25,6 +25,7 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { SizeChunker } from "../shared/chunker.ts";
+import { mapConcurrent } from "../shared/concurrent.ts";
 import { runStreamed } from "../shared/git_stream.ts";
 import { isDot, treeEntryMessage, treeEntryType } from "./trees.ts";
 
@@ -32,6 +33,8 @@ type Entry = Init<TreeEntry> & { path: Uint8Array; oid: string; type: TreeEntry_
 
 /** How deep flat paths are followed, as in Gitaly. */
 const FLAT_PATH_DEPTH = 10;
+/** Trees read at once (each through its own cat-file process) while finding flat paths. */
+const FLAT_PATH_CONCURRENCY = 4;
 
 /** Builds the handler. */
 export function getTreeEntries(deps: ServiceDeps): Rpc<"gitaly.CommitService", "GetTreeEntries"> {
@@ -79,9 +82,9 @@ export function getTreeEntries(deps: ServiceDeps): Rpc<"gitaly.CommitService", "
       [entries, cursor] = paginate(entries, req.pagination_params);
     }
     if (!req.recursive && !req.skip_flat_paths) {
-      for (const entry of entries) {
+      await mapConcurrent(entries, FLAT_PATH_CONCURRENCY, async (entry) => {
         entry.flat_path = await flatPath(deps, repoPath, entry, ctx.signal);
-      }
+      });
     }
 
     let first = true;

@@ -14,12 +14,15 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { CountChunker } from "../shared/chunker.ts";
+import { mapConcurrent } from "../shared/concurrent.ts";
 import { describeExit, runStreamed } from "../shared/git_stream.ts";
 import { lastCommitForPath } from "./last_commits.ts";
 import { globalOptionsEnv } from "./options.ts";
 
 /** Entries per message, as in Gitaly. */
 const BATCH = 10;
+/** `git log` processes run at once for one call. */
+const LOG_CONCURRENCY = 4;
 const TYPE_ORDER: Record<string, number> = { tree: 0, blob: 1, commit: 2 };
 
 /** Builds the handler. */
@@ -68,10 +71,22 @@ export function listLastCommitsForTree(
       (commits) => send({ commits }),
       BATCH,
     );
-    for (const entry of page) {
-      const commit = await lastCommitForPath(deps, repoPath, revision, entry.path, env, ctx.signal);
-      if (!commit) throw internal(`object not found: last commit of ${text(entry.path)}`);
-      await chunker.add({ path_bytes: entry.path, commit });
+    // One git log per entry, as Gitaly runs them, a few at a time; sent in order.
+    for (let start = 0; start < page.length; start += BATCH) {
+      const batch = page.slice(start, start + BATCH);
+      const commits = await mapConcurrent(batch, LOG_CONCURRENCY, async (entry) => {
+        const commit = await lastCommitForPath(
+          deps,
+          repoPath,
+          revision,
+          entry.path,
+          env,
+          ctx.signal,
+        );
+        if (!commit) throw internal(`object not found: last commit of ${text(entry.path)}`);
+        return { path_bytes: entry.path, commit };
+      });
+      for (const commit of commits) await chunker.add(commit);
     }
     await chunker.flush();
   });
