@@ -523,6 +523,14 @@ differentialTest("history: more tree, stats and file cases", async (h) => {
     (request) => h.compare(CS, "GetTreeEntries", { repository, ...request }, { join: "none" }),
   );
   await each(merges, (revision) => h.compare(CS, "CommitStats", { repository, revision }));
+  const renames = (await h.git("reference", repository, [
+    "log",
+    "--format=%H",
+    "--diff-filter=R",
+    "-M",
+    "main",
+  ])).split("\n").filter((r) => r !== "");
+  await each(renames, (revision) => h.compare(CS, "CommitStats", { repository, revision }));
   await each(
     ["main^{tree}", "main:src", "main^{tree}^{tree}", "topic", "languages"],
     (revision) => h.compare(CS, "ListFiles", { repository, revision }, { join: "paths" }),

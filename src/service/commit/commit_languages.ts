@@ -20,6 +20,7 @@ import { internal } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
+import { mapConcurrent } from "../shared/concurrent.ts";
 import { runStreamed } from "../shared/git_stream.ts";
 import { makeStorageTempDir } from "../shared/storage.ts";
 import {
@@ -34,6 +35,8 @@ import { defaultBranch } from "./revisions.ts";
 const SNIFF_BYTES = 2048;
 /** Past this many unread bytes a blob's cat-file process is killed rather than drained. */
 const DRAIN_LIMIT = 8 * 1024 * 1024;
+/** Blobs read at once. */
+const BLOB_CONCURRENCY = 4;
 
 const ATTRIBUTES = [
   "linguist-documentation",
@@ -168,17 +171,18 @@ async function languageStats(
   const attributes = await attributesOf(deps, repoPath, commitId, blobs, signal);
   const stats = new Map<string, number>();
   const files: Record<string, CachedFile> = {};
-  for (const blob of blobs) {
+  // Blobs are read a few at a time (each through its own cat-file process).
+  await mapConcurrent(blobs, BLOB_CONCURRENCY, async (blob) => {
     const attrs = attributes.get(blob.name);
     if (isAttributesFile(blob.name)) files[blob.name] = [blob.oid, null, 0];
-    if (isExcluded(data, blob.name, attrs)) continue;
+    if (isExcluded(data, blob.name, attrs)) return;
     const cached = known[blob.name];
     const counted = cached?.[0] === blob.oid
       ? (cached[1] === null ? null : { language: cached[1], size: cached[2] })
       : await determine(deps, repoPath, data, blob, attrs, signal);
     files[blob.name] = [blob.oid, counted?.language ?? null, counted?.size ?? 0];
     if (counted) stats.set(counted.language, (stats.get(counted.language) ?? 0) + counted.size);
-  }
+  });
   for (const [language, size] of stats) if (size === 0) stats.delete(language);
   await saveLanguageCache(repoPath, {
     version: 1,
