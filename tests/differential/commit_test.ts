@@ -449,6 +449,19 @@ differentialTest("ListLastCommitsForTree", async (h) => {
     { repository: rich, revision: "-x", path: "", limit: 10 },
     { repository: history, revision: "main", path: "", limit: 100 },
     { repository: history, revision: "main", path: "web/", limit: 100 },
+    {
+      repository: history,
+      revision: "main",
+      path: new Uint8Array([...HISTORY.latin1Dir, 0x2f]),
+      limit: 100,
+    },
+    { repository: history, revision: "main", path: HISTORY.latin1Dir, limit: 100 },
+    {
+      repository: history,
+      revision: "main",
+      path: new Uint8Array([...HISTORY.latin1Dir, ...new TextEncoder().encode("/nope/")]),
+      limit: 100,
+    },
   ];
   await each(
     requests,

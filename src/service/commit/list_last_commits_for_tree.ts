@@ -7,7 +7,15 @@
  * @module
  */
 import { validateRevision } from "../../git/revision.ts";
-import { LsTreeParser } from "../../git/tree.ts";
+import {
+  bytesEqual,
+  entryKind,
+  joinPath,
+  LsTreeParser,
+  readTree,
+  resolveTreePath,
+  splitPath,
+} from "../../git/tree.ts";
 import type { Init, ListLastCommitsForTreeResponse_CommitForTree } from "../../proto/types.ts";
 import { internal, invalidArgument } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
@@ -41,26 +49,9 @@ export function listLastCommitsForTree(
     if (path === "" || path === "/") path = ".";
     const env = globalOptionsEnv(req.global_options);
 
-    const entries: { type: string; path: Uint8Array }[] = [];
-    const parser = new LsTreeParser();
-    const exit = await runStreamed(deps.git, {
-      gitDir: repoPath,
-      command: {
-        name: "ls-tree",
-        flags: ["-z", "--full-name"],
-        args: [revision],
-        postSepArgs: [path],
-      },
-      env,
-      signal: ctx.signal,
-    }, {
-      stdout: (chunk) => {
-        for (const entry of parser.push(chunk)) entries.push(entry);
-        return Promise.resolve();
-      },
-    });
-    parser.end();
-    if (exit.code !== 0) throw internal(describeExit(exit)).withField("stderr", exit.stderr);
+    const entries = isUtf8(req.path)
+      ? await lsTree(deps, repoPath, revision, path, env, ctx.signal)
+      : await walkTree(deps, repoPath, revision, req.path, ctx.signal);
     const sorted = entries
       .map((entry, i) => ({ entry, i }))
       .sort((a, b) => (TYPE_ORDER[a.entry.type] - TYPE_ORDER[b.entry.type]) || a.i - b.i)
@@ -90,4 +81,76 @@ export function listLastCommitsForTree(
     }
     await chunker.flush();
   });
+}
+
+type Listed = { type: string; path: Uint8Array };
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `git ls-tree -z --full-name <revision> -- <path>`, as Gitaly lists the entries. */
+async function lsTree(
+  deps: ServiceDeps,
+  repoPath: string,
+  revision: string,
+  path: string,
+  env: Record<string, string> | undefined,
+  signal: AbortSignal,
+): Promise<Listed[]> {
+  const entries: Listed[] = [];
+  const parser = new LsTreeParser();
+  const exit = await runStreamed(deps.git, {
+    gitDir: repoPath,
+    command: {
+      name: "ls-tree",
+      flags: ["-z", "--full-name"],
+      args: [revision],
+      postSepArgs: [path],
+    },
+    env,
+    signal,
+  }, {
+    stdout: (chunk) => {
+      for (const entry of parser.push(chunk)) entries.push(entry);
+      return Promise.resolve();
+    },
+  });
+  parser.end();
+  if (exit.code !== 0) throw internal(describeExit(exit)).withField("stderr", exit.stderr);
+  return entries;
+}
+
+/**
+ * What ls-tree lists for a path git's command line cannot carry (not
+ * UTF-8), found by walking trees: with a trailing `/` the tree's entries,
+ * else the entry itself.
+ */
+async function walkTree(
+  deps: ServiceDeps,
+  repoPath: string,
+  revision: string,
+  path: Uint8Array,
+  signal: AbortSignal,
+): Promise<Listed[]> {
+  const root = await deps.catfile.info(repoPath, `${revision}^{tree}`, { signal });
+  if (!root) throw internal("exit status 128");
+  const components = splitPath(path);
+  const listChildren = path[path.byteLength - 1] === 0x2f;
+  const parent = listChildren ? components : components.slice(0, -1);
+  const dir = parent.reduce((a, c) => joinPath(a, c), new Uint8Array(0));
+  const tree = await resolveTreePath(deps.catfile, repoPath, root.oid, dir, signal);
+  if (!tree || tree.kind !== "tree") return [];
+  const entries = await readTree(deps.catfile, repoPath, tree.oid, signal) ?? [];
+  const name = components[components.length - 1];
+  return entries
+    .filter((entry) => listChildren || bytesEqual(entry.name, name))
+    .map((entry) => ({ type: entryKind(entry.mode), path: joinPath(dir, entry.name) }));
 }
