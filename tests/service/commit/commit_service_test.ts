@@ -42,6 +42,39 @@ async function runText(...args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+/** Runs git in `target`'s directory; `stdin` as text. */
+async function runIn(
+  target: { relative_path: string },
+  ...args: (string | { stdin: string })[]
+): Promise<string> {
+  const last = args[args.length - 1];
+  const stdin = typeof last === "object" ? last.stdin : undefined;
+  const argv = args.filter((a): a is string => typeof a === "string");
+  const child = new Deno.Command("git", {
+    args: ["--git-dir", h.repoPath(target), ...argv],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    env: {
+      GIT_AUTHOR_NAME: "A",
+      GIT_AUTHOR_EMAIL: "a@x",
+      GIT_COMMITTER_NAME: "C",
+      GIT_COMMITTER_EMAIL: "c@x",
+    },
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(b(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Cat-file processes the cache keeps idle (alive by design). */
+function idleCatfiles(): number {
+  return h.deps.catfile.stats().idle;
+}
+
 function failure(result: CallResult): [string, string] {
   assert(!result.ok, "expected an error");
   return [result.codeName, result.message];
@@ -406,6 +439,33 @@ Deno.test({
         );
       },
     );
+
+    await ctx.step("a cancelled call leaves no git process behind", async () => {
+      const big = await h.createRepo("big.git");
+      const data = new Uint8Array(8 * 1024 * 1024).map((_, i) => i % 251);
+      const file = await Deno.makeTempFile();
+      await Deno.writeFile(file, data);
+      const blobOid = await runIn(big, "hash-object", "-w", file);
+      const tree = await runIn(big, "mktree", { stdin: `100644 blob ${blobOid}\tbig.bin\n` });
+      const commit = await runIn(big, "commit-tree", "-m", "big", tree);
+      await runIn(big, "update-ref", "refs/heads/main", commit);
+      await Deno.remove(file);
+      for (const method of ["TreeEntry", "RawBlame"] as const) {
+        const controller = new AbortController();
+        const call = h.call(CS, method, {
+          repository: big,
+          revision: b("main"),
+          path: b("big.bin"),
+        }, { signal: controller.signal });
+        setTimeout(() => controller.abort(), 5);
+        await call;
+        for (let i = 0; i < 100 && h.deps.git.liveCount() > idleCatfiles(); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assertEquals(h.deps.catfile.stats().busy, 0, method);
+        assertEquals(h.deps.git.liveCount(), idleCatfiles(), method);
+      }
+    });
 
     await ctx.step("a missing repository", async () => {
       const missing = repository("missing.git");
