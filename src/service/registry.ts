@@ -18,6 +18,7 @@ import {
 } from "./health/mod.ts";
 import { blobService } from "./blob/mod.ts";
 import { cleanupService } from "./cleanup/mod.ts";
+import { commitService } from "./commit/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
@@ -41,6 +42,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   smartHttpService,
   remoteService,
   blobService,
+  commitService,
   refService,
 ];
 
