@@ -219,6 +219,28 @@ export class GitOutputLimitError extends Error {
   }
 }
 
+/**
+ * Subcommands that run no other program (no pack-objects, no remote
+ * helper, no hook), so they need no process group of their own to be
+ * killed completely.
+ */
+const CHILDLESS_SUBCOMMANDS = new Set([
+  "cat-file",
+  "check-attr",
+  "check-ref-format",
+  "count-objects",
+  "for-each-ref",
+  "ls-tree",
+  "merge-base",
+  "patch-id",
+  "read-tree",
+  "rev-list",
+  "rev-parse",
+  "show-ref",
+  "symbolic-ref",
+  "version",
+]);
+
 /** Spawns git processes; one instance per server. */
 export class GitRunner {
   readonly binPath: string;
@@ -286,8 +308,11 @@ export class GitRunner {
     options.signal?.throwIfAborted();
     const subcommand = options.command?.name ?? options.args![0];
     const stdoutPiped = options.stdout !== "null";
-    const command = new Deno.Command(this.processGroup ? this.#setsid! : this.binPath, {
-      args: this.processGroup ? [this.binPath, ...argv] : argv,
+    // A group of its own (through setsid, about 6 ms more per spawn) only where
+    // git may start helpers that must die with it.
+    const group = this.processGroup && !CHILDLESS_SUBCOMMANDS.has(subcommand);
+    const command = new Deno.Command(group ? this.#setsid! : this.binPath, {
+      args: group ? [this.binPath, ...argv] : argv,
       env: childEnv(this.#inheritedEnv, options.env),
       clearEnv: true,
       cwd: options.cwd,
@@ -298,7 +323,7 @@ export class GitRunner {
     const child = command.spawn();
     const git = new RunningGit(child, {
       subcommand,
-      processGroup: this.processGroup,
+      processGroup: group,
       killGraceMs: this.#killGraceMs,
       stderrLimit: options.stderrLimit ?? this.#stderrLimit,
       stdin: options.stdin ?? "null",
