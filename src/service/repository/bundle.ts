@@ -96,7 +96,7 @@ const PSEUDO_REFS: Record<string, string[]> = {
  * --stdin`, into lines git 2.39 accepts: git before 2.42 takes no options
  * there, so `--not` is applied by hand (negating what follows with `^`) and
  * `--all`, `--branches`, `--tags` and `--remotes` are expanded into the refs
- * they name, in git's order. Lines after `--` (paths) pass unchanged. Each
+ * they name, in git's order and spelling. Lines after `--` (paths) pass unchanged. Each
  * call handles one request's patterns, which end in a newline as Gitaly
  * writes them (an empty line, as from a request without patterns, makes
  * git stop reading).
@@ -145,7 +145,11 @@ export class StdinPatterns {
       command: { name: "for-each-ref", flags: ["--format=%(refname)"], args: prefixes },
       signal: this.signal,
     });
-    const refs = splitLines(stdout);
+    // git names the refs of `--branches`, `--tags` and `--remotes` without their prefix
+    // (so a bundle lists `refs/remotes/origin/HEAD` as the ref it points to), those of
+    // `--all` in full.
+    const strip = prefixes.length === 1 ? encoder.encode(prefixes[0]).byteLength : 0;
+    const refs = splitLines(stdout).map((ref) => ref.subarray(strip));
     if (option === "--all") refs.push(encoder.encode("HEAD"));
     return this.#negated ? refs.map((ref) => concat([Uint8Array.of(CARET), ref])) : refs;
   }

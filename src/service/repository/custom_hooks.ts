@@ -116,6 +116,8 @@ export async function replaceCustomHooks(
   }
 }
 
+const NOT_IN_ARCHIVE = new RegExp(`^(\\S*/)?tar: ${CUSTOM_HOOKS_DIR}: Not found in archive`);
+
 /** Extracts just `custom_hooks/` from `archive`; an empty archive means "no hooks". */
 async function extractHooks(
   dir: string,
@@ -137,7 +139,8 @@ async function extractHooks(
     await extractTar(dir, whole(), { args: [CUSTOM_HOOKS_DIR], signal });
   } catch (err) {
     // An archive without custom_hooks/ is a valid "no hooks" answer.
-    if (err instanceof TarError && err.stderr.includes("Not found in archive")) return;
+    // (tar names itself as it was invoked: `tar:` or `/usr/bin/tar:`.)
+    if (err instanceof TarError && NOT_IN_ARCHIVE.test(err.stderr)) return;
     throw err;
   }
 }
