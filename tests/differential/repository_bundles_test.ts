@@ -10,6 +10,8 @@ import { assertEquals } from "../helpers/assert.ts";
 import { dirname, join } from "node:path";
 import { fixtureGit } from "./fixtures.ts";
 import { differentialTest, type RepoRef, SIDES } from "./harness.ts";
+import { snapshotEntries } from "../../src/service/repository/get_snapshot.ts";
+import { tarStream } from "../../src/service/repository/tar_writer.ts";
 
 const RS = "gitaly.RepositoryService";
 const missing: RepoRef = { storage_name: "default", relative_path: "differential/missing.git" };
@@ -354,4 +356,81 @@ differentialTest("RemoveAll", async (h) => {
     assertEquals(await Array.fromAsync(Deno.readDir(h.storagePaths[side])), [], side);
   }
   await h.compare(RS, "RemoveAll", { storage_name: "default" });
+});
+
+/**
+ * A loopback HTTP server for snapshots: `/snap` answers `archive` to
+ * `Authorization: Bearer s3cret` only; `/garbage` answers no tar, `/redirect`
+ * a 302 to `/snap`, anything else 404.
+ */
+function snapshotServer(archive: Uint8Array<ArrayBuffer>): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/snap") {
+      if (req.headers.get("authorization") !== "Bearer s3cret") {
+        return new Response("who are you?\n", { status: 401 });
+      }
+      return new Response(archive);
+    }
+    if (path === "/garbage") return new Response("no tar here\n".repeat(1000));
+    if (path === "/redirect") {
+      return new Response(null, { status: 302, headers: { location: "/snap" } });
+    }
+    return new Response("nothing\n", { status: 404 });
+  });
+}
+
+differentialTest("CreateRepositoryFromSnapshot", async (h) => {
+  // The archive both sides download: what our GetSnapshot sends for the rich fixture.
+  const rich = await h.repo("rich", { shared: true });
+  const archive = new Uint8Array(
+    await new Response(tarStream(snapshotEntries(h.storagePaths.ours, h.gitDir("ours", rich))))
+      .arrayBuffer(),
+  );
+  const server = snapshotServer(archive);
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const C = "CreateRepositoryFromSnapshot" as const;
+  try {
+    const repository = freshRepo();
+    await h.compare(RS, C, { repository, http_url: `${base}/snap`, http_auth: "Bearer s3cret" });
+    await h.compareRefs(repository);
+    for (const side of SIDES) await h.git(side, repository, ["fsck", "--connectivity-only"]);
+    await h.compare(RS, C, { repository, http_url: `${base}/snap`, http_auth: "Bearer s3cret" });
+    // resolved_address: the host name is never looked up.
+    const pinned = freshRepo();
+    await h.compare(RS, C, {
+      repository: pinned,
+      http_url: `http://snapshots.invalid:${server.addr.port}/snap`,
+      http_auth: "Bearer s3cret",
+      resolved_address: "127.0.0.1",
+    });
+    await h.compareRefs(pinned);
+    const failures = [
+      { http_url: `${base}/snap` },
+      { http_url: `${base}/nothing` },
+      { http_url: `${base}/garbage` },
+      { http_url: `${base}/redirect`, http_auth: "Bearer s3cret" },
+      { http_url: "::nope" },
+      { http_url: "" },
+      { http_url: "ftp://127.0.0.1/snap" },
+      { http_url: `http://snapshots.invalid:${server.addr.port}/snap`, resolved_address: "no-ip" },
+      { http_url: "ftp://snapshots.invalid/snap", resolved_address: "127.0.0.1" },
+    ];
+    for (const request of failures) await h.compare(RS, C, { repository: freshRepo(), ...request });
+    // A port nobody listens on: Go's and Deno's words for the refusal differ.
+    await h.compare(RS, C, { repository: freshRepo(), http_url: "http://127.0.0.1:1/snap" }, {
+      message: (m) => m.replace(/(HTTP request failed: Get "[^"]*": ).*/, "$1<why>"),
+    });
+    await h.compare(RS, C, { http_url: `${base}/snap` });
+    // Nothing was created by the failures.
+    for (const side of SIDES) {
+      const names = await Array.fromAsync(Deno.readDir(dirname(h.gitDir(side, repository))));
+      assertEquals(
+        names.map((e) => e.name).filter((n) => n.startsWith("new-")).sort(),
+        [repository, pinned].map((r) => r.relative_path.split("/")[1]).sort(),
+      );
+    }
+  } finally {
+    await server.shutdown();
+  }
 });
