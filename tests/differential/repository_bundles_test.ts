@@ -346,21 +346,10 @@ differentialTest("PruneUnreachableObjects", async (h) => {
   await h.compare(RS, "PruneUnreachableObjects", { repository: pool });
 });
 
-differentialTest("RemoveAll", async (h) => {
-  await h.repo("rich");
-  await h.repo("empty");
-  await h.compare(RS, "RemoveAll", { storage_name: "nope" });
-  await h.compare(RS, "RemoveAll", {});
-  await h.compare(RS, "RemoveAll", { storage_name: "default" });
-  for (const side of SIDES) {
-    assertEquals(await Array.fromAsync(Deno.readDir(h.storagePaths[side])), [], side);
-  }
-  await h.compare(RS, "RemoveAll", { storage_name: "default" });
-});
-
 /**
  * A loopback HTTP server for snapshots: `/snap` answers `archive` to
- * `Authorization: Bearer s3cret` only; `/garbage` answers no tar, `/redirect`
+ * `Authorization: Bearer s3cret` only; `/empty` an archive without members,
+ * `/garbage` no tar, `/redirect`
  * a 302 to `/snap`, anything else 404.
  */
 function snapshotServer(archive: Uint8Array<ArrayBuffer>): Deno.HttpServer<Deno.NetAddr> {
@@ -372,6 +361,7 @@ function snapshotServer(archive: Uint8Array<ArrayBuffer>): Deno.HttpServer<Deno.
       }
       return new Response(archive);
     }
+    if (path === "/empty") return new Response(new Uint8Array(10240));
     if (path === "/garbage") return new Response("no tar here\n".repeat(1000));
     if (path === "/redirect") {
       return new Response(null, { status: 302, headers: { location: "/snap" } });
@@ -382,7 +372,7 @@ function snapshotServer(archive: Uint8Array<ArrayBuffer>): Deno.HttpServer<Deno.
 
 differentialTest("CreateRepositoryFromSnapshot", async (h) => {
   // The archive both sides download: what our GetSnapshot sends for the rich fixture.
-  const rich = await h.repo("rich", { shared: true });
+  const rich = await h.repo("rich");
   const archive = new Uint8Array(
     await new Response(tarStream(snapshotEntries(h.storagePaths.ours, h.gitDir("ours", rich))))
       .arrayBuffer(),
@@ -422,15 +412,31 @@ differentialTest("CreateRepositoryFromSnapshot", async (h) => {
       message: (m) => m.replace(/(HTTP request failed: Get "[^"]*": ).*/, "$1<why>"),
     });
     await h.compare(RS, C, { http_url: `${base}/snap` });
+    // An archive without members: a repository with nothing but its HEAD.
+    const bare = freshRepo();
+    await h.compare(RS, C, { repository: bare, http_url: `${base}/empty` });
+    await h.compareRefs(bare);
     // Nothing was created by the failures.
     for (const side of SIDES) {
       const names = await Array.fromAsync(Deno.readDir(dirname(h.gitDir(side, repository))));
       assertEquals(
         names.map((e) => e.name).filter((n) => n.startsWith("new-")).sort(),
-        [repository, pinned].map((r) => r.relative_path.split("/")[1]).sort(),
+        [repository, pinned, bare].map((r) => r.relative_path.split("/")[1]).sort(),
       );
     }
   } finally {
     await server.shutdown();
   }
+});
+
+differentialTest("RemoveAll", async (h) => {
+  await h.repo("rich");
+  await h.repo("empty");
+  await h.compare(RS, "RemoveAll", { storage_name: "nope" });
+  await h.compare(RS, "RemoveAll", {});
+  await h.compare(RS, "RemoveAll", { storage_name: "default" });
+  for (const side of SIDES) {
+    assertEquals(await Array.fromAsync(Deno.readDir(h.storagePaths[side])), [], side);
+  }
+  await h.compare(RS, "RemoveAll", { storage_name: "default" });
 });
