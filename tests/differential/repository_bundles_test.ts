@@ -226,20 +226,21 @@ differentialTest("CreateRepositoryFromBundle", async (h) => {
     );
   }
   await h.compare(RS, C, bundle({ repository }));
-  for (
-    const requests of [bundle({ repository: freshRepo() }, 5000), [{
-      repository: freshRepo(),
-      data: "junk",
-    }], [{ repository: freshRepo() }]]
-  ) {
-    await h.compare(RS, C, requests);
-  }
+  // A truncated bundle, no bundle, no data at all.
+  const failed = [freshRepo(), freshRepo(), freshRepo()];
+  await h.compare(RS, C, bundle({ repository: failed[0] }, 5000));
+  await h.compare(RS, C, [{ repository: failed[1], data: "junk" }]);
+  await h.compare(RS, C, [{ repository: failed[2] }]);
   await h.compare(RS, C, [{ data: "x" }]);
   await h.compare(RS, C, []);
   // Nothing was left behind by the failures, on either side.
   for (const side of SIDES) {
-    const names = await Array.fromAsync(Deno.readDir(dirname(h.gitDir(side, repository))));
-    assertEquals(names.filter((e) => e.name.startsWith("new-")).map((e) => e.name), ["new-1.git"]);
+    for (const repo of failed) {
+      const made = await Deno.stat(h.gitDir(side, repo)).then(() => true, () => false);
+      assertEquals(made, false, `${side}: ${repo.relative_path}`);
+    }
+    const tmp = join(h.storagePaths[side], "+gitaly", "tmp");
+    assertEquals(await Array.fromAsync(Deno.readDir(tmp)).catch(() => []), [], side);
   }
 });
 
@@ -406,9 +407,14 @@ differentialTest("CreateRepositoryFromSnapshot", async (h) => {
       { http_url: `http://snapshots.invalid:${server.addr.port}/snap`, resolved_address: "no-ip" },
       { http_url: "ftp://snapshots.invalid/snap", resolved_address: "127.0.0.1" },
     ];
-    for (const request of failures) await h.compare(RS, C, { repository: freshRepo(), ...request });
+    const failed: RepoRef[] = [];
+    for (const request of failures) {
+      failed.push(freshRepo());
+      await h.compare(RS, C, { repository: failed.at(-1), ...request });
+    }
     // A port nobody listens on: Go's and Deno's words for the refusal differ.
-    await h.compare(RS, C, { repository: freshRepo(), http_url: "http://127.0.0.1:1/snap" }, {
+    failed.push(freshRepo());
+    await h.compare(RS, C, { repository: failed.at(-1), http_url: "http://127.0.0.1:1/snap" }, {
       message: (m) => m.replace(/(HTTP request failed: Get "[^"]*": ).*/, "$1<why>"),
     });
     await h.compare(RS, C, { http_url: `${base}/snap` });
@@ -418,11 +424,10 @@ differentialTest("CreateRepositoryFromSnapshot", async (h) => {
     await h.compareRefs(bare);
     // Nothing was created by the failures.
     for (const side of SIDES) {
-      const names = await Array.fromAsync(Deno.readDir(dirname(h.gitDir(side, repository))));
-      assertEquals(
-        names.map((e) => e.name).filter((n) => n.startsWith("new-")).sort(),
-        [repository, pinned, bare].map((r) => r.relative_path.split("/")[1]).sort(),
-      );
+      for (const repo of failed) {
+        const made = await Deno.stat(h.gitDir(side, repo)).then(() => true, () => false);
+        assertEquals(made, false, `${side}: ${repo.relative_path}`);
+      }
     }
   } finally {
     await server.shutdown();
