@@ -17,6 +17,7 @@ const RS = "gitaly.RepositoryService";
 const missing: RepoRef = { storage_name: "default", relative_path: "differential/missing.git" };
 const decoder = new TextDecoder();
 let fresh = 0;
+let bundles = 0;
 
 /** A repository path that exists on neither side yet. */
 function freshRepo(): RepoRef {
@@ -176,10 +177,13 @@ differentialTest(
 );
 
 /** The rich fixture as a bundle (made by the system git), in requests of at most 1 MiB. */
-async function richBundle(h: Parameters<Parameters<typeof differentialTest>[1]>[0]) {
+async function richBundle(
+  h: Parameters<Parameters<typeof differentialTest>[1]>[0],
+  revisions = ["--all"],
+) {
   const rich = await h.repo("rich", { shared: true });
-  const path = join(h.dir, "rich.bundle");
-  await h.git("ours", rich, ["bundle", "create", path, "--all"]);
+  const path = join(h.dir, `rich-${++bundles}.bundle`);
+  await h.git("ours", rich, ["bundle", "create", path, ...revisions]);
   const bytes = await Deno.readFile(path);
   return (first: Record<string, unknown>, size = bytes.byteLength) => {
     const requests: Record<string, unknown>[] = [];
@@ -202,6 +206,16 @@ differentialTest("FetchBundle", async (h) => {
   const manyrefs = await h.repo("manyrefs");
   await h.compare(RS, FB, bundle({ repository: manyrefs, update_head: true }));
   await h.compareRefs(manyrefs);
+  // A bundle without HEAD: update_head leaves HEAD alone.
+  const headless = await richBundle(h, ["refs/heads/feature/merged", "refs/tags/v1.0.0"]);
+  const other = await h.repo("empty");
+  await h.compare(RS, FB, headless({ repository: other, update_head: true }));
+  await h.compareRefs(other);
+  // A bundle whose HEAD no fetched branch points at: HEAD cannot be guessed.
+  const onlyHead = await richBundle(h, ["HEAD"]);
+  const lost = await h.repo("empty");
+  await h.compare(RS, FB, onlyHead({ repository: lost, update_head: true }));
+  await h.compareRefs(lost);
   const repository = await h.repo("empty");
   const message = (m: string) => tmpNames(m);
   await h.compare(RS, FB, bundle({ repository }, 5000), { message });

@@ -19,6 +19,9 @@ import type { ServiceDeps } from "../deps.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { createSeededRepository } from "./create_seeded.ts";
 
+/** How long the snapshot server may take to answer (its headers), as in Gitaly. */
+const HEADER_TIMEOUT_MS = 30_000;
+
 /** Builds the handler. */
 export function createRepositoryFromSnapshot(
   deps: ServiceDeps,
@@ -63,23 +66,50 @@ async function download(
       throw invalidArgument(`Bad HTTP URL: parse ${goQuote(url)}: invalid URL`);
     }
   }
-  let client: Deno.HttpClient | undefined;
-  if (req.resolved_address) client = resolvedClient(parsed, req.resolved_address);
-  const requestFailed = (why: string) =>
-    internal(`HTTP request failed: Get ${goQuote(url)}: ${why}`);
-  if (scheme !== "http" && scheme !== "https") {
-    throw requestFailed(`unsupported protocol scheme ${goQuote(scheme ?? "")}`);
-  }
-  const headers = new Headers();
-  if (req.http_auth) headers.set("Authorization", req.http_auth);
-  let response: Response;
+  const client = req.resolved_address ? resolvedClient(parsed, req.resolved_address) : undefined;
   try {
-    response = await fetch(parsed!, { headers, redirect: "manual", signal, client });
-  } catch (err) {
-    signal.throwIfAborted();
-    throw requestFailed((err as Error).message);
+    await fetchInto(path, url, parsed, req.http_auth, client, signal);
   } finally {
     client?.close();
+  }
+}
+
+/** The GET itself, written to `path` as the body arrives. */
+async function fetchInto(
+  path: string,
+  url: string,
+  parsed: URL | undefined,
+  auth: string,
+  client: Deno.HttpClient | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const requestFailed = (why: string) =>
+    internal(`HTTP request failed: Get ${goQuote(url)}: ${why}`);
+  if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") {
+    const scheme = parsed?.protocol.replace(/:$/, "") ?? "";
+    throw requestFailed(`unsupported protocol scheme ${goQuote(scheme)}`);
+  }
+  const headers = new Headers();
+  if (auth) headers.set("Authorization", auth);
+  // As Gitaly's client: the answer's headers must come within 30 s.
+  const headersDue = new AbortController();
+  const timer = setTimeout(
+    () => headersDue.abort(new Error("timeout awaiting response headers")),
+    HEADER_TIMEOUT_MS,
+  );
+  let response: Response;
+  try {
+    response = await fetch(parsed, {
+      headers,
+      redirect: "manual",
+      signal: AbortSignal.any([signal, headersDue.signal]),
+      client,
+    });
+  } catch (err) {
+    signal.throwIfAborted();
+    throw requestFailed(((headersDue.signal.reason ?? err) as Error).message);
+  } finally {
+    clearTimeout(timer);
   }
   if (response.status < 200 || response.status >= 300) {
     await response.body?.cancel().catch(() => {});
