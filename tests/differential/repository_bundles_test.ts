@@ -240,6 +240,14 @@ differentialTest("CreateRepositoryFromBundle", async (h) => {
     );
   }
   await h.compare(RS, C, bundle({ repository }));
+  // A bundle without HEAD.
+  const headless = freshRepo();
+  await h.compare(
+    RS,
+    C,
+    (await richBundle(h, ["refs/heads/feature/merged"]))({ repository: headless }),
+  );
+  await h.compareRefs(headless);
   // A truncated bundle, no bundle, no data at all.
   const failed = [freshRepo(), freshRepo(), freshRepo()];
   await h.compare(RS, C, bundle({ repository: failed[0] }, 5000));
