@@ -11,7 +11,7 @@ import { dirname, join, relative } from "node:path";
 import { isGitDirectory } from "../../server/locator.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { isPoolPath } from "./pool.ts";
+import { isPoolPath } from "../shared/pool_path.ts";
 
 /** Builds the handler. */
 export function getObjectPool(deps: ServiceDeps): Rpc<"gitaly.ObjectPoolService", "GetObjectPool"> {

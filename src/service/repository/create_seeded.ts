@@ -40,7 +40,8 @@ export async function createSeededRepository(
     const stagingRepo = join(staging, "repo.git");
     if (!options.skipInit) {
       await deps.git.runOk({
-        args: ["init", "--bare", "--quiet", stagingRepo],
+        // Gitaly's default branch is `main`, whatever git's own default.
+        args: ["init", "--bare", "--quiet", "--initial-branch=main", stagingRepo],
         signal: options.signal,
       });
     }

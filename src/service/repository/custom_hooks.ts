@@ -2,15 +2,18 @@
  * A repository's custom hooks (`custom_hooks/`) as a tar archive:
  * {@link sendCustomHooks} streams it for `GetCustomHooks` and
  * `BackupCustomHooks` (nothing at all when the repository has none), and
- * {@link replaceCustomHooks} installs one atomically (replication uses it).
+ * {@link replaceCustomHooks} installs one atomically (replication uses it,
+ * and {@link receiveCustomHooks} for `SetCustomHooks` and
+ * `RestoreCustomHooks`).
  *
  * @module
  */
 import { join } from "node:path";
 import { chunkStream } from "../../git/chunk.ts";
 import type { Repository } from "../../proto/types.ts";
-import { failedPrecondition } from "../../server/errors.ts";
+import { failedPrecondition, internal, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { firstRequest, requestBytes } from "../shared/git_stream.ts";
 import { exists, makeStorageTempDir } from "../shared/storage.ts";
 import { createTar, extractTar, TarError } from "./tar_process.ts";
 
@@ -44,6 +47,39 @@ export function customHooksTar(
     return undefined;
   }
   return createTar(repoPath, [CUSTOM_HOOKS_DIR], signal);
+}
+
+/** A request of `SetCustomHooks` or `RestoreCustomHooks`. */
+interface HooksRequest {
+  repository?: Repository | null;
+  data: Uint8Array;
+}
+
+/**
+ * Installs the custom hooks a client streams as a tar (the first message
+ * names the repository and may carry data): atomically, as
+ * {@link replaceCustomHooks} does; an empty stream leaves no hooks. Errors
+ * are worded as Gitaly's.
+ */
+export async function receiveCustomHooks(
+  deps: ServiceDeps,
+  requests: AsyncIterable<HooksRequest>,
+  signal: AbortSignal,
+): Promise<void> {
+  const { first, rest } = await firstRequest(requests).catch((err) => {
+    throw wrapError("getting first request", err);
+  });
+  const repoPath = await deps.locator.repoPath(first.repository);
+  const storagePath = deps.locator.storagePath(first.repository!.storage_name);
+  const archive = requestBytes(rest, (r) => r.data, first);
+  try {
+    await replaceCustomHooks(storagePath, repoPath, archive, signal);
+  } catch (err) {
+    if (!(err instanceof TarError)) throw err;
+    throw internal(
+      `setting custom hooks: extracting hooks: waiting for tar command completion: exit status ${err.code}`,
+    );
+  }
 }
 
 /**
@@ -80,6 +116,8 @@ export async function replaceCustomHooks(
   }
 }
 
+const NOT_IN_ARCHIVE = new RegExp(`^(\\S*/)?tar: ${CUSTOM_HOOKS_DIR}: Not found in archive`);
+
 /** Extracts just `custom_hooks/` from `archive`; an empty archive means "no hooks". */
 async function extractHooks(
   dir: string,
@@ -101,7 +139,8 @@ async function extractHooks(
     await extractTar(dir, whole(), { args: [CUSTOM_HOOKS_DIR], signal });
   } catch (err) {
     // An archive without custom_hooks/ is a valid "no hooks" answer.
-    if (err instanceof TarError && err.stderr.includes("Not found in archive")) return;
+    // (tar names itself as it was invoked: `tar:` or `/usr/bin/tar:`.)
+    if (err instanceof TarError && NOT_IN_ARCHIVE.test(err.stderr)) return;
     throw err;
   }
 }

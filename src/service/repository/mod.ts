@@ -5,6 +5,16 @@
  * @module
  */
 import { getArchive } from "./get_archive.ts";
+import { applyGitattributes } from "./apply_gitattributes.ts";
+import { createBundle } from "./create_bundle.ts";
+import { createBundleFromRefList } from "./create_bundle_from_ref_list.ts";
+import { createRepositoryFromBundle } from "./create_repository_from_bundle.ts";
+import { createRepositoryFromSnapshot } from "./create_repository_from_snapshot.ts";
+import { fetchBundle } from "./fetch_bundle.ts";
+import { pruneUnreachableObjects } from "./prune_unreachable_objects.ts";
+import { removeAll } from "./remove_all.ts";
+import { restoreCustomHooks } from "./restore_custom_hooks.ts";
+import { setCustomHooks } from "./set_custom_hooks.ts";
 import { calculateChecksum } from "./calculate_checksum.ts";
 import { fsck } from "./fsck.ts";
 import { fullPath } from "./full_path.ts";
@@ -72,5 +82,16 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     SetFullPath: setFullPath(deps),
     GetFileAttributes: getFileAttributes(deps),
     GetArchive: getArchive(deps),
+    // Custom hooks, bundles, snapshots and maintenance.
+    SetCustomHooks: setCustomHooks(deps),
+    RestoreCustomHooks: restoreCustomHooks(deps),
+    CreateBundle: createBundle(deps),
+    CreateBundleFromRefList: createBundleFromRefList(deps),
+    FetchBundle: fetchBundle(deps),
+    CreateRepositoryFromBundle: createRepositoryFromBundle(deps),
+    CreateRepositoryFromSnapshot: createRepositoryFromSnapshot(deps),
+    ApplyGitattributes: applyGitattributes(deps),
+    PruneUnreachableObjects: pruneUnreachableObjects(deps),
+    RemoveAll: removeAll(deps),
   });
 }

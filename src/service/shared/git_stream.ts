@@ -36,7 +36,8 @@ export function hasBytes(value: Uint8Array | ArrayLike<number> | null | undefine
 
 /**
  * A pull-based stream of the bytes the remaining requests carry
- * (`pick` selects the field, e.g. `stdin` or `data`). The next request is
+ * (`pick` selects the field, e.g. `stdin` or `data`), after those of
+ * `first` when given (for RPCs whose first message carries data too). The next request is
  * read only when git is ready for more input; empty messages are skipped.
  * A failing request stream (the client cancelled) errors the stream, which
  * makes the runner kill git rather than let it act on a truncated request.
@@ -44,9 +45,16 @@ export function hasBytes(value: Uint8Array | ArrayLike<number> | null | undefine
 export function requestBytes<Req>(
   rest: AsyncIterator<Req>,
   pick: (request: Req) => Uint8Array | null | undefined,
+  first?: Req,
 ): ReadableStream<Uint8Array> {
+  let head = first === undefined ? undefined : pick(first);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (head && head.byteLength > 0) {
+        controller.enqueue(head);
+        head = undefined;
+        return;
+      }
       while (true) {
         const next = await rest.next();
         if (next.done) {
