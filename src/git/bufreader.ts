@@ -75,6 +75,13 @@ export class BufferedReader {
     return line;
   }
 
+  /** Takes every whole line already in the buffer (without their LFs); reads nothing. */
+  takeLines(): Uint8Array[] {
+    const lines: Uint8Array[] = [];
+    for (let line = this.takeLine(); line !== null; line = this.takeLine()) lines.push(line);
+    return lines;
+  }
+
   /**
    * Takes `count` bytes already in the buffer (a copy), or returns null
    * without reading when fewer are buffered.

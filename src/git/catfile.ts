@@ -268,12 +268,24 @@ export class CatfileCache {
     const onAbort = () => this.#discard(proc);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     let clean = false;
+    const source = Symbol.asyncIterator in revisions
+      ? revisions[Symbol.asyncIterator]()
+      : revisions[Symbol.iterator]();
+    let exhausted = false;
     try {
       options.signal?.throwIfAborted();
-      let batch: Revision[] = [];
-      const flush = async function* (this: CatfileCache) {
-        const requested = batch;
-        batch = [];
+      while (!exhausted) {
+        const requested: Revision[] = [];
+        while (requested.length < batchSize) {
+          const next = await source.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          validateRevision(next.value);
+          requested.push(next.value);
+        }
+        if (requested.length === 0) break;
         const sent = proc.send(requested);
         sent.catch(() => {}); // awaited below; a failure surfaces as EOF first
         for (const revision of requested) {
@@ -300,13 +312,7 @@ export class CatfileCache {
           yield { revision, object: { ...header, data } };
         }
         await sent;
-      };
-      for await (const revision of revisions) {
-        validateRevision(revision);
-        batch.push(revision);
-        if (batch.length >= batchSize) yield* flush.call(this);
       }
-      if (batch.length > 0) yield* flush.call(this);
       clean = true;
     } catch (error) {
       const failure = await this.#failure(proc, error);
@@ -316,6 +322,8 @@ export class CatfileCache {
       options.signal?.removeEventListener("abort", onAbort);
       if (clean) this.#release(proc);
       else this.#discard(proc);
+      // Stopped early: close the source (an enumerating git process, say).
+      if (!exhausted) await Promise.resolve(source.return?.()).catch(() => {});
     }
   }
 

@@ -79,15 +79,17 @@ export async function* revList(
     flags,
     revisions: options.revisions,
   });
-  for await (const line of lines) {
-    const space = line.indexOf(0x20);
-    if (space < 0) {
-      yield { oid: decoder.decode(line) };
-    } else {
-      const name = line.subarray(space + 1);
-      yield name.byteLength > 0
-        ? { oid: decoder.decode(line.subarray(0, space)), name }
-        : { oid: decoder.decode(line.subarray(0, space)) };
+  for await (const batch of lines) {
+    for (const line of batch) {
+      const space = line.indexOf(0x20);
+      if (space < 0) {
+        yield { oid: decoder.decode(line) };
+      } else {
+        const name = line.subarray(space + 1);
+        yield name.byteLength > 0
+          ? { oid: decoder.decode(line.subarray(0, space)), name }
+          : { oid: decoder.decode(line.subarray(0, space)) };
+      }
     }
   }
 }
@@ -105,15 +107,17 @@ export async function* allObjects(
     name: "cat-file",
     flags: ["--batch-check", "--batch-all-objects", "--buffer", "--unordered"],
   });
-  for await (const line of lines) {
-    const [oid, type, size] = decoder.decode(line).split(" ");
-    const parsed = Number(size);
-    if (!oid || !type || !Number.isSafeInteger(parsed)) {
-      throw new Error(
-        `parsing object info: unexpected line ${JSON.stringify(decoder.decode(line))}`,
-      );
+  for await (const batch of lines) {
+    for (const line of batch) {
+      const [oid, type, size] = decoder.decode(line).split(" ");
+      const parsed = Number(size);
+      if (!oid || !type || !Number.isSafeInteger(parsed)) {
+        throw new Error(
+          `parsing object info: unexpected line ${JSON.stringify(decoder.decode(line))}`,
+        );
+      }
+      yield { oid, type, size: parsed };
     }
-    yield { oid, type, size: parsed };
   }
 }
 
@@ -156,13 +160,16 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
-/** Runs one enumerating command and yields its stdout lines (without LF). */
+/**
+ * Runs one enumerating command and yields its stdout lines (without LF),
+ * in batches: every whole line that one read brought.
+ */
 async function* gitLines(
   git: GitRunner,
   context: PipelineContext,
   step: string,
   command: { name: string; flags?: string[]; revisions?: string[] },
-): AsyncGenerator<Uint8Array, void, undefined> {
+): AsyncGenerator<Uint8Array[], void, undefined> {
   const child = await git.start({
     gitDir: context.gitDir,
     env: context.env,
@@ -174,9 +181,14 @@ async function* gitLines(
   try {
     while (true) {
       // Most lines are buffered already: take them without an await each.
-      const line = reader.takeLine() ?? await reader.readLine();
+      const lines = reader.takeLines();
+      if (lines.length > 0) {
+        yield lines;
+        continue;
+      }
+      const line = await reader.readLine();
       if (line === null) break;
-      yield line;
+      yield [line];
     }
     finished = true;
   } finally {

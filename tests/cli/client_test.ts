@@ -184,7 +184,9 @@ Deno.test("client: failed calls print `Code: message` and exit 1", async () => {
     const denied = await client(["--token", "wrong", "health"], { env });
     assertEquals(denied.code, 1);
     assertEquals(denied.stderr, "PermissionDenied: permission denied\n");
-    const unimplemented = await client(["call", "BlobService/GetBlob", REPO], { env });
+    const unimplemented = await client(["call", "PraefectInfoService/RepositoryReplicas", REPO], {
+      env,
+    });
     assertEquals(unimplemented.code, 1);
     assertMatch(unimplemented.stderr, /^Unimplemented: /);
     const down = await client(["health"], { env: { GITALY_ADDRESS: `${server.unixAddress}.x` } });

@@ -1,9 +1,11 @@
 /**
  * BlobService, ours against the reference Gitaly: every RPC on the `rich`
  * fixture (binary and large blobs, LFS pointers and near-pointers, a
- * submodule, a Latin-1 path) and on bad input. Chunk boundaries of content
- * are Gitaly's business (its are ≤32 KiB, ours ≤128 KiB), so contents are
- * joined per object before comparing.
+ * submodule, a Latin-1 path) and on bad input. Chunk boundaries differ
+ * (Gitaly's chunks are up to 32 KiB, ours up to 128 KiB), so contents are
+ * joined per object before comparing. `GetLFSPointers` with an id that
+ * names no object is left out: Gitaly 16.7 never answers it (the handler
+ * tests cover our `NotFound`).
  *
  * @module
  */

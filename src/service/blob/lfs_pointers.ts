@@ -14,35 +14,38 @@ import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { pipelineFailure } from "../shared/object_content.ts";
 
-async function* idsOf(objects: AsyncIterable<ListedObject>): AsyncGenerator<string> {
-  for await (const object of objects) yield object.oid;
-}
-
-/** The objects of `objects` that may be LFS pointers: blobs up to the size bound. */
-export async function* lfsCandidates<T extends { type: string; size: number }>(
-  objects: AsyncIterable<T>,
-): AsyncGenerator<T, void, undefined> {
+/** The ids of the objects of `objects` that may be LFS pointers: blobs up to the size bound. */
+export async function* lfsCandidates(
+  objects: AsyncIterable<{ oid: string; type: string; size: number }>,
+): AsyncGenerator<string, void, undefined> {
   for await (const object of objects) {
-    if (object.type === "blob" && object.size <= LFS_POINTER_MAX_SIZE) yield object;
+    if (object.type === "blob" && object.size <= LFS_POINTER_MAX_SIZE) yield object.oid;
   }
 }
 
+/** The ids of `objects`. */
+export async function* objectIds(
+  objects: AsyncIterable<ListedObject>,
+): AsyncGenerator<string, void, undefined> {
+  for await (const object of objects) yield object.oid;
+}
+
 /**
- * Sends the LFS pointers among `candidates` (blobs up to the size bound,
- * by id) through `send`, at most `limit` (0 or negative: all).
+ * Sends the LFS pointers among `candidates` (ids of blobs up to the size
+ * bound) through `send`, at most `limit` (0 or negative: all).
  */
 export async function sendLfsPointers(
   deps: ServiceDeps,
   ctx: CallContext,
   pipeline: PipelineContext,
-  candidates: AsyncIterable<ListedObject>,
+  candidates: AsyncIterable<string>,
   limit: number,
   send: (pointers: Init<LFSPointer>[]) => Promise<void>,
 ): Promise<void> {
   const chunker = new SizeChunker<Init<LFSPointer>>("gitaly.LFSPointer", send);
   try {
     let count = 0;
-    const objects = deps.catfile.readMany(pipeline.gitDir, idsOf(candidates), pipeline);
+    const objects = deps.catfile.readMany(pipeline.gitDir, candidates, pipeline);
     for await (const { revision, object } of objects) {
       if (object === null) throw new Error(`object not found: ${revision}`);
       if (object.type !== "blob" || !isLfsPointer(object.data)) continue;

@@ -11,7 +11,7 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { locateWithObjects } from "../shared/object_dirs.ts";
-import { sendLfsPointers } from "./lfs_pointers.ts";
+import { objectIds, sendLfsPointers } from "./lfs_pointers.ts";
 import { validateWalkRevisions } from "./revisions.ts";
 
 /** Builds the handler. */
@@ -20,13 +20,13 @@ export function listLfsPointers(deps: ServiceDeps): Rpc<"gitaly.BlobService", "L
     const { repoPath, env } = await locateWithObjects(deps.locator, req.repository);
     const revisions = validateWalkRevisions(req.revisions);
     const pipeline = { gitDir: repoPath, env, signal: ctx.signal };
-    const candidates = revList(deps.git, {
+    const candidates = objectIds(revList(deps.git, {
       ...pipeline,
       revisions,
       objects: true,
       blobLimit: LFS_POINTER_MAX_SIZE,
       objectType: "blob",
-    });
+    }));
     await sendLfsPointers(
       deps,
       ctx,

@@ -16,7 +16,6 @@ import { isPoolPath } from "../shared/pool_path.ts";
 /** Where a pool keeps its primary member's references. */
 export const POOL_REF_NAMESPACE = "refs/remotes/origin";
 
-
 /** A pool named by a request, located. */
 export interface LocatedPool {
   storageName: string;

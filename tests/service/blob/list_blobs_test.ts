@@ -6,6 +6,10 @@
  * @module
  */
 import { join } from "node:path";
+import { Metadata } from "@grpc/grpc-js";
+import { listAllBlobs } from "../../../src/service/blob/list_all_blobs.ts";
+import { listBlobs } from "../../../src/service/blob/list_blobs.ts";
+import { listLfsPointers } from "../../../src/service/blob/list_lfs_pointers.ts";
 import { assert, assertEquals } from "../../helpers/assert.ts";
 import { handlerHarness, repository, runGit } from "../../helpers/handler.ts";
 import { bytesOf, CONTENT, createBlobFixture, revParse, textOf } from "./fixture.ts";
@@ -212,6 +216,39 @@ Deno.test("ListAllLFSPointers: a quarantine directory lists only quarantined obj
     await Deno.remove(join(path, quarantine), { recursive: true });
   }
   await runGit(["fsck", "--no-dangling"], path);
+});
+
+Deno.test("list RPCs: a call cancelled at any point leaves no git process behind", async () => {
+  const calls: [string, (deps: typeof h.deps) => { fn: unknown }, Record<string, unknown>][] = [
+    ["ListAllBlobs", listAllBlobs, { repository: repo, bytes_limit: -1 }],
+    ["ListLFSPointers", listLfsPointers, { repository: repo, revisions: ["--all"] }],
+    ["ListBlobs", listBlobs, { repository: repo, revisions: ["main"], bytes_limit: -1 }],
+  ];
+  for (const [name, make, request] of calls) {
+    const ctx = {
+      path: `/gitaly.BlobService/${name}`,
+      metadata: new Metadata(),
+      peer: "test",
+      logFields: {},
+    };
+    const fn = make(h.deps).fn as (
+      req: unknown,
+      ctx: unknown,
+      send: (r: unknown) => Promise<void>,
+    ) => Promise<void>;
+    for (const delay of [0, 2, 5, 10]) {
+      const controller = new AbortController();
+      const call = fn(request, { ...ctx, signal: controller.signal }, () => Promise.resolve());
+      setTimeout(() => controller.abort(new Error("cancelled")), delay);
+      await call.catch(() => {});
+    }
+    assertEquals(h.deps.catfile.stats().busy, 0, name);
+    // Killed processes are reaped shortly; only cached cat-file processes stay.
+    for (let i = 0; i < 50 && h.deps.git.liveCount() > h.deps.catfile.stats().idle; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(h.deps.git.liveCount(), h.deps.catfile.stats().idle, name);
+  }
 });
 
 Deno.test("blob list handler tests: cleanup", async () => {
