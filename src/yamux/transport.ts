@@ -22,7 +22,10 @@ export interface TransportAddress {
 export interface YamuxTransport {
   /** Bytes from the peer. A byte stream (BYOB capable) is read into one reused buffer. */
   readonly readable: ReadableStream<Uint8Array>;
-  /** Bytes to the peer. Chunks are handed over and never touched again by the session. */
+  /**
+   * Bytes to the peer. A write must resolve only once its chunk has been
+   * written or copied: the session reuses the buffer afterwards.
+   */
   readonly writable: WritableStream<Uint8Array>;
   /** Closes the connection in both directions; must tolerate being called twice. */
   close(): void | Promise<void>;
@@ -49,14 +52,13 @@ export function fromDenoConn(conn: Deno.Conn): YamuxTransport {
   };
 }
 
-/** Node socket queue sizes: pause reading above this many chunks, wait for drain above this many bytes. */
+/** Node socket queue size: pause reading above this many chunks. */
 const NODE_READ_CHUNKS = 16;
-const NODE_WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Wraps a Node `net.Socket` (or any byte `Duplex`). The socket's flow
- * control is honoured both ways: it is paused while our reader lags and
- * writes wait for `drain` once a megabyte is queued.
+ * control is honoured both ways: it is paused while our reader lags, and a
+ * write resolves once the socket has written its chunk.
  */
 export function fromNodeSocket(socket: Duplex): YamuxTransport {
   const net = socket as Duplex & Partial<NodeSocketInfo>;
@@ -152,9 +154,9 @@ function nodeWritable(socket: Duplex): WritableStream<Uint8Array> {
       if (socket.destroyed || socket.writableEnded) {
         return Promise.reject(new Error("socket is closed"));
       }
-      socket.write(chunk);
-      if (socket.writableLength <= NODE_WRITE_BUFFER) return Promise.resolve();
-      return waitForDrain(socket);
+      return new Promise<void>((resolve, reject) => {
+        socket.write(chunk, (error) => error ? reject(error) : resolve());
+      });
     },
     close() {
       return new Promise<void>((resolve) => {
@@ -165,27 +167,6 @@ function nodeWritable(socket: Duplex): WritableStream<Uint8Array> {
     abort() {
       socket.destroy();
     },
-  });
-}
-
-function waitForDrain(socket: Duplex): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      socket.off("drain", onDrain);
-      socket.off("close", onClose);
-      socket.off("error", onClose);
-    };
-    const onDrain = () => {
-      cleanup();
-      resolve();
-    };
-    const onClose = (error?: unknown) => {
-      cleanup();
-      reject(error instanceof Error ? error : new Error("socket closed"));
-    };
-    socket.on("drain", onDrain);
-    socket.on("close", onClose);
-    socket.on("error", onClose);
   });
 }
 
@@ -227,7 +208,7 @@ function memoryChannel(bufferBytes: number): MemoryChannel {
         await new Promise<void>((resolve) => spaceWaiter = resolve);
       }
       if (dead) throw dead;
-      readController.enqueue(chunk);
+      readController.enqueue(chunk.slice()); // the writer may reuse its buffer
     },
     close() {
       ended = true;
