@@ -21,6 +21,8 @@ export interface FrameSenderOptions {
   limit: number;
   /** Called once when a write to the connection fails. */
   onError: (error: unknown) => void;
+  /** Writes a chunk, instead of the writer's `write` (see `YamuxTransport.write`). */
+  write?: (chunk: Uint8Array) => Promise<void>;
 }
 
 /** Written batch buffers kept for reuse. */
@@ -29,6 +31,7 @@ const POOL_SIZE = 2;
 /** Encodes frames into batches and writes them to a connection in order. */
 export class FrameSender {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #write: (chunk: Uint8Array) => Promise<void>;
   readonly #options: FrameSenderOptions;
   #batch: Uint8Array | null = null;
   #fill = 0;
@@ -49,6 +52,7 @@ export class FrameSender {
    */
   constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: FrameSenderOptions) {
     this.#writer = writer;
+    this.#write = options.write ?? ((chunk) => writer.write(chunk));
     this.#options = options;
     this.#loopDone = this.#writeLoop();
   }
@@ -176,7 +180,7 @@ export class FrameSender {
       }
       this.#inFlightBytes = chunk.length;
       try {
-        await this.#writer.write(chunk);
+        await this.#write(chunk);
       } catch (error) {
         this.#inFlightBytes = 0;
         if (!this.#stopped) this.#failed(error);
