@@ -78,7 +78,9 @@ function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
     if (!bulk) return general(value);
     const [id, bytes] = bulk;
     const size = varintSize(id << 3) + varintSize(bytes.byteLength) + bytes.byteLength;
-    if (scratch.byteLength < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.byteLength));
+    if (scratch.byteLength < size) {
+      scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.byteLength));
+    }
     let at = writeVarint(scratch, 0, (id << 3) | 2);
     at = writeVarint(scratch, at, bytes.byteLength);
     scratch.set(bytes, at);
@@ -91,7 +93,9 @@ function singleBulkField(
   value: unknown,
   bytesFieldIds: Map<string, number>,
 ): [number, Uint8Array] | undefined {
-  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype) {
+  if (
+    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
     return undefined;
   }
   let found: [number, Uint8Array] | undefined;
