@@ -4,7 +4,8 @@
  * storage, the same client (Gitaly's own Go client functions, one process
  * per call, output counted and discarded) for each of SSHUploadPack,
  * SSHUploadPackWithSidechannel, PostUploadPackWithSidechannel and
- * SSHUploadArchive, plus an incremental fetch over a sidechannel. Runs are
+ * SSHUploadArchive, plus an incremental fetch over a sidechannel, and each
+ * server's git running `upload-pack` alone (the ceiling). Runs are
  * interleaved (ours, reference, ours, …), best of `BENCH_RUNS` (default 5).
  *
  * Besides MiB/s and the ratio ours/reference it prints each server's CPU
@@ -37,12 +38,15 @@ interface Target {
   name: string;
   address: string;
   pid: number;
+  /** The git the server runs, and the benchmark repository in its storage. */
+  git: string;
+  repoPath: string;
 }
 
 /** One measured call: what the Go client runs and what it sends. */
 interface FetchCase {
   name: string;
-  /** The Go client's RPC argument. */
+  /** The Go client's RPC argument, or `direct` for the server's git run without a server. */
   rpc: string;
   request: Uint8Array;
 }
@@ -66,13 +70,27 @@ export async function fetchSection(): Promise<void> {
   const ours = await startTestServer();
   const reference = await referenceAvailable() ? await startReference() : undefined;
   try {
-    await copyRepo(source, join(ours.storagePaths.default, "bench.git"));
+    const ourRepo = join(ours.storagePaths.default, "bench.git");
+    await copyRepo(source, ourRepo);
     const targets: Target[] = [
-      { name: "ours", address: ours.unixAddress, pid: ours.process.pid },
+      {
+        name: "ours",
+        address: ours.unixAddress,
+        pid: ours.process.pid,
+        git: "git",
+        repoPath: ourRepo,
+      },
     ];
     if (reference) {
-      await copyRepo(source, join(reference.storagePath, "bench.git"));
-      targets.push({ name: "reference", address: reference.address, pid: reference.pid });
+      const repoPath = join(reference.storagePath, "bench.git");
+      await copyRepo(source, repoPath);
+      targets.push({
+        name: "reference",
+        address: reference.address,
+        pid: reference.pid,
+        git: reference.git,
+        repoPath,
+      });
     }
     const best = new Map<string, Sample>();
     const key = (c: FetchCase, t: Target) => `${c.name}\0${t.name}`;
@@ -107,6 +125,7 @@ function keepBest(previous: Sample | undefined, sample: Sample): Sample {
 
 /** Runs the Go client once against `target`, with the server's CPU time around it. */
 async function measure(client: string, c: FetchCase, target: Target): Promise<Sample> {
+  if (c.rpc === "direct") return await directUploadPack(c, target);
   const cpuBefore = await processCpuSeconds(target.pid);
   const child = new Deno.Command(client, {
     args: ["fetch", c.rpc],
@@ -127,6 +146,34 @@ async function measure(client: string, c: FetchCase, target: Target): Promise<Sa
   return { bytes, seconds, cpuSeconds };
 }
 
+/**
+ * The server's own git, `upload-pack --stateless-rpc` on its copy with the
+ * full request, stdout read by a BYOB reader: what no server can beat.
+ */
+async function directUploadPack(c: FetchCase, target: Target): Promise<Sample> {
+  const child = new Deno.Command(target.git, {
+    args: ["upload-pack", "--stateless-rpc", target.repoPath],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const started = performance.now();
+  const writer = child.stdin.getWriter();
+  await writer.write(c.request);
+  await writer.close();
+  const reader = child.stdout.getReader({ mode: "byob" });
+  let buffer = new Uint8Array(1024 * 1024);
+  let bytes = 0;
+  while (true) {
+    const { value, done } = await reader.read(buffer);
+    if (done) break;
+    bytes += value.byteLength;
+    buffer = new Uint8Array(value.buffer);
+  }
+  if (!(await child.status).success) throw new Error(`${target.git} upload-pack failed`);
+  return { bytes, seconds: (performance.now() - started) / 1000, cpuSeconds: NaN };
+}
+
 /** The calls: a full clone through each RPC, an incremental fetch, an archive of HEAD. */
 async function fetchCases(source: string): Promise<FetchCase[]> {
   const tips = [...new Set(Object.values(await listRefs(source)))];
@@ -134,6 +181,7 @@ async function fetchCases(source: string): Promise<FetchCase[]> {
   const base = await gitOk(["rev-parse", "main~3"], { cwd: source });
   const incremental = uploadPackRequest(tips, [base]);
   return [
+    { name: "git upload-pack alone (no server)", rpc: "direct", request: full },
     { name: "SSHUploadPack", rpc: "ssh-upload-pack", request: full },
     { name: "SSHUploadPackWithSidechannel", rpc: "ssh-upload-pack-sidechannel", request: full },
     { name: "PostUploadPackWithSidechannel", rpc: "post-upload-pack-sidechannel", request: full },
@@ -179,23 +227,29 @@ function printTable(
   );
   if (!reference) console.log("(reference Gitaly not installed: ours only)\n");
   console.log(
-    "| call | MiB | ours MiB/s | reference MiB/s | ours/reference | " +
+    "| call | MiB | ours MiB/s | reference MiB/s | ours/reference | ours/own git alone | " +
       "ours CPU s/100 MiB | reference CPU s/100 MiB | CPU ours/reference |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const direct = cases.find((c) => c.rpc === "direct");
+  const ownGit = direct ? sample(direct, targets[0]) : undefined;
   for (const c of cases) {
     const [ours, ref] = targets.map((t) => sample(c, t));
     const rate = (s: Sample) => s.bytes / MIB / s.seconds;
     const cpu = (s: Sample) => s.cpuSeconds / (s.bytes / (100 * MIB));
+    const cpuCell = (s: Sample) => Number.isNaN(s.cpuSeconds) ? "–" : cpu(s).toFixed(3);
     const cells = [
       c.name,
       (ours.bytes / MIB).toFixed(1),
       rate(ours).toFixed(1),
       ref ? rate(ref).toFixed(1) : "–",
       ref ? (rate(ours) / rate(ref)).toFixed(2) : "–",
-      cpu(ours).toFixed(3),
-      ref ? cpu(ref).toFixed(3) : "–",
-      ref ? (cpu(ours) / cpu(ref)).toFixed(2) : "–",
+      ownGit && c !== direct && c.rpc.includes("upload-pack")
+        ? (rate(ours) / rate(ownGit)).toFixed(2)
+        : "–",
+      cpuCell(ours),
+      ref ? cpuCell(ref) : "–",
+      ref && !Number.isNaN(ours.cpuSeconds) ? (cpu(ours) / cpu(ref)).toFixed(2) : "–",
     ];
     console.log(`| ${cells.join(" | ")} |`);
   }
