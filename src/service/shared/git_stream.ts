@@ -8,6 +8,13 @@
 import { chunkStream } from "../../git/chunk.ts";
 import type { GitExit, GitRunner, GitSpawnOptions } from "../../git/command.ts";
 import { internal } from "../../server/errors.ts";
+import { enlargeStdoutPipe } from "../../git/pipe_size.ts";
+
+/**
+ * Pipe size for a streamed command's stdout: git may run this far ahead of
+ * us (the default 64 KiB stalls it whenever the server waits for a CPU).
+ */
+const STREAMED_PIPE_SIZE = 256 * 1024;
 
 /** Receives one chunk of output; resolves once the next may be delivered. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
@@ -100,6 +107,7 @@ export async function runStreamed(
   sinks: GitOutputSinks,
 ): Promise<StreamedExit> {
   const child = git.spawn({ ...spawn, stdout: "piped", onStderr: sinks.stderr });
+  enlargeStdoutPipe(child.pid, STREAMED_PIPE_SIZE);
   let stdoutBytes = 0;
   try {
     if (sinks.stdoutViews) {
