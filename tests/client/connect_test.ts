@@ -196,7 +196,10 @@ Deno.test("metadata: the client name and correlation id reach the server", async
     } finally {
       conn.close();
     }
-    const line = server.stderr().split("\n").find((l) => l.includes("RepositoryExists"));
+    // The server logs the call after answering it: give the line a moment to arrive.
+    const logged = () => server.stderr().split("\n").find((l) => l.includes("RepositoryExists"));
+    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+    const line = logged();
     assert(line, server.stderr());
     const fields = JSON.parse(line);
     assertEquals(fields.correlation_id, "corr-42");
