@@ -67,7 +67,8 @@ export async function fetchSection(): Promise<void> {
   const client = await goBinary("sidechannel");
   const source = await cachedLargeRepo(REPO_KEY, REPO_OPTIONS);
   const cases = await fetchCases(source);
-  const ours = await startTestServer();
+  // Both servers in sessions of their own: the kernel's autogroups share the CPU per session.
+  const ours = await startTestServer({ ownSession: true });
   const reference = await referenceAvailable() ? await startReference() : undefined;
   try {
     const ourRepo = join(ours.storagePaths.default, "bench.git");

@@ -106,7 +106,7 @@ export async function runStreamed(
   spawn: Omit<GitSpawnOptions, "stdout" | "onStderr">,
   sinks: GitOutputSinks,
 ): Promise<StreamedExit> {
-  const child = git.spawn({ ...spawn, stdout: "piped", onStderr: sinks.stderr });
+  const child = git.spawn({ ...spawn, stdout: "piped", onStderr: sinks.stderr, sameSession: true });
   enlargeStdoutPipe(child.pid, STREAMED_PIPE_SIZE);
   let stdoutBytes = 0;
   try {
