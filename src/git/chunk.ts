@@ -6,11 +6,13 @@
  * reused buffer; bytes are copied into message buffers that are handed out
  * and never touched again. Pipes deliver small reads (often 4–16 KiB),
  * while gRPC is much faster with large messages, so reads are coalesced:
- * after each read the next one is started, and if it has not completed by
- * the next macrotask the partial message is emitted anyway. Data that is
- * already waiting therefore fills whole messages, and a source that pauses
- * (an interactive protocol waiting for its peer) never holds back what it
- * already produced. Correctness never depends on that timing.
+ * once a message holds data, one timer (the next macrotask) bounds how long
+ * it may wait for more; reads that complete before it fill the message,
+ * and when it fires the partial message is emitted. Data that is already
+ * waiting therefore fills whole messages, and a source that pauses (an
+ * interactive protocol waiting for its peer) never holds back what it
+ * already produced. One timer per message, not per read: a fast source is
+ * read in many small pieces. Correctness never depends on that timing.
  *
  * @module
  */
@@ -45,6 +47,7 @@ export async function* chunkStream(
   const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   const message = new MessageBuffer(chunkSize);
+  const deadline = new Deadline();
   let finished = false;
   try {
     signal?.throwIfAborted();
@@ -54,10 +57,11 @@ export async function* chunkStream(
       pending = undefined;
       let data: Uint8Array | null;
       if (message.filled > 0) {
-        const raced = await raceWithTick(next);
+        const raced = await Promise.race([next, deadline.start()]);
         if (raced === TICK) {
           next.catch(() => {}); // awaited later; must not count as unhandled meanwhile
           pending = next;
+          deadline.clear();
           yield message.take();
           continue;
         }
@@ -69,12 +73,17 @@ export async function* chunkStream(
       if (data === null) break;
       for (let offset = 0; offset < data.byteLength;) {
         offset += message.fill(data, offset);
-        if (message.full) yield message.take();
+        if (message.full) {
+          deadline.clear();
+          yield message.take();
+        }
       }
     }
+    deadline.clear();
     if (message.filled > 0) yield message.take();
     finished = true;
   } finally {
+    deadline.clear();
     signal?.removeEventListener("abort", onAbort);
     if (!finished) await reader.cancel(signal?.reason).catch(() => {});
     reader.release();
@@ -163,11 +172,23 @@ function openByteReader(source: ReadableStream<Uint8Array>, bufferSize: number):
 
 const TICK = Symbol("tick");
 
-/** Resolves with `promise`'s value, or TICK if the next macrotask comes first. */
-function raceWithTick<T>(promise: Promise<T>): Promise<T | typeof TICK> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const tick = new Promise<typeof TICK>((resolve) => {
-    timer = setTimeout(() => resolve(TICK), 0);
-  });
-  return Promise.race([promise, tick]).finally(() => clearTimeout(timer));
+/** One pending timer that resolves with TICK at the next macrotask; re-armed after clear(). */
+class Deadline {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #tick: Promise<typeof TICK> | undefined;
+
+  /** The running deadline, started now if none runs. */
+  start(): Promise<typeof TICK> {
+    this.#tick ??= new Promise<typeof TICK>((resolve) => {
+      this.#timer = setTimeout(() => resolve(TICK), 0);
+    });
+    return this.#tick;
+  }
+
+  /** Stops the deadline; the next start() begins a new one. */
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#tick = undefined;
+  }
 }

@@ -39,7 +39,7 @@ function methodDefinition(method: MethodInfo): grpc.MethodDefinition<unknown, un
     responseStream: method.responseStream,
     requestSerialize: serializer(method.requestType),
     requestDeserialize: deserializer(method.requestType),
-    responseSerialize: serializer(method.responseType),
+    responseSerialize: responseSerializer(method.responseType),
     responseDeserialize: deserializer(method.responseType),
     originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
   };
@@ -49,6 +49,84 @@ function methodDefinition(method: MethodInfo): grpc.MethodDefinition<unknown, un
 function serializer(type: protobuf.Type): (value: unknown) => Buffer {
   return (value) =>
     asBuffer(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
+}
+
+/** Bytes fields at least this long take the fast path of {@link responseSerializer}. */
+const BULK_BYTES = 4096;
+
+/**
+ * The response serializer: like {@link serializer}, except that a message
+ * holding nothing but one large bytes field (a chunk of git's stdout, a
+ * blob's data) is encoded by hand into one reused buffer. grpc-js copies a
+ * serialized response into its own frame buffer before `serialize` is
+ * called again (and never compresses responses), so the reuse is safe on
+ * the server side; it spares one allocation and one copy per chunk, which
+ * is most of what a bulk response costs besides the socket. Client-side
+ * request serializers must not do this: grpc-js may keep a serialized
+ * request for a retry.
+ */
+function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
+  const general = serializer(type);
+  const bytesFieldIds = new Map<string, number>();
+  for (const field of type.fieldsArray) {
+    if (field.type === "bytes" && !field.repeated) bytesFieldIds.set(field.name, field.id);
+  }
+  if (bytesFieldIds.size === 0) return general;
+  let scratch = Buffer.allocUnsafe(0);
+  return (value) => {
+    const bulk = singleBulkField(value, bytesFieldIds);
+    if (!bulk) return general(value);
+    const [id, bytes] = bulk;
+    const size = varintSize(id << 3) + varintSize(bytes.byteLength) + bytes.byteLength;
+    if (scratch.byteLength < size) {
+      scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.byteLength));
+    }
+    let at = writeVarint(scratch, 0, (id << 3) | 2);
+    at = writeVarint(scratch, at, bytes.byteLength);
+    scratch.set(bytes, at);
+    return scratch.subarray(0, at + bytes.byteLength);
+  };
+}
+
+/** `[field id, bytes]` when `value` is a plain object whose only key is a large bytes field. */
+function singleBulkField(
+  value: unknown,
+  bytesFieldIds: Map<string, number>,
+): [number, Uint8Array] | undefined {
+  if (
+    typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
+    return undefined;
+  }
+  let found: [number, Uint8Array] | undefined;
+  for (const key in value) {
+    if (found) return undefined;
+    const bytes = (value as Record<string, unknown>)[key];
+    const id = bytesFieldIds.get(key);
+    if (id === undefined || !(bytes instanceof Uint8Array) || bytes.byteLength < BULK_BYTES) {
+      return undefined;
+    }
+    found = [id, bytes];
+  }
+  return found;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(target: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    target[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  target[at++] = value;
+  return at;
 }
 
 /** `Type.decode(buffer)`: bytes fields come back as views into the received buffer. */

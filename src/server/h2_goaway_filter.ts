@@ -128,6 +128,23 @@ export class GoawayFilteredSocket extends Duplex {
     this.#socket.write(chunk, callback);
   }
 
+  /**
+   * HTTP/2 writes a response as many small pieces (frame headers, 16 KiB
+   * DATA payloads); those queued behind a write in progress go to the
+   * socket together, corked so it can write them with one system call.
+   */
+  override _writev(
+    chunks: Array<{ chunk: Uint8Array }>,
+    callback: (err?: Error | null) => void,
+  ): void {
+    const socket = this.#socket;
+    socket.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) socket.write(chunks[i].chunk);
+    socket.write(chunks[last].chunk, callback);
+    socket.uncork();
+  }
+
   override _final(callback: (err?: Error | null) => void): void {
     this.#socket.end(callback);
   }

@@ -136,7 +136,6 @@ export class ServerSidechannel {
    * flush packet and errors on `0001`–`0003` or when the client stops early.
    */
   readonly request: ReadableStream<Uint8Array>;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stopWatching: () => void;
   #closed = false;
 
@@ -144,16 +143,18 @@ export class ServerSidechannel {
   constructor(stream: YamuxStream, reader: PrefixReader, signal?: AbortSignal) {
     this.stream = stream;
     this.request = unframeRequest(reader.rest());
-    this.#writer = stream.writable.getWriter();
     const onAbort = () => this.reset();
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#stopWatching = () => signal?.removeEventListener("abort", onAbort);
     if (signal?.aborted) onAbort();
   }
 
-  /** Writes response bytes; resolves once they are queued (the caller may reuse `chunk`). */
+  /**
+   * Writes response bytes straight into the stream; resolves once they are
+   * queued (the caller may reuse `chunk`). Await each write before the next.
+   */
   write(chunk: Uint8Array): Promise<void> {
-    return this.#writer.write(chunk);
+    return this.stream.write(chunk);
   }
 
   /** Half-closes after everything written so far (the client sees the end of the response). */
@@ -162,7 +163,7 @@ export class ServerSidechannel {
     this.#closed = true;
     this.#stopWatching();
     try {
-      await this.#writer.close();
+      await this.stream.closeWrite();
     } catch (error) {
       throw new SidechannelError(describeStreamError(error), { cause: error });
     }

@@ -1,7 +1,11 @@
 /**
  * The outbound half of a session: frames are encoded straight into a batch
  * buffer, and one write loop hands whole batches to the connection, so many
- * small frames (window updates, pings, small writes) cost one write.
+ * small frames (window updates, pings, small writes) cost one write. While
+ * a batch is being written the next one fills, so a busy session writes
+ * fewer, larger chunks. Written batches go back to a small pool: pack data
+ * passes through the same few buffers instead of fresh allocations (which
+ * cost zeroing and garbage collection per batch).
  *
  * @module
  */
@@ -17,17 +21,21 @@ export interface FrameSenderOptions {
   limit: number;
   /** Called once when a write to the connection fails. */
   onError: (error: unknown) => void;
+  /** Writes a chunk, instead of the writer's `write` (see `YamuxTransport.write`). */
+  write?: (chunk: Uint8Array) => Promise<void>;
 }
 
-/** Batches below this fraction of the capacity are copied out so the buffer can be reused. */
-const REUSE_FRACTION = 4;
+/** Written batch buffers kept for reuse. */
+const POOL_SIZE = 2;
 
 /** Encodes frames into batches and writes them to a connection in order. */
 export class FrameSender {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #write: (chunk: Uint8Array) => Promise<void>;
   readonly #options: FrameSenderOptions;
   #batch: Uint8Array | null = null;
   #fill = 0;
+  readonly #pool: Uint8Array[] = [];
   readonly #sealed: Uint8Array[] = [];
   #sealedBytes = 0;
   #inFlightBytes = 0;
@@ -38,9 +46,13 @@ export class FrameSender {
   #writerEnded = false;
   readonly #loopDone: Promise<void>;
 
-  /** Starts the write loop on `writer`. */
+  /**
+   * Starts the write loop on `writer`, whose writes must resolve only once
+   * the chunk is no longer needed (the buffer is reused afterwards).
+   */
   constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: FrameSenderOptions) {
     this.#writer = writer;
+    this.#write = options.write ?? ((chunk) => writer.write(chunk));
     this.#options = options;
     this.#loopDone = this.#writeLoop();
   }
@@ -121,25 +133,34 @@ export class FrameSender {
 
   #reserve(size: number): number {
     if (this.#batch && this.#fill + size > this.#batch.length) this.#seal();
-    if (!this.#batch) this.#batch = new Uint8Array(Math.max(this.#options.batchSize, size));
+    if (!this.#batch) this.#batch = this.#newBatch(size);
     const at = this.#fill;
     this.#fill += size;
     return at;
   }
 
+  #newBatch(size: number): Uint8Array {
+    if (size <= this.#options.batchSize) {
+      return this.#pool.pop() ?? new Uint8Array(this.#options.batchSize);
+    }
+    return new Uint8Array(size);
+  }
+
   #seal(): void {
     const batch = this.#batch;
     if (!batch || this.#fill === 0) return;
-    let sealed: Uint8Array;
-    if (this.#fill * REUSE_FRACTION < batch.length) {
-      sealed = batch.slice(0, this.#fill);
-    } else {
-      sealed = batch.subarray(0, this.#fill);
-      this.#batch = null;
-    }
+    const sealed = batch.subarray(0, this.#fill);
+    this.#batch = null;
     this.#fill = 0;
     this.#sealed.push(sealed);
     this.#sealedBytes += sealed.length;
+  }
+
+  /** Takes a written batch back for reuse. */
+  #recycle(chunk: Uint8Array): void {
+    const buffer = chunk.buffer as ArrayBuffer;
+    if (buffer.byteLength !== this.#options.batchSize || this.#pool.length >= POOL_SIZE) return;
+    this.#pool.push(new Uint8Array(buffer));
   }
 
   #kick(): void {
@@ -159,13 +180,14 @@ export class FrameSender {
       }
       this.#inFlightBytes = chunk.length;
       try {
-        await this.#writer.write(chunk);
+        await this.#write(chunk);
       } catch (error) {
         this.#inFlightBytes = 0;
         if (!this.#stopped) this.#failed(error);
         return;
       }
       this.#inFlightBytes = 0;
+      this.#recycle(chunk);
       this.#afterWrite();
     }
   }
@@ -200,6 +222,7 @@ export class FrameSender {
   }
 
   #dropQueue(): void {
+    this.#pool.length = 0;
     this.#batch = null;
     this.#fill = 0;
     this.#sealed.length = 0;

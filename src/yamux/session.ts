@@ -78,6 +78,7 @@ export class YamuxSession {
       batchSize: SEND_BATCH_SIZE,
       limit: this.config.sendBufferSize,
       onError: (error) => this.#connectionLost(error),
+      write: transport.write?.bind(transport),
     });
     this.#host = this.#makeStreamHost();
     this.#parser = new FrameParser(this.#makeFrameHandler());

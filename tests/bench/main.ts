@@ -5,6 +5,7 @@
  * @module
  */
 import { blobsSection } from "./blobs.ts";
+import { fetchSection } from "./fetch.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
@@ -43,6 +44,7 @@ const sections: Record<string, () => Promise<void>> = {
   sidechannel: sidechannelSection,
   refs: refsSection,
   blobs: blobsSection,
+  fetch: fetchSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

@@ -21,6 +21,8 @@ export interface ReferenceGitaly {
   storagePath: string;
   /** The gitaly server process (git's children are other processes). */
   pid: number;
+  /** The git it runs (its bundled git 2.42). */
+  git: string;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -39,11 +41,14 @@ export async function startReference(): Promise<ReferenceGitaly> {
     const address = env.get("GITALY_ADDRESS");
     if (!address) throw new Error("refgitaly env printed no GITALY_ADDRESS");
     const pid = Number((await Deno.readTextFile(join(dir, "gitaly.pid"))).trim());
+    const git = env.get("REF_GIT");
+    if (!git) throw new Error("refgitaly env printed no REF_GIT");
     return {
       dir,
       address,
       storagePath: join(dir, "repositories"),
       pid,
+      git,
       stop: async () => {
         await script("stop", dir).catch(() => "");
         await Deno.remove(dir, { recursive: true }).catch(() => {});

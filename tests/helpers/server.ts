@@ -20,6 +20,13 @@ export interface TestServerOptions {
   gracefulRestartTimeout?: string;
   /** Use this config text verbatim instead of generating one. */
   configText?: string;
+  /**
+   * Run the server in a session of its own (`setsid`), as `refgitaly`
+   * runs the reference: with the kernel's autogroup scheduling a session
+   * is what shares the CPU, so a benchmark gives both servers the same
+   * footing instead of counting ours in with its own clients.
+   */
+  ownSession?: boolean;
 }
 
 /** A running server subprocess. */
@@ -60,8 +67,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     configPath,
     options.configText ?? configToml(options, socketPath, storagePaths),
   );
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--config", configPath],
+  const argv = [Deno.execPath(), "run", "-A", MAIN, "serve", "--config", configPath];
+  if (options.ownSession) argv.unshift("setsid");
+  const process = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

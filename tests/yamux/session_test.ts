@@ -376,6 +376,31 @@ Deno.test("a writer waits for window and never oversends", async () => {
   }
 });
 
+Deno.test("direct writes waiting for window keep their order and never interleave", async () => {
+  const { RawPeer } = await import("./helpers.ts");
+  const peer = new RawPeer("client");
+  try {
+    const stream = await peer.session.open();
+    const first = new Uint8Array(INITIAL_STREAM_WINDOW + 1000).fill(1);
+    const second = new Uint8Array(3000).fill(2);
+    const writes = [stream.write(first), stream.write(second)];
+    const payloads = () =>
+      peer.frames.filter((f) => f.header.type === FrameType.Data).map((f) => f.payload);
+    const sent = () => payloads().reduce((sum, p) => sum + p.length, 0);
+    await peer.waitFrame(() => sent() === INITIAL_STREAM_WINDOW);
+    await peer.sendFrame(FrameType.WindowUpdate, Flag.ACK, 1, 10_000);
+    await Promise.all(writes);
+    await stream.closeWrite();
+    await peer.waitFrame((f) => !!(f.header.flags & Flag.FIN));
+    const bytes = payloads().flatMap((p) => [...p]);
+    assert.equal(bytes.length, first.length + second.length);
+    assert.equal(bytes.indexOf(2), first.length);
+    assert.ok(bytes.slice(first.length).every((b) => b === 2));
+  } finally {
+    await peer.close();
+  }
+});
+
 Deno.test("stream close timeout resets a stream whose peer never sends FIN", async () => {
   const { RawPeer } = await import("./helpers.ts");
   const peer = new RawPeer("client", { streamCloseTimeoutMs: 20 });

@@ -8,6 +8,13 @@
 import { chunkStream } from "../../git/chunk.ts";
 import type { GitExit, GitRunner, GitSpawnOptions } from "../../git/command.ts";
 import { internal } from "../../server/errors.ts";
+import { enlargeStdoutPipe } from "../../git/pipe_size.ts";
+
+/**
+ * Pipe size for a streamed command's stdout: git may run this far ahead of
+ * us (the default 64 KiB stalls it whenever the server waits for a CPU).
+ */
+const STREAMED_PIPE_SIZE = 256 * 1024;
 
 /** Receives one chunk of output; resolves once the next may be delivered. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
@@ -107,15 +114,22 @@ export async function runStreamed(
   spawn: Omit<GitSpawnOptions, "stdout" | "onStderr">,
   sinks: GitOutputSinks,
 ): Promise<StreamedExit> {
-  const child = await git.start({ ...spawn, stdout: "piped", onStderr: sinks.stderr });
+  const child = await git.start({
+    ...spawn,
+    stdout: "piped",
+    onStderr: sinks.stderr,
+    sameSession: true,
+  });
+  enlargeStdoutPipe(child.pid, STREAMED_PIPE_SIZE);
   let stdoutBytes = 0;
   try {
-    const chunks = sinks.stdoutViews
-      ? readViews(child.stdout, sinks.stdoutViews, spawn.signal)
-      : chunkStream(child.stdout, { signal: spawn.signal });
-    for await (const chunk of chunks) {
-      stdoutBytes += chunk.byteLength;
-      await sinks.stdout(chunk);
+    if (sinks.stdoutViews) {
+      stdoutBytes = await pumpViews(child.stdout, sinks.stdoutViews, sinks.stdout, spawn.signal);
+    } else {
+      for await (const chunk of chunkStream(child.stdout, { signal: spawn.signal })) {
+        stdoutBytes += chunk.byteLength;
+        await sinks.stdout(chunk);
+      }
     }
   } catch (error) {
     // An abort already sent SIGTERM (SIGKILL follows after a grace period),
@@ -130,29 +144,33 @@ export async function runStreamed(
 }
 
 /**
- * Yields each read of `source` as a view of one reused buffer; the next
- * read starts when the consumer asks for it. Stopping early or an abort
- * cancels the source.
+ * Hands each read of `source` to `sink` as a view of one reused buffer,
+ * reading again once the sink resolved; returns the bytes read. A failing
+ * sink or an abort cancels the source.
  */
-async function* readViews(
+async function pumpViews(
   source: ReadableStream<Uint8Array>,
   size: number,
+  sink: ByteSink,
   signal?: AbortSignal,
-): AsyncGenerator<Uint8Array, void, undefined> {
+): Promise<number> {
   const reader = source.getReader({ mode: "byob" });
   const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   let buffer = new Uint8Array(size);
+  let total = 0;
   let finished = false;
   try {
     while (true) {
       const { value, done } = await reader.read(buffer);
       signal?.throwIfAborted();
       if (done) break;
-      yield value;
+      total += value.byteLength;
+      await sink(value);
       buffer = new Uint8Array(value.buffer); // the read transferred it
     }
     finished = true;
+    return total;
   } finally {
     signal?.removeEventListener("abort", onAbort);
     if (!finished) await reader.cancel(signal?.reason).catch(() => {});

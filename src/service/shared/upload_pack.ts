@@ -11,6 +11,14 @@ import { Code, GrpcError } from "../../server/errors.ts";
 import { gitProtocolEnv, goQuote, uploadPackConfig } from "./git_options.ts";
 import { describeExit, type GitOutputSinks, runStreamed, type StreamedExit } from "./git_stream.ts";
 
+/**
+ * Read size of git's stdout when it goes to a sidechannel: it is read
+ * into one reused buffer and handed over as views, since the sidechannel
+ * copies (or frames) every chunk anyway; as large as the stdout pipe, so
+ * one read takes all that git wrote meanwhile.
+ */
+export const SIDECHANNEL_READ_SIZE = 256 * 1024;
+
 /** What one upload-pack run needs. */
 export interface UploadPackOptions {
   /** Absolute path of the repository (from the locator). */

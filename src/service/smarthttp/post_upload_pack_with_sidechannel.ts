@@ -26,14 +26,7 @@ import {
   type NegotiationStats,
   observeNegotiation,
 } from "../shared/packfile_negotiation.ts";
-import { runUploadPack } from "../shared/upload_pack.ts";
-
-/**
- * Git's stdout is read into one reused buffer and handed over as views:
- * the sidechannel copies (or frames) every chunk anyway, so messages of
- * their own would only add a copy and garbage.
- */
-const STDOUT_READ_SIZE = 128 * 1024;
+import { runUploadPack, SIDECHANNEL_READ_SIZE } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
 export function postUploadPackWithSidechannel(
@@ -79,7 +72,7 @@ async function serveUploadPack(
       statelessRpc: true,
       stdin: observeNegotiation(conn.request, parser),
       signal: ctx.signal,
-    }, { stdout: (chunk) => conn.write(chunk), stdoutViews: STDOUT_READ_SIZE });
+    }, { stdout: (chunk) => conn.write(chunk), stdoutViews: SIDECHANNEL_READ_SIZE });
     parser.finish();
   } catch (error) {
     if (error instanceof GrpcError || ctx.signal.aborted) throw error;

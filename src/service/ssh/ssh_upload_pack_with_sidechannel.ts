@@ -21,14 +21,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { closeCallSidechannel, openCallSidechannel } from "../shared/call_sidechannel.ts";
 import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { NegotiationParser, observeNegotiation } from "../shared/packfile_negotiation.ts";
-import { runUploadPack, uploadCommandError } from "../shared/upload_pack.ts";
-
-/**
- * Git's stdout is read into one reused buffer and handed over as views:
- * the sidechannel copies (or frames) every chunk anyway, so messages of
- * their own would only add a copy and garbage.
- */
-const STDOUT_READ_SIZE = 128 * 1024;
+import { runUploadPack, SIDECHANNEL_READ_SIZE, uploadCommandError } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
 export function sshUploadPackWithSidechannel(
@@ -72,7 +65,7 @@ async function serveUploadPack(
     }, {
       stdout: sideband.band(BAND_STDOUT),
       stderr: sideband.band(BAND_STDERR),
-      stdoutViews: STDOUT_READ_SIZE,
+      stdoutViews: SIDECHANNEL_READ_SIZE,
     });
     parser.finish();
   } catch (error) {

@@ -5,6 +5,8 @@
 //	                              through client.UploadPackWithSidechannelWithResult
 //	sidechannel http              a tiny Smart HTTP front end (like Workhorse): info/refs
 //	                              via InfoRefsUploadPack, POSTs via PostUploadPackWithSidechannel
+//	sidechannel fetch RPC         the benchmark client: one fetch-path RPC with the request
+//	                              from stdin, output counted and discarded (see fetch.go)
 //	sidechannel server SOCKET     a Go server built with client.SidechannelServer that
 //	                              answers PostUploadPackWithSidechannel by echoing the
 //	                              request over client.OpenServerSidechannel
@@ -34,6 +36,8 @@ func main() {
 		}
 	case "http":
 		err = runHTTP()
+	case "fetch":
+		err = runFetch(os.Args[2:])
 	case "server":
 		if len(os.Args) != 3 {
 			usage()
@@ -49,6 +53,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sidechannel ssh HOST CMD | http | server SOCKET")
+	fmt.Fprintln(os.Stderr, "usage: sidechannel ssh HOST CMD | http | fetch RPC | server SOCKET")
 	os.Exit(2)
 }
