@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { analysisService } from "./analysis/mod.ts";
 import { blobService } from "./blob/mod.ts";
 import { cleanupService } from "./cleanup/mod.ts";
 import { commitService } from "./commit/mod.ts";
@@ -32,6 +33,7 @@ import { sshService } from "./ssh/mod.ts";
 
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
+  analysisService,
   cleanupService,
   diffService,
   internalGitalyService,
