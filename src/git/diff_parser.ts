@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { concatBytes } from "./command.ts";
 import { RecordReader, startsWith } from "./lines.ts";
 
 /** One changed file. */
@@ -104,7 +105,9 @@ export async function* parseDiffs(
     if (diff.status === "T") {
       // Shown as a deletion, then an addition.
       const addition = `:000000 ${diff.newMode.toString(8)} ${zeroOid} ${diff.toId} A\t`;
-      raw.unshift(concat([new TextEncoder().encode(addition), quotePathForRaw(diff.fromPath)]));
+      raw.unshift(
+        concatBytes([new TextEncoder().encode(addition), quotePathForRaw(diff.fromPath)]),
+      );
       diff.newMode = 0;
       diff.toId = zeroOid;
     }
@@ -155,7 +158,7 @@ export async function* parseDiffs(
       ) keep(line, true);
       // Anything else (index, mode and rename lines) is header, not patch.
     }
-    diff.patch = concat(patch);
+    diff.patch = concatBytes(patch);
 
     const prune = () => {
       linesProcessed -= lineCount;
@@ -332,15 +335,4 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }

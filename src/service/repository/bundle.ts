@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../git/command.ts";
 import { join } from "node:path";
 import type { GitStdin } from "../../git/command.ts";
 import { Code, GrpcError, internal } from "../../server/errors.ts";
@@ -119,13 +120,15 @@ export class StdinPatterns {
     for (const pattern of patterns) lines.push(...await this.#translate(pattern));
     const out: Uint8Array[] = [];
     for (const line of lines) out.push(line, Uint8Array.of(NEWLINE));
-    return concat(out);
+    return concatBytes(out);
   }
 
   async #translate(pattern: Uint8Array): Promise<Uint8Array[]> {
     if (this.#paths || pattern[0] !== DASH) {
       if (this.#paths || !this.#negated || pattern.length === 0) return [pattern];
-      return [pattern[0] === CARET ? pattern.subarray(1) : concat([Uint8Array.of(CARET), pattern])];
+      return [
+        pattern[0] === CARET ? pattern.subarray(1) : concatBytes([Uint8Array.of(CARET), pattern]),
+      ];
     }
     const option = decoder.decode(pattern);
     if (option === "--") {
@@ -151,7 +154,7 @@ export class StdinPatterns {
     const strip = prefixes.length === 1 ? encoder.encode(prefixes[0]).byteLength : 0;
     const refs = splitLines(stdout).map((ref) => ref.subarray(strip));
     if (option === "--all") refs.push(encoder.encode("HEAD"));
-    return this.#negated ? refs.map((ref) => concat([Uint8Array.of(CARET), ref])) : refs;
+    return this.#negated ? refs.map((ref) => concatBytes([Uint8Array.of(CARET), ref])) : refs;
   }
 }
 
@@ -166,14 +169,4 @@ function splitLines(bytes: Uint8Array): Uint8Array[] {
     }
   }
   return lines;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }

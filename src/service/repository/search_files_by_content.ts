@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../git/command.ts";
 import { chunkBytes } from "../../git/chunk.ts";
 import { RecordReader } from "../../git/lines.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
@@ -37,7 +38,7 @@ export function searchFilesByContent(
       signal: ctx.signal,
     });
     const sendMatch = async (parts: Uint8Array[]) => {
-      const block = concat(parts);
+      const block = concatBytes(parts);
       for (const match_data of chunkBytes(block)) await send({ match_data });
       await send({ end_of_match: true });
     };
@@ -46,7 +47,7 @@ export function searchFilesByContent(
     while (true) {
       const line = await reader.next();
       if (line === null) break;
-      const full = line.at(-1) === 0x0a ? line : concat([line, new Uint8Array([0x0a])]);
+      const full = line.at(-1) === 0x0a ? line : concatBytes([line, new Uint8Array([0x0a])]);
       if (full.byteLength === 3 && full[0] === 0x2d && full[1] === 0x2d) {
         await sendMatch(block);
         block = [];
@@ -57,14 +58,4 @@ export function searchFilesByContent(
     if (block.length > 0) await sendMatch(block);
     await git.wait(); // grep exits 1 when nothing matched: not an error
   });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
