@@ -383,7 +383,11 @@ async function readAtMost(
   return concatBytes(chunks, size);
 }
 
-function concatBytes(chunks: Uint8Array[], size: number): Uint8Array {
+/** Joins byte arrays (one is returned as is); `size` is their total length when known. */
+export function concatBytes(
+  chunks: Uint8Array[],
+  size: number = chunks.reduce((n, c) => n + c.byteLength, 0),
+): Uint8Array {
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(size);
   let offset = 0;
