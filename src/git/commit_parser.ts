@@ -249,7 +249,8 @@ function isSpace(byte: number): boolean {
   return byte === SPACE || (byte >= 0x09 && byte <= 0x0d);
 }
 
-function trimSpace(bytes: Uint8Array): Uint8Array {
+/** Go's `bytes.TrimSpace` for ASCII whitespace (a copy). */
+export function trimSpace(bytes: Uint8Array): Uint8Array {
   let start = 0;
   let end = bytes.length;
   while (start < end && isSpace(bytes[start])) start++;

@@ -16,6 +16,7 @@ import {
   healthService,
   type HealthState,
 } from "./health/mod.ts";
+import { commitService } from "./commit/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
 import { remoteService } from "./remote/mod.ts";
@@ -26,6 +27,7 @@ import { sshService } from "./ssh/mod.ts";
 
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
+  commitService,
   diffService,
   repositoryService,
   serverService,

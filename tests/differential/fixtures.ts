@@ -10,6 +10,7 @@
  * | `rich`     | {@link buildRich}: branches, tags, merges, signatures, odd blobs |
  * | `manyrefs` | {@link buildManyRefs}: 1,100 branches and 1,100 tags             |
  * | `empty`    | an empty bare repository, HEAD → refs/heads/main                  |
+ * | `history`  | {@link buildHistory}: deeper history, renames, merges, 2 authors  |
  *
  * @module
  */
@@ -27,9 +28,10 @@ export const FIXTURES = {
   rich: buildRich,
   manyrefs: buildManyRefs,
   empty: buildEmpty,
+  history: buildHistory,
 } as const satisfies Record<string, FixtureBuilder>;
 
-/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`). */
+/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`, `"history"`). */
 export type FixtureName = keyof typeof FIXTURES;
 
 /** The epoch second of the first fixture commit; commit `n` is `n` minutes later. */
@@ -112,14 +114,24 @@ class ImportStream {
     return mark;
   }
 
-  /** A commit on `ref` after `parents` (first parent first); its date is the next minute. */
-  commit(ref: string, message: Bytes, parents: number[], files: FileEntry[], extra = ""): number {
+  /**
+   * A commit on `ref` after `parents` (first parent first); its date is the
+   * next minute; `author` defaults to Ada Author.
+   */
+  commit(
+    ref: string,
+    message: Bytes,
+    parents: number[],
+    files: FileEntry[],
+    extra = "",
+    author = "Ada Author <ada@example.com>",
+  ): number {
     const mark = ++this.#mark;
     const msg = typeof message === "string" ? encoder.encode(message) : message;
     const when = `${FIXTURE_EPOCH + 60 * ++this.#tick} +0100`;
     this.#push(
       `commit ${ref}\nmark :${mark}\n`,
-      `author Ada Author <ada@example.com> ${when}\n`,
+      `author ${author} ${when}\n`,
       `committer Carl Committer <carl@example.com> ${when}\n`,
       extra,
       `data ${msg.byteLength}\n`,
@@ -410,4 +422,94 @@ export async function buildManyRefs(repo: string): Promise<void> {
   await fixtureGit(repo, ["update-ref", "--stdin"], {
     stdin: lines(50, 1050, "heads/branch") + lines(50, 1050, "tags/tag"),
   });
+}
+
+/** Sizes and names of the `history` fixture the tests can rely on. */
+export const HISTORY = {
+  /** Commits on main's first-parent line before the merges. */
+  linearCommits: 120,
+  /** Files in `tree/` (one commit each). */
+  treeEntries: 40,
+  /** The renamed file's names, oldest first. */
+  renames: ["docs/old-name.md", "docs/middle-name.md", "docs/new-name.md"],
+  /** Author of every third commit of the linear part. */
+  otherAuthor: "Bob Builder <bob@example.com>",
+} as const;
+
+/**
+ * The `history` fixture. main: 120 commits changing `src/file-<n>.txt`
+ * (n = 0…9) in turn, every third by Bob Builder, some messages mentioning
+ * "fix" or "Feature"; a file renamed twice with edits between (for
+ * `follow`); `tree/` with 40 files added one a commit; then a non-fast-
+ * forward merge of `topic` (3 commits) and a merge of `side` into main
+ * whose first parent is main; `topic` and `side` remain as branches. Tags
+ * `h-v1` (lightweight, at commit 50) and `h-v2` (annotated, at main).
+ */
+export async function buildHistory(repo: string): Promise<void> {
+  await initBare(repo);
+  const s = new ImportStream();
+  let tip = 0;
+  const parentsOf = () => tip === 0 ? [] : [tip];
+  const blobs = new Map<string, number>();
+  const blob = (content: string) => {
+    let mark = blobs.get(content);
+    if (mark === undefined) blobs.set(content, mark = s.blob(content));
+    return mark;
+  };
+  let atFifty = 0;
+  for (let i = 0; i < HISTORY.linearCommits; i++) {
+    const file = `src/file-${i % 10}.txt`;
+    const word = i % 7 === 0 ? "fix" : i % 11 === 0 ? "Feature" : "change";
+    const files: FileEntry[] = [{ path: file, blob: blob(`${file} version ${i}\n`) }];
+    if (i === 10) files.push({ path: HISTORY.renames[0], blob: blob("# Docs\n\nfirst\n") });
+    if (i === 30) {
+      files.push({ path: HISTORY.renames[0], delete: true }, {
+        path: HISTORY.renames[1],
+        blob: blob("# Docs\n\nfirst\n"),
+      });
+    }
+    if (i === 40) files.push({ path: HISTORY.renames[1], blob: blob("# Docs\n\nfirst\nsecond\n") });
+    if (i === 60) {
+      files.push({ path: HISTORY.renames[1], delete: true }, {
+        path: HISTORY.renames[2],
+        blob: blob("# Docs\n\nfirst\nsecond\n"),
+      });
+    }
+    if (i === 70) {
+      files.push({ path: HISTORY.renames[2], blob: blob("# Docs\n\nfirst\nsecond\nthird\n") });
+    }
+    const author = i % 3 === 0 ? HISTORY.otherAuthor : undefined;
+    tip = s.commit("refs/heads/main", `${word} ${i}: ${file}\n`, parentsOf(), files, "", author);
+    if (i === 50) atFifty = tip;
+  }
+  for (let i = 0; i < HISTORY.treeEntries; i++) {
+    const path = `tree/entry-${String(i).padStart(2, "0")}.txt`;
+    tip = s.commit("refs/heads/main", `Add ${path}\n`, parentsOf(), [
+      { path, blob: blob(`${path}\n`) },
+    ]);
+  }
+  let topic = tip;
+  for (let i = 0; i < 3; i++) {
+    topic = s.commit("refs/heads/topic", `Topic ${i}\n`, [topic], [
+      { path: `topic/${i}.txt`, blob: blob(`topic ${i}\n`) },
+    ]);
+  }
+  tip = s.commit("refs/heads/main", "Touch src/file-0.txt on main\n", parentsOf(), [
+    { path: "src/file-0.txt", blob: blob("src/file-0.txt on main\n") },
+  ]);
+  tip = s.commit("refs/heads/main", "Merge branch 'topic'\n", [tip, topic], [
+    { path: "topic/0.txt", blob: blob("topic 0\n") },
+  ]);
+  const side = s.commit("refs/heads/side", "Side: change src/file-1.txt\n", [atFifty], [
+    { path: "src/file-1.txt", blob: blob("src/file-1.txt on side\n") },
+  ]);
+  tip = s.commit("refs/heads/main", "Merge branch 'side'\n\nKeeps main's file-1.\n", [
+    tip,
+    side,
+  ], []);
+  s.reset("refs/tags/h-v1", atFifty);
+  s.tag("h-v2", tip, "History v2\n");
+  await s.importInto(repo);
+  await fixtureGit(repo, ["repack", "-a", "-d", "-q"]);
+  await fixtureGit(repo, ["pack-refs", "--all"]);
 }

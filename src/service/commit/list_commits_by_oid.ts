@@ -1,0 +1,30 @@
+/**
+ * `ListCommitsByOid`: the commits the given ids (full or abbreviated, or
+ * any revision) peel to, in request order, skipping those that name no
+ * commit; batched by size.
+ *
+ * @module
+ */
+import type { GitCommit, Init } from "../../proto/types.ts";
+import { type Rpc, serverStream } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { SizeChunker } from "../shared/chunker.ts";
+import { readCommitOrNull } from "./history.ts";
+
+/** Builds the handler. */
+export function listCommitsByOid(
+  deps: ServiceDeps,
+): Rpc<"gitaly.CommitService", "ListCommitsByOid"> {
+  return serverStream(async (req, ctx, send) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    const chunker = new SizeChunker<Init<GitCommit>>(
+      "gitaly.GitCommit",
+      (commits) => send({ commits }),
+    );
+    for (const oid of req.oid) {
+      const commit = await readCommitOrNull(deps, repoPath, oid, ctx.signal);
+      if (commit !== null) await chunker.add(commit);
+    }
+    await chunker.flush();
+  });
+}

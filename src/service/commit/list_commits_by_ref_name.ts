@@ -1,0 +1,31 @@
+/**
+ * `ListCommitsByRefName`: for each reference name (or any revision) the
+ * commit it peels to, with the name as given, skipping names that resolve
+ * to no commit; batched by size.
+ *
+ * @module
+ */
+import type { Init, ListCommitsByRefNameResponse_CommitForRef } from "../../proto/types.ts";
+import { type Rpc, serverStream } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { text } from "../shared/bytes.ts";
+import { SizeChunker } from "../shared/chunker.ts";
+import { readCommitOrNull } from "./history.ts";
+
+/** Builds the handler. */
+export function listCommitsByRefName(
+  deps: ServiceDeps,
+): Rpc<"gitaly.CommitService", "ListCommitsByRefName"> {
+  return serverStream(async (req, ctx, send) => {
+    const repoPath = await deps.locator.repoPath(req.repository);
+    const chunker = new SizeChunker<Init<ListCommitsByRefNameResponse_CommitForRef>>(
+      "gitaly.ListCommitsByRefNameResponse.CommitForRef",
+      (commit_refs) => send({ commit_refs }),
+    );
+    for (const refName of req.ref_names) {
+      const commit = await readCommitOrNull(deps, repoPath, text(refName), ctx.signal);
+      if (commit !== null) await chunker.add({ commit, ref_name: refName });
+    }
+    await chunker.flush();
+  });
+}
