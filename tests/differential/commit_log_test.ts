@@ -146,6 +146,9 @@ differentialTest("ListCommits: rich messages and signatures", async (h) => {
     revisions: ["--all"],
     commit_message_patterns: ["caf"],
   });
+  for (const variant of [{ first_parent: true }, { max_parents: 1 }, { disable_walk: true }]) {
+    await h.compare(CS, "ListCommits", { repository, revisions: ["main"], ...variant });
+  }
 });
 
 differentialTest("ListAllCommits", async (h) => {
@@ -354,6 +357,37 @@ differentialTest("GetCommitSignatures", async (h) => {
     await h.compare(CS, "GetCommitSignatures", { repository, commit_ids }, { join: "none" });
   }
   await h.compare(CS, "GetCommitSignatures", { repository: MISSING_REPO, commit_ids: [gpg] });
+  // Headers of every kind (not verifiable; told apart by their first line).
+  const history = await h.repo("history", { shared: true });
+  const branches = Object.keys(HISTORY.fakeSignatures);
+  const ids = await Promise.all(branches.map((branch) => rev(h, history, branch)));
+  await h.compare(CS, "GetCommitSignatures", { repository: history, commit_ids: ids }, {
+    join: "none",
+  });
+  for (const revision of branches) {
+    await h.compare(CS, "FindCommit", { repository: history, revision });
+  }
+  await h.compare(CS, "ListCommitsByOid", { repository: history, oid: ids });
+});
+
+differentialTest("Commits batched into messages by size (14 KiB messages)", async (h) => {
+  const repository = await h.repo("history", { shared: true });
+  const none = { join: "none" } as const;
+  await h.compare(CS, "ListCommits", { repository, revisions: ["big-messages"] }, none);
+  await h.compare(CS, "FindCommits", { repository, revision: "big-messages", limit: 500 }, none);
+  await h.compare(CS, "FindAllCommits", { repository, revision: "big-messages" }, none);
+  await h.compare(
+    CS,
+    "CommitsByMessage",
+    { repository, revision: "big-messages", query: "Big" },
+    none,
+  );
+  await h.compare(CS, "ListAllCommits", { repository }, none);
+  const oids = (await h.git("ours", repository, ["rev-list", "big-messages"])).split("\n");
+  await h.compare(CS, "ListCommitsByOid", { repository, oid: oids }, none);
+  const refs = (await h.git("ours", repository, ["for-each-ref", "--format=%(refname)"]))
+    .split("\n");
+  await h.compare(CS, "ListCommitsByRefName", { repository, ref_names: refs }, none);
 });
 
 differentialTest("LastCommitForPath", async (h) => {

@@ -434,6 +434,19 @@ export const HISTORY = {
   renames: ["docs/old-name.md", "docs/middle-name.md", "docs/new-name.md"],
   /** Author of every third commit of the linear part. */
   otherAuthor: "Bob Builder <bob@example.com>",
+  /** Commits on `big-messages`, each with a 14 KiB message (more than 1 MiB in all). */
+  bigMessages: 100,
+  /** Branches whose tip has a (not verifiable) signature header of each kind. */
+  fakeSignatures: {
+    "sig/x509": "gpgsig -----BEGIN SIGNED MESSAGE-----\n MIIB\n -----END SIGNED MESSAGE-----",
+    "sig/pgp-message": "gpgsig -----BEGIN PGP MESSAGE-----\n owGb\n -----END PGP MESSAGE-----",
+    "sig/sha256":
+      "gpgsig-sha256 -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----",
+    "sig/unknown": "gpgsig -----BEGIN SOMETHING-----\n abcd\n -----END SOMETHING-----",
+    "sig/two": "gpgsig -----BEGIN SSH SIGNATURE-----\n U1NI\n -----END SSH SIGNATURE-----\n" +
+      "gpgsig -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----",
+    "sig/empty": "gpgsig ",
+  },
 } as const;
 
 /**
@@ -442,8 +455,11 @@ export const HISTORY = {
  * "fix" or "Feature"; a file renamed twice with edits between (for
  * `follow`); `tree/` with 40 files added one a commit; then a non-fast-
  * forward merge of `topic` (3 commits) and a merge of `side` into main
- * whose first parent is main; `topic` and `side` remain as branches. Tags
- * `h-v1` (lightweight, at commit 50) and `h-v2` (annotated, at main).
+ * whose first parent is main; `topic` and `side` remain as branches;
+ * `big-messages` (100 commits with 14 KiB messages, from commit 50);
+ * `sig/*`: hand-made commits on main with signature headers of each kind
+ * ({@link HISTORY}.fakeSignatures). Tags `h-v1` (lightweight, at commit
+ * 50) and `h-v2` (annotated, at main).
  */
 export async function buildHistory(repo: string): Promise<void> {
   await initBare(repo);
@@ -507,9 +523,29 @@ export async function buildHistory(repo: string): Promise<void> {
     tip,
     side,
   ], []);
+  let big = atFifty;
+  for (let i = 0; i < HISTORY.bigMessages; i++) {
+    const message = `Big message ${i}\n\n${`line ${i} of a long body\n`.repeat(600)}`;
+    big = s.commit("refs/heads/big-messages", message, [big], [
+      { path: "big.txt", blob: blob(`big ${i}\n`) },
+    ]);
+  }
   s.reset("refs/tags/h-v1", atFifty);
   s.tag("h-v2", tip, "History v2\n");
   await s.importInto(repo);
   await fixtureGit(repo, ["repack", "-a", "-d", "-q"]);
   await fixtureGit(repo, ["pack-refs", "--all"]);
+  // Signature headers of each kind Gitaly tells apart, on hand-made commits.
+  const tree = await fixtureGit(repo, ["rev-parse", "main^{tree}"]);
+  const head = await fixtureGit(repo, ["rev-parse", "main"]);
+  for (const [branch, header] of Object.entries(HISTORY.fakeSignatures)) {
+    const raw = `tree ${tree}\nparent ${head}\n` +
+      `author Ada Author <ada@example.com> ${FIXTURE_EPOCH + 600_000} +0100\n` +
+      `committer Carl Committer <carl@example.com> ${FIXTURE_EPOCH + 600_000} +0100\n` +
+      `${header}\n\nA commit with a ${branch} header\n`;
+    const oid = await fixtureGit(repo, ["hash-object", "-t", "commit", "-w", "--stdin"], {
+      stdin: raw,
+    });
+    await fixtureGit(repo, ["update-ref", `refs/heads/${branch}`, oid]);
+  }
 }
