@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { commitsSection } from "./commits.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
 import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
@@ -39,6 +40,7 @@ const sections: Record<string, () => Promise<void>> = {
   transport: transportSection,
   "gitaly-ssh": gitalySshSection,
   sidechannel: sidechannelSection,
+  commits: commitsSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

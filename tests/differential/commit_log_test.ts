@@ -436,6 +436,13 @@ differentialTest("ListLastCommitsForTree", async (h) => {
     { revision: "main", path: "/", limit: 5 },
     { revision: "main", path: "src/", limit: 0 },
     { revision: "main~30", path: "src/", limit: 100 },
+    // Linear history below the tip (resolved in one walk), whole or in part.
+    { revision: "side", limit: 100 },
+    { revision: "side", path: "src/", limit: 100 },
+    { revision: "side", path: "docs/", limit: 100, global_options: { literal_pathspecs: true } },
+    { revision: "topic", path: "tree/", limit: 50, offset: 5 },
+    { revision: "topic", path: "src", limit: 5 },
+    { revision: "h-v1", limit: 100 },
     { revision: "main", path: "nope/", limit: 10 },
     { revision: "main", path: "src/*", limit: 10, global_options: { literal_pathspecs: true } },
     { revision: "main", limit: -1 },

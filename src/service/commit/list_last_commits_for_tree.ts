@@ -3,6 +3,8 @@
  * (`git ls-tree --full-name`, directories first, then files, then
  * submodules), from `offset` up to `limit` of them, each with the last
  * commit that changed it; ten entries a message, as Gitaly sends them.
+ * Entries changed on the merge-free stretch at the tip of history are
+ * resolved in one walk, the others each by its own `git log`.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { CountChunker } from "../shared/chunker.ts";
 import { commitForId, globalOptionsEnv, lastCommitIdForPath } from "./history.ts";
+import { lastCommitsOnLinearTip } from "./linear_history.ts";
 
 /** Entries per response message (Gitaly's batch size). */
 const ENTRIES_PER_MESSAGE = 10;
@@ -57,10 +60,19 @@ export function listLastCommitsForTree(
       (commits) => send({ commits }),
       ENTRIES_PER_MESSAGE,
     );
+    const known = listing.code !== 0 || page.length === 0
+      ? new Map<number, string>()
+      : await lastCommitsOnLinearTip(deps, repoPath, {
+        revision: req.revision,
+        pathspec: path,
+        paths: page,
+        literalPathspecs: literal,
+        signal: ctx.signal,
+      });
     for (let start = 0; start < page.length; start += LOOKUP_CONCURRENCY) {
       const window = page.slice(start, start + LOOKUP_CONCURRENCY);
-      const found = await Promise.all(window.map(async (entryPath) => {
-        const oid = await lastCommitIdForPath(deps, repoPath, {
+      const found = await Promise.all(window.map(async (entryPath, i) => {
+        const oid = known.get(start + i) ?? await lastCommitIdForPath(deps, repoPath, {
           revision: req.revision,
           path: entryPath,
           literalPathspecs: literal,

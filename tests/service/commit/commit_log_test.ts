@@ -233,6 +233,49 @@ Deno.test("ListLastCommitsForTree: trees first, ten entries a message", async ()
   assertEquals(paths, ["docs", "src", "topic", "tree"]);
 });
 
+Deno.test("ListLastCommitsForTree: the one-walk answers equal git log per entry", async () => {
+  // A linear history with names that are pathspec patterns: `a*` also matches `ab`.
+  const r = await h.createRepo("globs.git");
+  const gitDir = h.repoPath(r);
+  const g = (...args: string[]) => runGit(["--git-dir", gitDir, ...args]);
+  const work = await Deno.makeTempDir({ prefix: "commit-globs-" });
+  try {
+    await runGit(["init", "-q", "-b", "main", work]);
+    for (const [i, name] of ["a*", "ab", "dir/x", "a*", "ab", "c"].entries()) {
+      await Deno.mkdir(join(work, "dir"), { recursive: true });
+      await Deno.writeTextFile(join(work, name), `${i}\n`);
+      await runGit(["add", "-A"], work);
+      await runGit(["commit", "-qm", `change ${name}`], work);
+    }
+    await g("fetch", "-q", work, "main:refs/heads/main");
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+  for (const [target, revision] of [[r, "main"], [repo, "side"], [repo, "topic"], [repo, "main"]]) {
+    const result = await h.call(CS, "ListLastCommitsForTree", {
+      repository: target,
+      revision,
+      limit: 100,
+    });
+    assert(result.ok);
+    for (const response of result.responses) {
+      for (const entry of response.commits as { path_bytes: string; commit: Commit }[]) {
+        const expected = await runGit([
+          "--git-dir",
+          h.repoPath(target as typeof repo),
+          "log",
+          "--format=%H",
+          "--max-count=1",
+          revision as string,
+          "--",
+          entry.path_bytes,
+        ]);
+        assertEquals(entry.commit.id, expected, `${revision}: ${entry.path_bytes}`);
+      }
+    }
+  }
+});
+
 Deno.test("commit log tests: cleanup", async () => {
   await h.close();
 });
