@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition } from "../../src/proto/mod.ts";
-import { referenceAvailable, REFGITALY_PATH } from "../differential/harness.ts";
+import { referenceAvailable, refgitaly } from "../differential/harness.ts";
 import { copyRepo, gitEnv } from "../helpers/gitrepo.ts";
 import { startTestServer } from "../helpers/server.ts";
 
