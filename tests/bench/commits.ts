@@ -171,7 +171,7 @@ const CASES: Case[] = [
         unary(t, "LastCommitForPath", {
           revision: encoder.encode("main"),
           path: encoder.encode("cold.txt"),
-        }), 10),
+        }), 20),
   },
   {
     name: "ListLastCommitsForTree, 500 entries",

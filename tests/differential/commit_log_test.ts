@@ -251,6 +251,7 @@ differentialTest("FindCommits: history", async (h) => {
     { limit: 10, revision: "main..topic" },
     { limit: 10, paths: [""] },
     { limit: 10, paths: ["nope/nothing"] },
+    { limit: 10, paths: ["../outside"] },
   ];
   for (const variant of variants) await h.compare(CS, "FindCommits", { repository, ...variant });
   await h.compare(CS, "FindCommits", { repository: MISSING_REPO, limit: 1 });
@@ -411,6 +412,8 @@ differentialTest("LastCommitForPath", async (h) => {
     { revision: "nope", path: "src" },
     { revision: "", path: "src" },
     { revision: "-main", path: "src" },
+    { revision: "main", path: "../outside" },
+    { revision: "main", path: "src/../src/file-1.txt" },
   ];
   for (const request of cases) {
     await h.compare(CS, "LastCommitForPath", { repository, ...request });
@@ -450,6 +453,7 @@ differentialTest("ListLastCommitsForTree", async (h) => {
     { revision: "nope", limit: 10 },
     { revision: "", limit: 10 },
     { revision: "-main", limit: 10 },
+    { revision: "main", path: "../", limit: 10 },
   ];
   for (const request of cases) {
     await h.compare(CS, "ListLastCommitsForTree", { repository, ...request }, { join: "none" });
@@ -467,4 +471,22 @@ differentialTest("ListLastCommitsForTree", async (h) => {
     revision: "main",
     limit: 1,
   });
+});
+
+differentialTest("Paths with NUL: InvalidArgument from us (Gitaly: Internal)", async (h) => {
+  const repository = await h.repo("history", { shared: true });
+  const nul = "a\0b";
+  const requests = [
+    ["LastCommitForPath", { repository, revision: "main", path: nul }],
+    ["FindCommits", { repository, limit: 3, paths: [nul] }],
+    ["CommitsByMessage", { repository, query: "fix", path: nul }],
+    ["ListLastCommitsForTree", { repository, revision: "main", path: nul, limit: 3 }],
+  ] as const;
+  for (const [method, request] of requests) {
+    const { ours, reference } = await h.call(CS, method, request as never);
+    if (ours.ok || reference.ok) throw new Error(`${method}: expected errors`);
+    if (ours.codeName !== "InvalidArgument" || reference.codeName !== "Internal") {
+      throw new Error(`${method}: ${ours.codeName} ${ours.message} / ${reference.codeName}`);
+    }
+  }
 });

@@ -12,6 +12,7 @@ import type { CommitFields } from "../../git/commit_parser.ts";
 import { RecordReader } from "../../git/lines.ts";
 import type { GitCommit, GlobalOptions, Init } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { invalidArgument } from "../../server/errors.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { readCommit } from "../shared/commits.ts";
 
@@ -219,11 +220,12 @@ export interface PathspecArgs {
  * Passes `paths` (raw bytes) to git byte for byte: as arguments after `--`
  * when all are UTF-8 (so also paths with LF), else on stdin after a `--`
  * line (`--stdin`), which is how git takes paths that a command line of
- * strings cannot carry.
+ * strings cannot carry. A path with NUL is `InvalidArgument`.
  */
 export function pathspecArgs(paths: readonly (Uint8Array | string)[]): PathspecArgs {
   if (paths.length === 0) return { flags: [] };
   const raw = paths.map((path) => typeof path === "string" ? encoder.encode(path) : path);
+  if (raw.some((path) => path.includes(0))) throw invalidArgument("path contains a NUL byte");
   const texts = raw.map(utf8OrNull);
   if (texts.every((path) => path !== null)) return { flags: [], postSepArgs: texts as string[] };
   const parts: Uint8Array[] = [encoder.encode("--\n")];
@@ -234,7 +236,8 @@ export function pathspecArgs(paths: readonly (Uint8Array | string)[]): PathspecA
 /**
  * The id of the last commit at or before `revision` that changed `path`
  * (`git log --format=%H --max-count=1 <revision> -- <path>`), "" when there
- * is none. Throws `Error("exit status N")` when git fails.
+ * is none. Throws `InvalidArgument` for a path outside the repository
+ * (`..`), `Error("exit status N")` when git fails otherwise.
  */
 export async function lastCommitIdForPath(
   deps: ServiceDeps,
@@ -256,7 +259,12 @@ export async function lastCommitIdForPath(
     env: query.literalPathspecs ? { GIT_LITERAL_PATHSPECS: "1" } : undefined,
     signal: query.signal,
   });
-  if (result.code !== 0) throw new Error(`exit status ${result.code}`);
+  if (result.code !== 0) {
+    if (result.stderr.includes("is outside repository")) {
+      throw invalidArgument("path escapes repository");
+    }
+    throw new Error(`exit status ${result.code}`);
+  }
   return decoder.decode(chomp(result.stdout));
 }
 

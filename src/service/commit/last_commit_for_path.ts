@@ -11,7 +11,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { lastCommitIdForPath } from "./history.ts";
 import { readCommitOrNull } from "./history.ts";
-import { wrapError } from "../../server/errors.ts";
+import { GrpcError, wrapError } from "../../server/errors.ts";
 
 /** Builds the handler. */
 export function lastCommitForPath(
@@ -28,7 +28,7 @@ export function lastCommitForPath(
       literalPathspecs: literal,
       signal: ctx.signal,
     }).catch((error) => {
-      throw wrapError("logging last commit for path", error);
+      throw error instanceof GrpcError ? error : wrapError("logging last commit for path", error);
     });
     const commit = await readCommitOrNull(deps, repoPath, oid, ctx.signal);
     return commit === null ? {} : { commit };

@@ -94,4 +94,3 @@ function isPattern(path: Uint8Array): boolean {
 function latin1(bytes: Uint8Array): string {
   return new TextDecoder("latin1").decode(bytes);
 }
-

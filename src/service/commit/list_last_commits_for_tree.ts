@@ -10,7 +10,7 @@
  */
 import { validateRevision } from "../../git/revision.ts";
 import type { Init, ListLastCommitsForTreeResponse_CommitForTree } from "../../proto/types.ts";
-import { invalidArgument } from "../../server/errors.ts";
+import { GrpcError, invalidArgument } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
@@ -78,7 +78,9 @@ export function listLastCommitsForTree(
           literalPathspecs: literal,
           signal: ctx.signal,
         }).catch((error) => {
-          throw new Error(`logging last commit for path: ${error.message}`);
+          throw error instanceof GrpcError
+            ? error
+            : new Error(`logging last commit for path: ${error.message}`);
         });
         return {
           path_bytes: entryPath,
