@@ -19,6 +19,7 @@ import {
 import { commitService } from "./commit/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
+import { refService } from "./ref/mod.ts";
 import { remoteService } from "./remote/mod.ts";
 import { repositoryService } from "./repository/mod.ts";
 import { serverService } from "./server/mod.ts";
@@ -34,6 +35,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   sshService,
   smartHttpService,
   remoteService,
+  refService,
 ];
 
 /** Our handlers by service name. */

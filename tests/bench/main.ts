@@ -6,6 +6,7 @@
  */
 import { commitsSection } from "./commits.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
+import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
 import { transportSection } from "./transport.ts";
@@ -40,6 +41,7 @@ const sections: Record<string, () => Promise<void>> = {
   transport: transportSection,
   "gitaly-ssh": gitalySshSection,
   sidechannel: sidechannelSection,
+  refs: refsSection,
   commits: commitsSection,
 };
 
