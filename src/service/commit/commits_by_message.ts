@@ -10,7 +10,8 @@ import { invalidArgument } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { defaultBranchName, sendLoggedCommits } from "./history.ts";
+import { defaultBranch } from "../ref/for_each_ref.ts";
+import { sendLoggedCommits } from "./history.ts";
 
 /** Builds the handler. */
 export function commitsByMessage(
@@ -24,7 +25,7 @@ export function commitsByMessage(
     const flags = [`--grep=${req.query}`, "--regexp-ignore-case"];
     if (req.offset > 0) flags.push(`--skip=${req.offset}`);
     if (req.limit > 0) flags.push(`--max-count=${req.limit}`);
-    if (revision === "") revision = await defaultBranchName(deps, repoPath, ctx.signal);
+    if (revision === "") revision = await defaultBranch(deps, repoPath, ctx.signal);
     await sendLoggedCommits(deps, repoPath, {
       revisions: [revision],
       paths: req.path.length === 0 ? [] : [req.path],

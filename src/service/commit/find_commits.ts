@@ -20,14 +20,8 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import {
-  commitForId,
-  defaultBranchName,
-  forEachRecord,
-  globalOptionsEnv,
-  pathspecArgs,
-  timeFlag,
-} from "./history.ts";
+import { defaultBranch } from "../ref/for_each_ref.ts";
+import { commitForId, forEachRecord, globalOptionsEnv, pathspecArgs, timeFlag } from "./history.ts";
 
 const decoder = new TextDecoder();
 const SOH = 0x01;
@@ -41,7 +35,7 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
     validateRevision(revision, { allowEmpty: true });
     const hasRevision = revision !== "" || !req.all;
     if (revision === "" && !req.all) {
-      revision = await defaultBranchName(deps, repoPath, ctx.signal).catch((error) => {
+      revision = await defaultBranch(deps, repoPath, ctx.signal).catch((error) => {
         throw wrapError("defaultBranchName", error);
       });
     }

@@ -2,8 +2,8 @@
  * What the CommitService RPCs that answer with `GitCommit` messages share:
  * running a history command (`git log`, `git rev-list`) and reading its
  * output record by record with backpressure, turning listed commit ids into
- * `GitCommit`s through the cat-file cache, the default branch as Gitaly
- * picks it, `global_options`, and time limits as git flags.
+ * `GitCommit`s through the cat-file cache, paths passed byte for byte,
+ * `global_options`, and time limits as git flags.
  *
  * @module
  */
@@ -163,35 +163,6 @@ export function timeFlag(
   const nanos = Number(timestamp.nanos ?? 0);
   const fraction = nanos > 0 ? "." + String(nanos).padStart(9, "0").replace(/0+$/, "") : "";
   return `${flag}=${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction} +0000 UTC`;
-}
-
-/**
- * The default branch as Gitaly picks it: "" without branches; the only
- * branch; the branch HEAD points to; else `refs/heads/main`, else
- * `refs/heads/master`, else the first branch.
- */
-export async function defaultBranchName(
-  deps: ServiceDeps,
-  repoPath: string,
-  signal: AbortSignal,
-): Promise<string> {
-  const branches = (await deps.git.runText({
-    gitDir: repoPath,
-    command: { name: "for-each-ref", flags: ["--format=%(refname)"], args: ["refs/heads/"] },
-    signal,
-  })).split("\n").filter((b) => b !== "");
-  if (branches.length <= 1) return branches[0] ?? "";
-  const head = await deps.git.run({
-    gitDir: repoPath,
-    command: { name: "symbolic-ref", flags: ["--quiet"], args: ["HEAD"] },
-    signal,
-  });
-  const target = decoder.decode(head.stdout).trim();
-  if (head.code === 0 && branches.includes(target)) return target;
-  for (const fallback of ["refs/heads/main", "refs/heads/master"]) {
-    if (branches.includes(fallback)) return fallback;
-  }
-  return branches[0];
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
