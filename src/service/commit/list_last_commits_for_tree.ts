@@ -71,7 +71,8 @@ export function listLastCommitsForTree(
       });
     for (let start = 0; start < page.length; start += LOOKUP_CONCURRENCY) {
       const window = page.slice(start, start + LOOKUP_CONCURRENCY);
-      const found = await Promise.all(window.map(async (entryPath, i) => {
+      // Settled, not raced: no look-up keeps running once the call fails.
+      const settled = await Promise.allSettled(window.map(async (entryPath, i) => {
         const oid = known.get(start + i) ?? await lastCommitIdForPath(deps, repoPath, {
           revision: req.revision,
           path: entryPath,
@@ -87,7 +88,10 @@ export function listLastCommitsForTree(
           commit: await commitForId(deps, repoPath, oid, ctx.signal),
         };
       }));
-      for (const entry of found) await chunker.add(entry);
+      for (const result of settled) if (result.status === "rejected") throw result.reason;
+      for (const result of settled) {
+        if (result.status === "fulfilled") await chunker.add(result.value);
+      }
     }
     if (listing.code !== 0) throw new Error(`exit status ${listing.code}`);
     await chunker.flush();

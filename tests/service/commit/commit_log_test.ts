@@ -276,6 +276,20 @@ Deno.test("ListLastCommitsForTree: the one-walk answers equal git log per entry"
   }
 });
 
+Deno.test("ListLastCommitsForTree: a cancelled call leaves no git running", async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error("client went away")), 20);
+  const result = await h.call(CS, "ListLastCommitsForTree", {
+    repository: repo,
+    revision: "main",
+    path: b("tree/"),
+    limit: 40,
+  }, { signal: controller.signal });
+  assert(!result.ok);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assertEquals(h.deps.git.liveCount(), h.deps.catfile.stats().idle, "only cached cat-file runs");
+});
+
 Deno.test("commit log tests: cleanup", async () => {
   await h.close();
 });
