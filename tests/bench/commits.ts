@@ -2,8 +2,9 @@
  * CommitService benchmark, ours beside the reference Gitaly 16.7 in one
  * run: FindCommit requests per second at concurrency 1 and 32 over one
  * connection, LastCommitForPath on a file with 5,000 commits of history
- * (changed at the tip, and one last changed 5,000 commits back), and
- * ListLastCommitsForTree of a 500-entry tree. Both servers get a copy of
+ * (changed at the tip, and one last changed 5,000 commits back),
+ * ListCommits of all 5,000 commits, FindCommits of 1,000 with short stats,
+ * and ListLastCommitsForTree of a 500-entry tree. Both servers get a copy of
  * one generated repository; cases alternate between them, best of three.
  * Without the reference only our figures are printed.
  *
@@ -172,6 +173,28 @@ const CASES: Case[] = [
           revision: encoder.encode("main"),
           path: encoder.encode("cold.txt"),
         }), 20),
+  },
+  {
+    name: "ListCommits, all 5,000 commits",
+    unit: "s",
+    run: (t) =>
+      seconds(async () => {
+        const messages = await serverStream(t, "ListCommits", { revisions: ["main"] });
+        if (messages < 1) throw new Error("no commits");
+      }, 3),
+  },
+  {
+    name: "FindCommits, 1,000 commits with stats",
+    unit: "s",
+    run: (t) =>
+      seconds(async () => {
+        const messages = await serverStream(t, "FindCommits", {
+          revision: encoder.encode("main"),
+          limit: 1000,
+          include_shortstat: true,
+        });
+        if (messages < 1) throw new Error("no commits");
+      }, 3),
   },
   {
     name: "ListLastCommitsForTree, 500 entries",

@@ -247,3 +247,43 @@ function utf8OrNull(bytes: Uint8Array): string | null {
     return null;
   }
 }
+
+/** The records of a history command as an async iterator, and how the command ended. */
+export interface RecordSource {
+  records: AsyncGenerator<Uint8Array, void, undefined>;
+  /** Settles once the iterator has finished and git is reaped (not when it is never started). */
+  exit: Promise<GitExit & { stopped: boolean }>;
+}
+
+/**
+ * {@link forEachRecord} as a pull-based source: git starts at the first
+ * `next()`, and returning the iterator early kills it.
+ */
+export function recordSource(
+  deps: ServiceDeps,
+  spawn: HistoryCommand,
+  delimiter = 0x0a,
+): RecordSource {
+  let settle!: (exit: GitExit & { stopped: boolean }) => void;
+  const exit = new Promise<GitExit & { stopped: boolean }>((resolve) => settle = resolve);
+  async function* records(): AsyncGenerator<Uint8Array, void, undefined> {
+    const git = await deps.git.start({ ...spawn, stdout: "piped" });
+    const reader = new RecordReader(git.stdout);
+    let finished = false;
+    try {
+      while (true) {
+        const record = await reader.next(delimiter);
+        if (record === null) break;
+        yield record;
+      }
+      finished = true;
+    } finally {
+      if (!finished) {
+        git.kill();
+        await reader.cancel().catch(() => {});
+      }
+      settle({ ...await git.wait(), stopped: !finished });
+    }
+  }
+  return { records: records(), exit };
+}

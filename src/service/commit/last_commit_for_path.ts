@@ -6,12 +6,11 @@
  * @module
  */
 import { validateRevision } from "../../git/revision.ts";
+import { GrpcError, wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { lastCommitIdForPath } from "./history.ts";
-import { readCommitOrNull } from "./history.ts";
-import { GrpcError, wrapError } from "../../server/errors.ts";
+import { lastCommitIdForPath, readCommitOrNull } from "./history.ts";
 
 /** Builds the handler. */
 export function lastCommitForPath(

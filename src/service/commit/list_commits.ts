@@ -11,8 +11,8 @@ import { invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { listRevisions, RevListError } from "./rev_list.ts";
 import { timeFlag } from "./history.ts";
+import { listRevisions, RevListError } from "./rev_list.ts";
 import { revisionArgs } from "./revision_list.ts";
 
 /** Builds the handler. */

@@ -1,15 +1,18 @@
 /**
  * Gitaly's rev-list → cat-file pipeline for commits: `git rev-list` lists
- * commit ids, each is read through the cat-file cache and sent in messages
- * batched by size, starting after a page token and stopping at a limit.
+ * commit ids, which go straight on to one `cat-file --batch`; the commits
+ * come back in order and are sent in messages batched by size, starting
+ * after a page token and stopping at a limit.
  *
  * @module
  */
+import { parseCommit } from "../../git/commit_parser.ts";
 import type { GitCommit, Init } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { describeExit } from "../shared/git_stream.ts";
-import { chomp, commitForId, forEachRecord } from "./history.ts";
+import { chomp, recordSource } from "./history.ts";
+import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
 
 const decoder = new TextDecoder();
 
@@ -42,26 +45,40 @@ export async function listRevisions(
   send: (commits: Init<GitCommit>[]) => Promise<void>,
 ): Promise<void> {
   const chunker = new SizeChunker<Init<GitCommit>>("gitaly.GitCommit", send);
-  let waitingForToken = options.pageToken !== "";
-  let sent = 0;
-  const exit = await forEachRecord(deps, {
+  const source = recordSource(deps, {
     gitDir: repoPath,
     command: { name: "rev-list", flags: options.flags, args: options.args },
     signal: options.signal,
-  }, async (record) => {
-    const oid = decoder.decode(chomp(record));
-    if (waitingForToken) {
-      waitingForToken = oid !== options.pageToken;
-      return;
+  });
+  async function* ids(): AsyncGenerator<PipedRequest<null>, void, undefined> {
+    let waitingForToken = options.pageToken !== "";
+    for await (const record of source.records) {
+      const oid = decoder.decode(chomp(record));
+      if (waitingForToken) {
+        waitingForToken = oid !== options.pageToken;
+        continue;
+      }
+      yield { id: oid, extra: null };
     }
-    if (options.limit > 0 && sent >= options.limit) return false;
-    await chunker.add(await commitForId(deps, repoPath, oid, options.signal));
+  }
+  let sent = 0;
+  let stopped = false;
+  await pipeObjects(deps, repoPath, options.signal, ids(), async (object) => {
+    if (options.limit > 0 && sent >= options.limit) {
+      stopped = true;
+      return false;
+    }
+    if (object === null) throw new Error("rev-list listed a commit cat-file does not have");
+    await chunker.add(parseCommit(object.oid, object.data));
     sent++;
   });
-  if (!exit.stopped && exit.code !== 0) {
-    throw new RevListError(
-      `rev-list pipeline command: ${describeExit(exit)}, stderr: ${JSON.stringify(exit.stderr)}`,
-    );
+  if (!stopped) {
+    const exit = await source.exit;
+    if (!exit.stopped && exit.code !== 0) {
+      throw new RevListError(
+        `rev-list pipeline command: ${describeExit(exit)}, stderr: ${JSON.stringify(exit.stderr)}`,
+      );
+    }
   }
   await chunker.flush();
 }
