@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parseTrailers, trimSpace } from "../../git/commit_parser.ts";
+import { parseCommit, parseTrailers, trimSpace } from "../../git/commit_parser.ts";
 import { validateRevision } from "../../git/revision.ts";
 import {
   type CommitStatInfo,
@@ -21,7 +21,8 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { defaultBranch } from "../ref/for_each_ref.ts";
-import { commitForId, forEachRecord, globalOptionsEnv, pathspecArgs, timeFlag } from "./history.ts";
+import { globalOptionsEnv, pathspecArgs, recordSource, timeFlag } from "./history.ts";
+import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
 
 const decoder = new TextDecoder();
 const SOH = 0x01;
@@ -75,8 +76,7 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       "gitaly.GitCommit",
       (commits) => send({ commits }),
     );
-    let skipped = 0;
-    await forEachRecord(deps, {
+    const source = recordSource(deps, {
       gitDir: repoPath,
       command: {
         name: "log",
@@ -87,38 +87,46 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       stdin: paths.stdin,
       env: globalOptionsEnv(req.global_options),
       signal: ctx.signal,
-    }, async (record) => {
-      let body = trimSpace(
-        shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
-      );
-      if (shortStat && body.length === 0) return; // before the first commit
-      if (skipped < manualOffset) {
-        skipped++;
-        return;
-      }
-      let stats: Uint8Array | null = null;
-      if (shortStat) [body, stats] = splitAt(body, 0x0a);
-      let refNames: Uint8Array | null = null;
-      if (refs) [body, refNames] = splitAt(body, STX);
-      let trailers: Uint8Array | null = null;
-      if (req.trailers) [body, trailers] = splitAt(body, 0);
-      const oid = decoder.decode(body);
-      const commit: Init<GitCommit> = await commitForId(deps, repoPath, oid, ctx.signal)
-        .catch((error) => {
-          throw wrapError(
-            `error streaming commits: cat-file get commit ${JSON.stringify(oid)}`,
-            error,
-          );
-        });
-      if (refNames !== null) commit.referenced_by = parseRefs(refNames);
-      if (trailers !== null) commit.trailers = parseTrailers(trailers);
-      if (stats !== null) commit.short_stats = parseShortStat(stats);
-      await chunker.add(commit);
     }, shortStat ? SOH : 0x0a);
+    async function* ids(): AsyncGenerator<PipedRequest<LogExtras>, void, undefined> {
+      let skipped = 0;
+      for await (const record of source.records) {
+        let body = trimSpace(
+          shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
+        );
+        if (shortStat && body.length === 0) continue; // before the first commit
+        if (skipped < manualOffset) {
+          skipped++;
+          continue;
+        }
+        const extra: LogExtras = { stats: null, refNames: null, trailers: null };
+        if (shortStat) [body, extra.stats] = splitAt(body, 0x0a);
+        if (refs) [body, extra.refNames] = splitAt(body, STX);
+        if (req.trailers) [body, extra.trailers] = splitAt(body, 0);
+        yield { id: decoder.decode(body), extra };
+      }
+    }
+    await pipeObjects(deps, repoPath, ctx.signal, ids(), async (object, extra) => {
+      if (object === null) {
+        throw new Error("error streaming commits: cat-file get commit: not found");
+      }
+      const commit: Init<GitCommit> = parseCommit(object.oid, object.data);
+      if (extra.refNames !== null) commit.referenced_by = parseRefs(extra.refNames);
+      if (extra.trailers !== null) commit.trailers = parseTrailers(extra.trailers);
+      if (extra.stats !== null) commit.short_stats = parseShortStat(extra.stats);
+      await chunker.add(commit);
+    });
     // Like Gitaly, git's exit status is not checked: a revision that names
     // nothing yields no commits.
     await chunker.flush();
   });
+}
+
+/** What a `git log` record carries besides the commit id. */
+interface LogExtras {
+  stats: Uint8Array | null;
+  refNames: Uint8Array | null;
+  trailers: Uint8Array | null;
 }
 
 /** Splits at the first `byte`: before it, and after it (null when absent). */

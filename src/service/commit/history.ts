@@ -8,13 +8,14 @@
  * @module
  */
 import { concatBytes, type GitCommand, type GitExit } from "../../git/command.ts";
-import type { CommitFields } from "../../git/commit_parser.ts";
+import { type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import { RecordReader } from "../../git/lines.ts";
 import type { GitCommit, GlobalOptions, Init } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { invalidArgument } from "../../server/errors.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { readCommit } from "../shared/commits.ts";
+import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
 
 const decoder = new TextDecoder();
 
@@ -104,7 +105,8 @@ export async function readCommitOrNull(
 
 /**
  * Gitaly's `sendCommits`: `git log --pretty=%H <flags> <revisions> -- <paths>`,
- * each listed commit read and sent in messages batched by size. Git's exit
+ * the listed commits read through one `cat-file --batch` and sent in
+ * messages batched by size. Git's exit
  * status is ignored (Gitaly only logs it): a revision that does not exist
  * yields no commits.
  */
@@ -122,7 +124,7 @@ export async function sendLoggedCommits(
 ): Promise<void> {
   const chunker = new SizeChunker<Init<GitCommit>>("gitaly.GitCommit", send);
   const paths = pathspecArgs(options.paths ?? []);
-  await forEachRecord(deps, {
+  const source = recordSource(deps, {
     gitDir: repoPath,
     command: {
       name: "log",
@@ -133,9 +135,15 @@ export async function sendLoggedCommits(
     stdin: paths.stdin,
     env: globalOptionsEnv(options.globalOptions),
     signal: options.signal,
-  }, async (record) => {
-    const oid = decoder.decode(chomp(record));
-    await chunker.add(await commitForId(deps, repoPath, oid, options.signal));
+  });
+  async function* ids(): AsyncGenerator<PipedRequest<null>, void, undefined> {
+    for await (const record of source.records) {
+      yield { id: decoder.decode(chomp(record)), extra: null };
+    }
+  }
+  await pipeObjects(deps, repoPath, options.signal, ids(), async (object) => {
+    if (object === null) throw new Error("could not retrieve a commit git log listed");
+    await chunker.add(parseCommit(object.oid, object.data));
   });
   await chunker.flush();
 }

@@ -12,7 +12,9 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { describeExit } from "../shared/git_stream.ts";
-import { chomp, commitForId, forEachRecord } from "./history.ts";
+import { parseCommit } from "../../git/commit_parser.ts";
+import { chomp, recordSource } from "./history.ts";
+import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
 
 const decoder = new TextDecoder();
 
@@ -22,13 +24,11 @@ export function listAllCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "
     const repoPath = await deps.locator.repoPath(req.repository);
     const token = req.pagination_params?.page_token ?? "";
     const limit = req.pagination_params?.limit ?? 0;
-    let waitingForToken = token !== "";
-    let sent = 0;
     const chunker = new SizeChunker<Init<GitCommit>>(
       "gitaly.GitCommit",
       (commits) => send({ commits }),
     );
-    const exit = await forEachRecord(deps, {
+    const source = recordSource(deps, {
       gitDir: repoPath,
       command: {
         name: "cat-file",
@@ -40,18 +40,31 @@ export function listAllCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "
         ],
       },
       signal: ctx.signal,
-    }, async (record) => {
-      const [oid, type] = decoder.decode(chomp(record)).split(" ");
-      if (waitingForToken) {
-        waitingForToken = oid !== token;
-        return;
+    });
+    async function* commits(): AsyncGenerator<PipedRequest<null>, void, undefined> {
+      let waitingForToken = token !== "";
+      for await (const record of source.records) {
+        const [oid, type] = decoder.decode(chomp(record)).split(" ");
+        if (waitingForToken) {
+          waitingForToken = oid !== token;
+          continue;
+        }
+        if (type === "commit") yield { id: oid, extra: null };
       }
-      if (type !== "commit") return;
-      if (limit > 0 && sent >= limit) return false;
-      await chunker.add(await commitForId(deps, repoPath, oid, ctx.signal));
+    }
+    let sent = 0;
+    let stopped = false;
+    await pipeObjects(deps, repoPath, ctx.signal, commits(), async (object) => {
+      if (limit > 0 && sent >= limit) {
+        stopped = true;
+        return false;
+      }
+      if (object === null) throw new Error("a listed commit is missing");
+      await chunker.add(parseCommit(object.oid, object.data));
       sent++;
     });
-    if (!exit.stopped && exit.code !== 0) {
+    const exit = stopped ? null : await source.exit;
+    if (exit && !exit.stopped && exit.code !== 0) {
       throw wrapError(
         "iterating objects",
         new Error(`cat-file: ${describeExit(exit)}, stderr: ${JSON.stringify(exit.stderr)}`),

@@ -9,7 +9,7 @@ import type { GitCommit, Init } from "../../proto/types.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { readCommitOrNull } from "./history.ts";
+import { peeledCommits } from "./object_pipe.ts";
 
 /** Builds the handler. */
 export function listCommitsByOid(
@@ -21,10 +21,7 @@ export function listCommitsByOid(
       "gitaly.GitCommit",
       (commits) => send({ commits }),
     );
-    for (const oid of req.oid) {
-      const commit = await readCommitOrNull(deps, repoPath, oid, ctx.signal);
-      if (commit !== null) await chunker.add(commit);
-    }
+    await peeledCommits(deps, repoPath, ctx.signal, req.oid, (commit) => chunker.add(commit));
     await chunker.flush();
   });
 }

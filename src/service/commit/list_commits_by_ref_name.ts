@@ -10,7 +10,7 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { readCommitOrNull } from "./history.ts";
+import { peeledCommits } from "./object_pipe.ts";
 
 /** Builds the handler. */
 export function listCommitsByRefName(
@@ -22,10 +22,14 @@ export function listCommitsByRefName(
       "gitaly.ListCommitsByRefNameResponse.CommitForRef",
       (commit_refs) => send({ commit_refs }),
     );
-    for (const refName of req.ref_names) {
-      const commit = await readCommitOrNull(deps, repoPath, text(refName), ctx.signal);
-      if (commit !== null) await chunker.add({ commit, ref_name: refName });
-    }
+    const names = req.ref_names.map(text);
+    await peeledCommits(
+      deps,
+      repoPath,
+      ctx.signal,
+      names,
+      (commit, index) => chunker.add({ commit, ref_name: req.ref_names[index] }),
+    );
     await chunker.flush();
   });
 }

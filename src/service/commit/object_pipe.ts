@@ -9,6 +9,7 @@
  */
 import { BufferedReader } from "../../git/bufreader.ts";
 import { concatBytes } from "../../git/command.ts";
+import { type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import type { ServiceDeps } from "../deps.ts";
 
 const encoder = new TextEncoder();
@@ -74,7 +75,9 @@ export async function pipeObjects<T>(
       if (header === null) break;
       const extra = pending.shift() as T;
       const fields = decoder.decode(header).split(" ");
-      if (fields.length !== 3) {
+      const found = fields.length === 3 && /^[0-9a-f]{40,64}$/.test(fields[0]) &&
+        /^[0-9]+$/.test(fields[2]);
+      if (!found) {
         if (await onObject(null, extra) === false) {
           stopped = true;
           break;
@@ -111,4 +114,29 @@ export async function pipeObjects<T>(
   if (!stopped && exit.code !== 0) {
     throw new Error(`cat-file failed with exit code ${exit.code}: ${exit.stderr.trim()}`);
   }
+}
+
+/**
+ * The commits `revisions` peel to (`<revision>^{commit}`), read through
+ * one `cat-file --batch`, each passed to `onCommit` with its index, in
+ * order; revisions that name no commit are skipped (also those cat-file
+ * cannot take: empty, or with LF or NUL).
+ */
+export async function peeledCommits(
+  deps: ServiceDeps,
+  repoPath: string,
+  signal: AbortSignal,
+  revisions: readonly string[],
+  onCommit: (commit: CommitFields, index: number) => Promise<void>,
+): Promise<void> {
+  async function* requests(): AsyncGenerator<PipedRequest<number>, void, undefined> {
+    for (const [index, revision] of revisions.entries()) {
+      if (revision !== "" && !/[\n\0]/.test(revision)) {
+        yield { id: `${revision}^{commit}`, extra: index };
+      }
+    }
+  }
+  await pipeObjects(deps, repoPath, signal, requests(), async (object, index) => {
+    if (object !== null) await onCommit(parseCommit(object.oid, object.data), index);
+  });
 }
