@@ -251,7 +251,8 @@ function isSpace(byte: number): boolean {
   return byte === SPACE || (byte >= 0x09 && byte <= 0x0d);
 }
 
-function trimSpace(bytes: Uint8Array): Uint8Array {
+/** Go's `bytes.TrimSpace` for ASCII whitespace (a copy). */
+export function trimSpace(bytes: Uint8Array): Uint8Array {
   let start = 0;
   let end = bytes.length;
   while (start < end && isSpace(bytes[start])) start++;
@@ -278,9 +279,10 @@ export interface CommitSignature {
 
 /**
  * Splits a signed commit into its signature (the first `gpgsig` or
- * `gpgsig-sha256` header with its continuation lines) and the signed text
- * (everything else), as GetCommitSignatures reports them; null when the
- * commit's header has no signature.
+ * `gpgsig-sha256` header with the header lines after it, continuation
+ * spaces removed) and the signed text (everything else), as
+ * GetCommitSignatures reports them; null when the commit's header has no
+ * signature.
  */
 export function extractCommitSignature(raw: Uint8Array): CommitSignature | null {
   let pos = 0;
@@ -294,11 +296,14 @@ export function extractCommitSignature(raw: Uint8Array): CommitSignature | null 
       : null;
     if (prefix) {
       const parts: Uint8Array[] = [raw.subarray(pos + prefix.length, lf + 1)];
+      // Every header line up to the message belongs to the signature (its
+      // continuation space removed), also a second signature header, as
+      // Gitaly 16.7 splits commits.
       let end = lf + 1;
-      while (end < raw.length && raw[end] === SPACE) {
+      while (end < raw.length && raw[end] !== LF) {
         const next = raw.indexOf(LF, end);
         const stop = next < 0 ? raw.length : next + 1;
-        parts.push(raw.subarray(end + 1, stop));
+        parts.push(raw.subarray(raw[end] === SPACE ? end + 1 : end, stop));
         end = stop;
       }
       const signature = concat(parts);

@@ -6,6 +6,7 @@
  */
 import { blobsSection } from "./blobs.ts";
 import { fetchSection } from "./fetch.ts";
+import { commitsSection } from "./commits.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
@@ -45,6 +46,7 @@ const sections: Record<string, () => Promise<void>> = {
   refs: refsSection,
   blobs: blobsSection,
   fetch: fetchSection,
+  commits: commitsSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

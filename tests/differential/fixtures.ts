@@ -11,6 +11,7 @@
  * | `manyrefs` | {@link buildManyRefs}: 1,100 branches and 1,100 tags             |
  * | `empty`    | an empty bare repository, HEAD → refs/heads/main                  |
  * | `history`  | {@link buildHistory}: deep history, renames, merges, blame, languages |
+ * | `log`      | {@link buildLog}: deeper history, renames, merges, 2 authors, big messages |
  *
  * @module
  */
@@ -29,6 +30,7 @@ export const FIXTURES = {
   manyrefs: buildManyRefs,
   empty: buildEmpty,
   history: buildHistory,
+  log: buildLog,
 } as const satisfies Record<string, FixtureBuilder>;
 
 /** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`). */
@@ -114,14 +116,24 @@ class ImportStream {
     return mark;
   }
 
-  /** A commit on `ref` after `parents` (first parent first); its date is the next minute. */
-  commit(ref: string, message: Bytes, parents: number[], files: FileEntry[], extra = ""): number {
+  /**
+   * A commit on `ref` after `parents` (first parent first); its date is the
+   * next minute; `author` defaults to Ada Author.
+   */
+  commit(
+    ref: string,
+    message: Bytes,
+    parents: number[],
+    files: FileEntry[],
+    extra = "",
+    author = "Ada Author <ada@example.com>",
+  ): number {
     const mark = ++this.#mark;
     const msg = typeof message === "string" ? encoder.encode(message) : message;
     const when = `${FIXTURE_EPOCH + 60 * ++this.#tick} +0100`;
     this.#push(
       `commit ${ref}\nmark :${mark}\n`,
-      `author Ada Author <ada@example.com> ${when}\n`,
+      `author ${author} ${when}\n`,
       `committer Carl Committer <carl@example.com> ${when}\n`,
       extra,
       `data ${msg.byteLength}\n`,
@@ -544,4 +556,130 @@ export async function buildHistory(repo: string): Promise<void> {
   }
   await s.importInto(repo);
   await fixtureGit(repo, ["repack", "-a", "-d", "-q"]);
+}
+
+/** Sizes and names of the `log` fixture the tests can rely on. */
+export const LOG = {
+  /** Commits on main's first-parent line before the merges. */
+  linearCommits: 120,
+  /** Files in `tree/` (one commit each). */
+  treeEntries: 40,
+  /** The renamed file's names, oldest first. */
+  renames: ["docs/old-name.md", "docs/middle-name.md", "docs/new-name.md"],
+  /** Author of every third commit of the linear part. */
+  otherAuthor: "Bob Builder <bob@example.com>",
+  /** Commits on `big-messages`, each with a 14 KiB message (more than 1 MiB in all). */
+  bigMessages: 100,
+  /** Branches whose tip has a (not verifiable) signature header of each kind. */
+  fakeSignatures: {
+    "sig/x509": "gpgsig -----BEGIN SIGNED MESSAGE-----\n MIIB\n -----END SIGNED MESSAGE-----",
+    "sig/pgp-message": "gpgsig -----BEGIN PGP MESSAGE-----\n owGb\n -----END PGP MESSAGE-----",
+    "sig/sha256":
+      "gpgsig-sha256 -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----",
+    "sig/unknown": "gpgsig -----BEGIN SOMETHING-----\n abcd\n -----END SOMETHING-----",
+    "sig/two": "gpgsig -----BEGIN SSH SIGNATURE-----\n U1NI\n -----END SSH SIGNATURE-----\n" +
+      "gpgsig -----BEGIN PGP SIGNATURE-----\n iQEz\n -----END PGP SIGNATURE-----",
+    "sig/empty": "gpgsig ",
+  },
+} as const;
+
+/**
+ * The `log` fixture. main: 120 commits changing `src/file-<n>.txt`
+ * (n = 0…9) in turn, every third by Bob Builder, some messages mentioning
+ * "fix" or "Feature"; a file renamed twice with edits between (for
+ * `follow`); `tree/` with 40 files added one a commit; then a non-fast-
+ * forward merge of `topic` (3 commits) and a merge of `side` into main
+ * whose first parent is main; `topic` and `side` remain as branches;
+ * `big-messages` (100 commits with 14 KiB messages, from commit 50);
+ * `sig/*`: hand-made commits on main with signature headers of each kind
+ * ({@link LOG}.fakeSignatures). Tags `h-v1` (lightweight, at commit
+ * 50) and `h-v2` (annotated, at main).
+ */
+export async function buildLog(repo: string): Promise<void> {
+  await initBare(repo);
+  const s = new ImportStream();
+  let tip = 0;
+  const parentsOf = () => tip === 0 ? [] : [tip];
+  const blobs = new Map<string, number>();
+  const blob = (content: string) => {
+    let mark = blobs.get(content);
+    if (mark === undefined) blobs.set(content, mark = s.blob(content));
+    return mark;
+  };
+  let atFifty = 0;
+  for (let i = 0; i < LOG.linearCommits; i++) {
+    const file = `src/file-${i % 10}.txt`;
+    const word = i % 7 === 0 ? "fix" : i % 11 === 0 ? "Feature" : "change";
+    const files: FileEntry[] = [{ path: file, blob: blob(`${file} version ${i}\n`) }];
+    if (i === 10) files.push({ path: LOG.renames[0], blob: blob("# Docs\n\nfirst\n") });
+    if (i === 30) {
+      files.push({ path: LOG.renames[0], delete: true }, {
+        path: LOG.renames[1],
+        blob: blob("# Docs\n\nfirst\n"),
+      });
+    }
+    if (i === 40) files.push({ path: LOG.renames[1], blob: blob("# Docs\n\nfirst\nsecond\n") });
+    if (i === 60) {
+      files.push({ path: LOG.renames[1], delete: true }, {
+        path: LOG.renames[2],
+        blob: blob("# Docs\n\nfirst\nsecond\n"),
+      });
+    }
+    if (i === 70) {
+      files.push({ path: LOG.renames[2], blob: blob("# Docs\n\nfirst\nsecond\nthird\n") });
+    }
+    const author = i % 3 === 0 ? LOG.otherAuthor : undefined;
+    tip = s.commit("refs/heads/main", `${word} ${i}: ${file}\n`, parentsOf(), files, "", author);
+    if (i === 50) atFifty = tip;
+  }
+  for (let i = 0; i < LOG.treeEntries; i++) {
+    const path = `tree/entry-${String(i).padStart(2, "0")}.txt`;
+    tip = s.commit("refs/heads/main", `Add ${path}\n`, parentsOf(), [
+      { path, blob: blob(`${path}\n`) },
+    ]);
+  }
+  let topic = tip;
+  for (let i = 0; i < 3; i++) {
+    topic = s.commit("refs/heads/topic", `Topic ${i}\n`, [topic], [
+      { path: `topic/${i}.txt`, blob: blob(`topic ${i}\n`) },
+    ]);
+  }
+  tip = s.commit("refs/heads/main", "Touch src/file-0.txt on main\n", parentsOf(), [
+    { path: "src/file-0.txt", blob: blob("src/file-0.txt on main\n") },
+  ]);
+  tip = s.commit("refs/heads/main", "Merge branch 'topic'\n", [tip, topic], [
+    { path: "topic/0.txt", blob: blob("topic 0\n") },
+  ]);
+  const side = s.commit("refs/heads/side", "Side: change src/file-1.txt\n", [atFifty], [
+    { path: "src/file-1.txt", blob: blob("src/file-1.txt on side\n") },
+  ]);
+  tip = s.commit("refs/heads/main", "Merge branch 'side'\n\nKeeps main's file-1.\n", [
+    tip,
+    side,
+  ], []);
+  let big = atFifty;
+  for (let i = 0; i < LOG.bigMessages; i++) {
+    const message = `Big message ${i}\n\n${`line ${i} of a long body\n`.repeat(600)}`;
+    big = s.commit("refs/heads/big-messages", message, [big], [
+      { path: "big.txt", blob: blob(`big ${i}\n`) },
+    ]);
+  }
+  s.reset("refs/tags/h-v1", atFifty);
+  s.tag("h-v2", tip, "History v2\n");
+  await s.importInto(repo);
+  await fixtureGit(repo, ["repack", "-a", "-d", "-q"]);
+  await fixtureGit(repo, ["pack-refs", "--all"]);
+  // Signature headers of each kind Gitaly tells apart, on hand-made commits.
+  const tree = await fixtureGit(repo, ["rev-parse", "main^{tree}"]);
+  const head = await fixtureGit(repo, ["rev-parse", "main"]);
+  for (const [branch, header] of Object.entries(LOG.fakeSignatures)) {
+    const raw = `tree ${tree}\nparent ${head}\n` +
+      `author Ada Author <ada@example.com> ${FIXTURE_EPOCH + 600_000} +0100\n` +
+      `committer Carl Committer <carl@example.com> ${FIXTURE_EPOCH + 600_000} +0100\n` +
+      `${header}\n\nA commit with a ${branch} header\n`;
+    const oid = await fixtureGit(repo, ["hash-object", "-t", "commit", "-w", "--stdin"], {
+      stdin: raw,
+    });
+    await fixtureGit(repo, ["update-ref", `refs/heads/${branch}`, oid]);
+  }
 }

@@ -630,7 +630,7 @@ async function command(cmd: string, args: string[], env?: Record<string, string>
 }
 
 /** Runs `refgitaly start|stop DIR` without any REF_* settings from our environment. */
-async function refgitaly(action: "start" | "stop", dir: string): Promise<void> {
+export async function refgitaly(action: "start" | "stop", dir: string): Promise<void> {
   const env = Deno.env.toObject();
   for (const key of Object.keys(env)) if (key.startsWith("REF_")) delete env[key];
   const out = await new Deno.Command(REFGITALY_PATH, {

@@ -41,3 +41,23 @@ Deno.test("chunker: by size of a proto message type", async () => {
   await chunker.flush();
   assertEquals(batches.map((b) => b.length), [2, 2, 2, 2, 2]);
 });
+
+Deno.test("chunker: sizes as Go's proto.Size, default-valued fields not counted", async () => {
+  const batches: number[] = [];
+  // 42 bytes on the wire (the id); the explicit defaults add nothing in Go.
+  const item = {
+    id: "a".repeat(40),
+    subject: new Uint8Array(0),
+    signature_type: 0,
+    encoding: "",
+    trailers: [],
+    author: null,
+  };
+  const chunker = new SizeChunker("gitaly.GitCommit", (items) => {
+    batches.push(items.length);
+    return Promise.resolve();
+  }, 85);
+  for (let i = 0; i < 4; i++) await chunker.add(item);
+  await chunker.flush();
+  assertEquals(batches, [2, 2]);
+});

@@ -1,6 +1,6 @@
 /**
- * `FindCommit`: the commit `revision` peels to, with its trailers when
- * `trailers` is set; an empty response when there is none.
+ * `FindCommit`: the commit a revision peels to, with its trailers when
+ * asked; an empty answer when the revision names no commit.
  *
  * @module
  */
@@ -18,6 +18,6 @@ export function findCommit(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Find
     validateRevision(revision);
     const read = req.trailers ? readCommitWithTrailers : readCommit;
     const commit = await read(deps, repoPath, revision, ctx.signal);
-    return commit ? { commit } : {};
+    return commit === null ? {} : { commit };
   });
 }

@@ -1,17 +1,16 @@
 /**
- * `LastCommitForPath`: the last commit of `revision` that touched `path`
- * (the whole tree for an empty path or `/`); an empty response when there
- * is none. `literal_pathspec` and `global_options.literal_pathspecs` turn
- * off pathspec magic.
+ * `LastCommitForPath`: the last commit at or before a revision that
+ * changed a path (the whole tree for an empty path or `/`), from
+ * `git log --max-count=1`; an empty answer when there is none.
  *
  * @module
  */
 import { validateRevision } from "../../git/revision.ts";
+import { GrpcError, wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { lastCommitForPath as findLast } from "./last_commits.ts";
-import { globalOptionsEnv } from "./options.ts";
+import { lastCommitIdForPath, readCommitOrNull } from "./history.ts";
 
 /** Builds the handler. */
 export function lastCommitForPath(
@@ -21,11 +20,16 @@ export function lastCommitForPath(
     const repoPath = await deps.locator.repoPath(req.repository);
     const revision = text(req.revision);
     validateRevision(revision);
-    let path = req.path ?? new Uint8Array(0);
-    if (text(path) === "" || text(path) === "/") path = new TextEncoder().encode(".");
-    const literal = req.literal_pathspec || req.global_options?.literal_pathspecs;
-    const env = globalOptionsEnv({ literal_pathspecs: !!literal });
-    const commit = await findLast(deps, repoPath, revision, path, env, ctx.signal);
-    return commit ? { commit } : {};
+    const literal = req.literal_pathspec || !!req.global_options?.literal_pathspecs;
+    const oid = await lastCommitIdForPath(deps, repoPath, {
+      revision,
+      path: req.path,
+      literalPathspecs: literal,
+      signal: ctx.signal,
+    }).catch((error) => {
+      throw error instanceof GrpcError ? error : wrapError("logging last commit for path", error);
+    });
+    const commit = await readCommitOrNull(deps, repoPath, oid, ctx.signal);
+    return commit === null ? {} : { commit };
   });
 }

@@ -1,7 +1,7 @@
 /**
- * `ListCommitsByOid`: the commits the given ids (or any revisions) name,
- * in request order, leaving out those that name none; batched by message
- * size.
+ * `ListCommitsByOid`: the commits the given ids (full or abbreviated, or
+ * any revision) peel to, in request order, skipping those that name no
+ * commit; batched by size.
  *
  * @module
  */
@@ -9,8 +9,7 @@ import type { GitCommit, Init } from "../../proto/types.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { readCommit } from "../shared/commits.ts";
-import { isReadable } from "./revisions.ts";
+import { peeledCommits } from "./object_pipe.ts";
 
 /** Builds the handler. */
 export function listCommitsByOid(
@@ -22,11 +21,7 @@ export function listCommitsByOid(
       "gitaly.GitCommit",
       (commits) => send({ commits }),
     );
-    for (const oid of req.oid ?? []) {
-      if (!isReadable(oid)) continue;
-      const commit = await readCommit(deps, repoPath, oid, ctx.signal);
-      if (commit) await chunker.add(commit);
-    }
+    await peeledCommits(deps, repoPath, ctx.signal, req.oid, (commit) => chunker.add(commit));
     await chunker.flush();
   });
 }

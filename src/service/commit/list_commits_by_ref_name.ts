@@ -1,7 +1,7 @@
 /**
- * `ListCommitsByRefName`: for each reference name, the commit it points
- * to (peeled), leaving out names that resolve to none; batched by message
- * size.
+ * `ListCommitsByRefName`: for each reference name (or any revision) the
+ * commit it peels to, with the name as given, skipping names that resolve
+ * to no commit; batched by size.
  *
  * @module
  */
@@ -10,8 +10,7 @@ import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { SizeChunker } from "../shared/chunker.ts";
-import { readCommit } from "../shared/commits.ts";
-import { isReadable } from "./revisions.ts";
+import { peeledCommits } from "./object_pipe.ts";
 
 /** Builds the handler. */
 export function listCommitsByRefName(
@@ -23,12 +22,14 @@ export function listCommitsByRefName(
       "gitaly.ListCommitsByRefNameResponse.CommitForRef",
       (commit_refs) => send({ commit_refs }),
     );
-    for (const refName of req.ref_names ?? []) {
-      const name = text(refName);
-      if (!isReadable(name)) continue;
-      const commit = await readCommit(deps, repoPath, name, ctx.signal);
-      if (commit) await chunker.add({ commit, ref_name: refName });
-    }
+    const names = req.ref_names.map(text);
+    await peeledCommits(
+      deps,
+      repoPath,
+      ctx.signal,
+      names,
+      (commit, index) => chunker.add({ commit, ref_name: req.ref_names[index] }),
+    );
     await chunker.flush();
   });
 }

@@ -1,156 +1,119 @@
 /**
- * `ListLastCommitsForTree`: for the entries of the tree at `path` in
- * `revision` (`git ls-tree`, trees first, then blobs, then submodules),
- * from `offset` and at most `limit` of them, the last commit that touched
- * each, ten entries a message, as Gitaly does it.
+ * `ListLastCommitsForTree`: for the entries of a tree at a revision
+ * (`git ls-tree --full-name`, directories first, then files, then
+ * submodules), from `offset` up to `limit` of them, each with the last
+ * commit that changed it; ten entries a message, as Gitaly sends them.
+ * Entries changed on the merge-free stretch at the tip of history are
+ * resolved in one walk, the others each by its own `git log`.
  *
  * @module
  */
 import { validateRevision } from "../../git/revision.ts";
-import {
-  bytesEqual,
-  entryKind,
-  joinPath,
-  LsTreeParser,
-  readTree,
-  resolveTreePath,
-  splitPath,
-} from "../../git/tree.ts";
 import type { Init, ListLastCommitsForTreeResponse_CommitForTree } from "../../proto/types.ts";
-import { internal, invalidArgument } from "../../server/errors.ts";
+import { GrpcError, invalidArgument } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { CountChunker } from "../shared/chunker.ts";
-import { mapConcurrent } from "../shared/concurrent.ts";
-import { describeExit, runStreamed } from "../shared/git_stream.ts";
-import { lastCommitForPath } from "./last_commits.ts";
-import { globalOptionsEnv } from "./options.ts";
+import { commitForId, globalOptionsEnv, lastCommitIdForPath } from "./history.ts";
+import { isUtf8, listLastCommitsForTreeByWalk } from "./last_commits_by_tree_walk.ts";
+import { lastCommitsOnLinearTip } from "./linear_history.ts";
 
-/** Entries per message, as in Gitaly. */
-const BATCH = 10;
-/** `git log` processes run at once for one call. */
-const LOG_CONCURRENCY = 4;
-const TYPE_ORDER: Record<string, number> = { tree: 0, blob: 1, commit: 2 };
+/** Entries per response message (Gitaly's batch size). */
+const ENTRIES_PER_MESSAGE = 10;
+/** Look-ups (`git log` processes) running at once for one request. */
+const LOOKUP_CONCURRENCY = 4;
+
+/** Sort rank of an ls-tree entry type: trees, then blobs, then submodules. */
+const TYPE_RANK: Record<string, number> = { tree: 1, blob: 2, commit: 3 };
 
 /** Builds the handler. */
 export function listLastCommitsForTree(
   deps: ServiceDeps,
 ): Rpc<"gitaly.CommitService", "ListLastCommitsForTree"> {
+  const byWalk = listLastCommitsForTreeByWalk(deps);
   return serverStream(async (req, ctx, send) => {
+    if (!isUtf8(req.path)) return await byWalk.fn(req, ctx, send);
     const repoPath = await deps.locator.repoPath(req.repository);
-    const revision = req.revision ?? "";
-    validateRevision(revision);
-    const offset = req.offset ?? 0;
-    const limit = req.limit ?? 0;
-    if (offset < 0) throw invalidArgument("offset negative");
-    if (limit < 0) throw invalidArgument("limit negative");
+    validateRevision(req.revision);
+    if (req.offset < 0) throw invalidArgument("offset negative");
+    if (req.limit < 0) throw invalidArgument("limit negative");
     let path = text(req.path);
     if (path === "" || path === "/") path = ".";
-    const env = globalOptionsEnv(req.global_options);
-
-    const entries = isUtf8(req.path)
-      ? await lsTree(deps, repoPath, revision, path, env, ctx.signal)
-      : await walkTree(deps, repoPath, revision, req.path, ctx.signal);
-    const sorted = entries
-      .map((entry, i) => ({ entry, i }))
-      .sort((a, b) => (TYPE_ORDER[a.entry.type] - TYPE_ORDER[b.entry.type]) || a.i - b.i)
-      .map((x) => x.entry);
-    const page = offset >= sorted.length ? [] : sorted.slice(offset, offset + limit);
-
+    const literal = !!req.global_options?.literal_pathspecs;
+    const listing = await deps.git.run({
+      gitDir: repoPath,
+      command: {
+        name: "ls-tree",
+        flags: ["-z", "--full-name"],
+        args: [req.revision],
+        postSepArgs: [path],
+      },
+      env: globalOptionsEnv(req.global_options),
+      signal: ctx.signal,
+    });
+    const entries = parseLsTree(listing.stdout);
+    let offset = req.offset;
+    if (offset >= entries.length) {
+      offset = 0;
+      entries.length = 0;
+    }
+    const page = entries.slice(offset, Math.min(entries.length, offset + req.limit));
     const chunker = new CountChunker<Init<ListLastCommitsForTreeResponse_CommitForTree>>(
       (commits) => send({ commits }),
-      BATCH,
+      ENTRIES_PER_MESSAGE,
     );
-    // One git log per entry, as Gitaly runs them, a few at a time; sent in order.
-    for (let start = 0; start < page.length; start += BATCH) {
-      const batch = page.slice(start, start + BATCH);
-      const commits = await mapConcurrent(batch, LOG_CONCURRENCY, async (entry) => {
-        const commit = await lastCommitForPath(
-          deps,
-          repoPath,
-          revision,
-          entry.path,
-          env,
-          ctx.signal,
-        );
-        if (!commit) throw internal(`object not found: last commit of ${text(entry.path)}`);
-        return { path_bytes: entry.path, commit };
+    const known = listing.code !== 0 || page.length === 0
+      ? new Map<number, string>()
+      : await lastCommitsOnLinearTip(deps, repoPath, {
+        revision: req.revision,
+        pathspec: path,
+        paths: page,
+        literalPathspecs: literal,
+        signal: ctx.signal,
       });
-      for (const commit of commits) await chunker.add(commit);
+    for (let start = 0; start < page.length; start += LOOKUP_CONCURRENCY) {
+      const window = page.slice(start, start + LOOKUP_CONCURRENCY);
+      // Settled, not raced: no look-up keeps running once the call fails.
+      const settled = await Promise.allSettled(window.map(async (entryPath, i) => {
+        const oid = known.get(start + i) ?? await lastCommitIdForPath(deps, repoPath, {
+          revision: req.revision,
+          path: entryPath,
+          literalPathspecs: literal,
+          signal: ctx.signal,
+        }).catch((error) => {
+          throw error instanceof GrpcError
+            ? error
+            : new Error(`logging last commit for path: ${error.message}`);
+        });
+        return {
+          path_bytes: entryPath,
+          commit: await commitForId(deps, repoPath, oid, ctx.signal),
+        };
+      }));
+      for (const result of settled) if (result.status === "rejected") throw result.reason;
+      for (const result of settled) {
+        if (result.status === "fulfilled") await chunker.add(result.value);
+      }
     }
+    if (listing.code !== 0) throw new Error(`exit status ${listing.code}`);
     await chunker.flush();
   });
 }
 
-type Listed = { type: string; path: Uint8Array };
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    strictUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
+/** Paths of `ls-tree -z` records, stably sorted: trees, then blobs, then submodules. */
+function parseLsTree(output: Uint8Array): Uint8Array[] {
+  const entries: { rank: number; path: Uint8Array }[] = [];
+  let start = 0;
+  while (start < output.length) {
+    let end = output.indexOf(0, start);
+    if (end < 0) end = output.length;
+    const record = output.subarray(start, end);
+    start = end + 1;
+    const tab = record.indexOf(0x09);
+    if (tab < 0) continue;
+    const type = new TextDecoder().decode(record.subarray(0, tab)).split(" ")[1];
+    entries.push({ rank: TYPE_RANK[type] ?? 0, path: record.slice(tab + 1) });
   }
-}
-
-/** `git ls-tree -z --full-name <revision> -- <path>`, as Gitaly lists the entries. */
-async function lsTree(
-  deps: ServiceDeps,
-  repoPath: string,
-  revision: string,
-  path: string,
-  env: Record<string, string> | undefined,
-  signal: AbortSignal,
-): Promise<Listed[]> {
-  const entries: Listed[] = [];
-  const parser = new LsTreeParser();
-  const exit = await runStreamed(deps.git, {
-    gitDir: repoPath,
-    command: {
-      name: "ls-tree",
-      flags: ["-z", "--full-name"],
-      args: [revision],
-      postSepArgs: [path],
-    },
-    env,
-    signal,
-  }, {
-    stdout: (chunk) => {
-      for (const entry of parser.push(chunk)) entries.push(entry);
-      return Promise.resolve();
-    },
-  });
-  parser.end();
-  if (exit.code !== 0) throw internal(describeExit(exit)).withField("stderr", exit.stderr);
-  return entries;
-}
-
-/**
- * What ls-tree lists for a path git's command line cannot carry (not
- * UTF-8), found by walking trees: with a trailing `/` the tree's entries,
- * else the entry itself.
- */
-async function walkTree(
-  deps: ServiceDeps,
-  repoPath: string,
-  revision: string,
-  path: Uint8Array,
-  signal: AbortSignal,
-): Promise<Listed[]> {
-  const root = await deps.catfile.info(repoPath, `${revision}^{tree}`, { signal });
-  if (!root) throw internal("exit status 128");
-  const components = splitPath(path);
-  const listChildren = path[path.byteLength - 1] === 0x2f;
-  const parent = listChildren ? components : components.slice(0, -1);
-  const dir = parent.reduce((a, c) => joinPath(a, c), new Uint8Array(0));
-  const tree = await resolveTreePath(deps.catfile, repoPath, root.oid, dir, signal);
-  if (!tree || tree.kind !== "tree") return [];
-  const entries = await readTree(deps.catfile, repoPath, tree.oid, signal) ?? [];
-  const name = components[components.length - 1];
-  return entries
-    .filter((entry) => listChildren || bytesEqual(entry.name, name))
-    .map((entry) => ({ type: entryKind(entry.mode), path: joinPath(dir, entry.name) }));
+  return entries.sort((a, b) => a.rank - b.rank).map((entry) => entry.path);
 }

@@ -4,6 +4,12 @@
  *
  * @module
  */
+import { commitsByMessage } from "./commits_by_message.ts";
+import { findAllCommits } from "./find_all_commits.ts";
+import { findCommits } from "./find_commits.ts";
+import { getCommitSignatures } from "./get_commit_signatures.ts";
+import { listAllCommits } from "./list_all_commits.ts";
+import { listCommits } from "./list_commits.ts";
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { checkObjectsExist } from "./check_objects_exist.ts";
@@ -28,6 +34,12 @@ import { treeEntry } from "./tree_entry.ts";
 export function commitService(deps: ServiceDeps): ServiceImplementation {
   return defineService("gitaly.CommitService", {
     CheckObjectsExist: checkObjectsExist(deps),
+    CommitsByMessage: commitsByMessage(deps),
+    FindAllCommits: findAllCommits(deps),
+    FindCommits: findCommits(deps),
+    GetCommitSignatures: getCommitSignatures(deps),
+    ListAllCommits: listAllCommits(deps),
+    ListCommits: listCommits(deps),
     CommitIsAncestor: commitIsAncestor(deps),
     CommitLanguages: commitLanguages(deps),
     CommitStats: commitStats(deps),
