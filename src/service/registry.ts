@@ -17,6 +17,7 @@ import {
   type HealthState,
 } from "./health/mod.ts";
 import { diffService } from "./diff/mod.ts";
+import { hookService } from "./hooks/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
@@ -29,6 +30,7 @@ import { sshService } from "./ssh/mod.ts";
 /** Factories of the Gitaly services we implement (wholly or in part). */
 const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] = [
   diffService,
+  hookService,
   internalGitalyService,
   objectPoolService,
   repositoryService,

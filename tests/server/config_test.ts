@@ -154,8 +154,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: git.signing_key is not supported yet; ignored",
     "config: logging.dir is not supported yet; ignored",
     "config: bin_dir is not supported yet; ignored",
-    "config: runtime_dir is not supported yet; ignored",
-    "config: gitlab is not supported yet; ignored",
     "config: concurrency is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
     "config: daily_maintenance is not supported yet; ignored",
