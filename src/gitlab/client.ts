@@ -46,6 +46,8 @@ export class GitlabApiError extends Error {
 export interface AllowedParams {
   /** The repository's absolute path (GitLab's `project`). */
   repoPath: string;
+  /** The repository's path relative to its storage. */
+  relativePath: string;
   /** Quarantine object directory relative to the repository. */
   gitObjectDirectory: string;
   gitAlternateObjectDirectories: string[];
@@ -200,6 +202,7 @@ export class GitlabClient implements GitlabApi {
         GIT_OBJECT_DIRECTORY_RELATIVE: params.gitObjectDirectory,
       }),
       ...glIdFields(params.glId),
+      relative_path: params.relativePath,
     };
     for (const key of Object.keys(body)) if (body[key] === "") delete body[key];
     const response = await this.#request("POST", "/allowed", body, signal);

@@ -94,6 +94,7 @@ Deno.test("pushes through the hook chain, checked by GitLab's internal API", asy
       assertEquals(body.user_id, "1");
       assertEquals(body.changes, `${zero} ${head} refs/heads/feature\n`);
       assertEquals(body.project, await Deno.realPath(repo));
+      assertEquals(body.relative_path, "project.git");
       const objectEnv = JSON.parse(String(body.env));
       assertMatch(objectEnv.GIT_OBJECT_DIRECTORY_RELATIVE, /^objects\/(tmp_objdir-)?incoming-/);
       assertEquals(objectEnv.GIT_ALTERNATE_OBJECT_DIRECTORIES_RELATIVE, ["objects"]);

@@ -30,7 +30,7 @@ export interface HookOutput {
  * exit code and no message: its output already went out.
  */
 export class HookFailure extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(message: string, readonly exitCode = 1, readonly fromCustomHook = false) {
     super(message);
     this.name = "HookFailure";
   }
@@ -76,6 +76,7 @@ export class HookChain {
     if (this.gitlab) {
       const params: AllowedParams = {
         repoPath: call.repoPath,
+        relativePath: repo.relative_path ?? "",
         gitObjectDirectory: repo.git_object_directory ?? "",
         gitAlternateObjectDirectories: repo.git_alternate_object_directories ?? [],
         glRepository: repo.gl_repository,
@@ -163,7 +164,7 @@ export class HookChain {
     const env = customHooksEnv(call, payload, this.deps.config.git.binPath);
     for (const file of files) {
       const code = await runOne(file, args, env, stdin, call);
-      if (code !== 0) throw new HookFailure("", code);
+      if (code !== 0) throw new HookFailure("", code, true);
     }
   }
 }

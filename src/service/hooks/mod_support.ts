@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { internal } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { HookChain, HookFailure, type HookOutput } from "./chain.ts";
 
@@ -22,12 +23,15 @@ export function hookChainFor(deps: ServiceDeps): HookChain {
 /**
  * Runs one hook and sends its exit status: 0, a failing custom hook's own
  * code, or 1 with the refusal's message on stderr, in one message as
- * Gitaly sends it. Other errors fail the call.
+ * Gitaly sends it; with `refusalsAsErrors` (the update hook) a refusal
+ * other than a custom hook's fails the call as Internal instead. Other
+ * errors fail the call.
  */
 export async function runHook(
   send: (response: { exit_status: { value: number }; stderr?: Uint8Array }) => Promise<void>,
   output: HookOutput,
   hook: () => Promise<void>,
+  options: { refusalsAsErrors?: boolean } = {},
 ): Promise<void> {
   let code = 0;
   let message = "";
@@ -35,6 +39,7 @@ export async function runHook(
     await hook();
   } catch (error) {
     if (!(error instanceof HookFailure)) throw error;
+    if (options.refusalsAsErrors && !error.fromCustomHook) throw internal(error.message);
     code = error.exitCode;
     message = error.message;
   }

@@ -28,6 +28,6 @@ export function updateHook(deps: ServiceDeps): Rpc<"gitaly.HookService", "Update
         text(req.ref ?? new Uint8Array()),
         req.old_value,
         req.new_value,
-      ));
+      ), { refusalsAsErrors: true });
   });
 }

@@ -20,7 +20,7 @@ import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_strea
 export interface ReceivePackOptions {
   /** Absolute path of the repository (from the locator). */
   repoPath: string;
-  /** The request's repository (its `gl_repository` and `gl_project_path` reach the hooks). */
+  /** The request's repository (its `gl_repository` and `gl_project_path` reach the hooks and GitLab). */
   repository: Partial<Repository> | null | undefined;
   glId: string;
   glUsername?: string;
@@ -49,10 +49,8 @@ export async function runReceivePack(
   const runtime = deps.hooks;
   if (!runtime) throw failedPrecondition("pushes need the server's hooks runtime");
   await runtime.prepare();
-  const repository = {
-    ...options.repository,
-    gl_repository: options.repository?.gl_repository || options.glRepository || "",
-  };
+  // As with Gitaly, the hooks take gl_repository from the repository message only.
+  const repository = { ...options.repository };
   const payload = encodeHooksPayload({
     requestedHooks: RECEIVE_PACK_HOOKS,
     featureFlags: [],
