@@ -37,23 +37,18 @@ configureServers(async () => {
   };
 });
 
-/** Pushes `args` from `work` to `side`'s copy of `repo` as user-1 over gitaly-ssh. */
-function push(h: Harness, side: Side, repo: RepoRef, work: string, args: string[]) {
-  const env = gitalySshEnv({
-    command: "receive-pack",
-    address: h.addresses[side],
-    payload: {
-      repository: {
-        storageName: repo.storage_name,
-        relativePath: repo.relative_path,
-        glRepository: "project-1",
-        glProjectPath: "group/project",
-      },
-      glId: "user-1",
-      glUsername: "alice",
+/** The first request of a push to `repo` as user-1 (gitaly-ssh's payload). */
+function defaultPayload(repo: RepoRef): Record<string, unknown> {
+  return {
+    repository: {
+      storageName: repo.storage_name,
+      relativePath: repo.relative_path,
+      glRepository: "project-1",
+      glProjectPath: "group/project",
     },
-  });
-  return git(["push", ...args], { cwd: work, env });
+    glId: "user-1",
+    glUsername: "alice",
+  };
 }
 
 /** What git showed from the remote side, trailing padding removed. */
@@ -79,12 +74,22 @@ function normalized(request: RecordedRequest): unknown {
   return { method: request.method, endpoint: request.endpoint, body };
 }
 
-/** Runs `pushArgs` against each side in turn; returns each side's git output and API requests. */
-async function pushBoth(h: Harness, repo: RepoRef, work: string, pushArgs: string[]) {
+/**
+ * Runs `git push pushArgs` from `work` against each side in turn over
+ * gitaly-ssh; returns each side's git output and API requests.
+ */
+async function pushBoth(
+  h: Harness,
+  repo: RepoRef,
+  work: string,
+  pushArgs: string[],
+  payload: Record<string, unknown> = defaultPayload(repo),
+) {
   const results = {} as Record<Side, { code: number; remote: string[]; requests: unknown[] }>;
   for (const side of SIDES) {
     gitlab.requests.length = 0;
-    const out = await push(h, side, repo, work, pushArgs);
+    const env = gitalySshEnv({ command: "receive-pack", address: h.addresses[side], payload });
+    const out = await git(["push", ...pushArgs], { cwd: work, env });
     results[side] = {
       code: out.code,
       remote: remoteLines(out.stderr),
@@ -191,25 +196,12 @@ differentialTest("push: gl_repository only beside the repository", async (h) => 
   const work = join(h.dir, "work-glrepo");
   await gitOk(["clone", "--quiet", h.gitDir("ours", repo), work]);
   await gitOk(["commit", "--quiet", "--allow-empty", "-m", "gl_repository"], { cwd: work });
-  const results = {} as Record<Side, { code: number; remote: string[]; requests: unknown[] }>;
-  for (const side of SIDES) {
-    gitlab.requests.length = 0;
-    const env = gitalySshEnv({
-      command: "receive-pack",
-      address: h.addresses[side],
-      payload: {
-        repository: { storageName: repo.storage_name, relativePath: repo.relative_path },
-        glRepository: "project-1",
-        glId: "user-1",
-      },
-    });
-    const out = await git(["push", "ssh://gitaly/x.git", "HEAD:refs/heads/gl"], { cwd: work, env });
-    results[side] = {
-      code: out.code,
-      remote: remoteLines(out.stderr),
-      requests: gitlab.requests.map(normalized),
-    };
-  }
+  const results = await pushBoth(h, repo, work, ["ssh://gitaly/x.git", "HEAD:refs/heads/gl"], {
+    repository: { storageName: repo.storage_name, relativePath: repo.relative_path },
+    glRepository: "project-1",
+    glId: "user-1",
+  });
+  assert(results.reference.code !== 0, "the reference refused");
   assertSame(results.ours, results.reference, "top-level gl_repository");
   await h.compareRefs(repo);
 });
