@@ -14,6 +14,7 @@ import { startGitlabDouble } from "../helpers/gitlab_double.ts";
 import { gitalySshEnv, MAIN_TS } from "../helpers/gitaly_ssh.ts";
 import { createRepo, git, gitOk, listRefs } from "../helpers/gitrepo.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { startHttpBridge } from "../helpers/http_bridge.ts";
 
 const REPOSITORY = {
   storageName: "default",
@@ -202,6 +203,33 @@ Deno.test("pushes through the hook chain, checked by GitLab's internal API", asy
       assert(out.code !== 0, "the push must fail");
       assertMatch(out.stderr, /remote: GitLab: setting gl_id: gl_id='nobody' is invalid/);
       assertEquals(gitlab.requests.length, 0);
+    });
+
+    await t.step("over Smart HTTP: /allowed hears protocol http, the user by key", async () => {
+      gitlab.requests.length = 0;
+      gitlab.behaviour.postReceiveMessages = [{ type: "basic", message: "pushed over http" }];
+      const bridge = await startHttpBridge({
+        address: server.unixAddress,
+        glId: "key-42",
+        glUsername: "carol",
+        glRepository: "project-1",
+      });
+      try {
+        await gitOk(["commit", "--quiet", "--allow-empty", "-m", "http"], { cwd: work });
+        const head = await gitOk(["rev-parse", "HEAD"], { cwd: work });
+        const out = await git(["push", `${bridge.url}/project.git`, "HEAD:refs/heads/http"], {
+          cwd: work,
+        });
+        assertEquals(out.code, 0, out.stderr);
+        assertMatch(out.stderr, /remote: pushed over http/);
+        assertEquals((await listRefs(repo))["refs/heads/http"], head);
+        const [allowed] = gitlab.seen("/allowed");
+        assertEquals(allowed.body?.protocol, "http");
+        assertEquals(allowed.body?.key_id, "42");
+        assertEquals(gitlab.seen("/post_receive")[0].body?.identifier, "key-42");
+      } finally {
+        await bridge.close();
+      }
     });
 
     await t.step("check: the API answers", async () => {
