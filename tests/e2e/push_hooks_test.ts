@@ -15,6 +15,7 @@ import { gitalySshEnv, MAIN_TS } from "../helpers/gitaly_ssh.ts";
 import { createRepo, git, gitOk, listRefs } from "../helpers/gitrepo.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { startHttpBridge } from "../helpers/http_bridge.ts";
+import { haveOpenssl, makeTestCertificates } from "../helpers/tls.ts";
 
 const REPOSITORY = {
   storageName: "default",
@@ -279,6 +280,99 @@ Deno.test("pushes through the hook chain, checked by GitLab's internal API", asy
     await server.stop();
     await gitlab.close();
     await Deno.remove(globalHooks, { recursive: true });
+  }
+});
+
+Deno.test("pushes on a server with an auth token: the hooks authenticate on the internal socket", async () => {
+  const gitlab = await startGitlabDouble({ tcp: true });
+  const server = await startTestServer({ token: "s3cret", extraToml: gitlab.toml() });
+  try {
+    const repo = join(server.storagePaths.default, "project.git");
+    const work = join(server.dir, "work");
+    await createRepo(repo);
+    await gitOk(["clone", "--quiet", repo, work]);
+    await gitOk(["commit", "--quiet", "--allow-empty", "-m", "token"], { cwd: work });
+    const env = gitalySshEnv({
+      command: "receive-pack",
+      address: server.unixAddress,
+      token: "s3cret",
+      payload: { repository: REPOSITORY, glId: "user-1" },
+    });
+    const out = await git(["push", "ssh://gitaly/project.git", "HEAD:refs/heads/token"], {
+      cwd: work,
+      env,
+    });
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals(
+      (await listRefs(repo))["refs/heads/token"],
+      await gitOk(["rev-parse", "HEAD"], { cwd: work }),
+    );
+    assertEquals(gitlab.requests.map((r) => r.endpoint), [
+      "/allowed",
+      "/pre_receive",
+      "/post_receive",
+    ]);
+  } finally {
+    await server.stop();
+    await gitlab.close();
+  }
+});
+
+Deno.test({
+  name: "check: https with ca_file or ca_path, basic auth, relative_url_root on a socket",
+  ignore: !(await haveOpenssl()),
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "check-tls-" });
+  const certs = await makeTestCertificates(dir);
+  const https = await startGitlabDouble({ tls: certs });
+  const unix = await startGitlabDouble();
+  const config = async (name: string, gitlab: string) => {
+    const path = join(dir, name);
+    await Deno.writeTextFile(
+      path,
+      `socket_path = "${dir}/s"\n[[storage]]\nname = "default"\npath = "${dir}"\n${gitlab}`,
+    );
+    return path;
+  };
+  try {
+    const secret = `secret_file = ${JSON.stringify(https.secretFile)}\n`;
+    const caFile = await config(
+      "ca-file.toml",
+      `[gitlab]\nurl = "${https.url}"\n${secret}[gitlab.http-settings]\n` +
+        `ca_file = ${JSON.stringify(certs.caPath)}\nuser = "u"\npassword = "p"\n`,
+    );
+    const ok = await check(caFile);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(https.seen("/check")[0].headers.authorization, `Basic ${btoa("u:p")}`);
+
+    const caDir = join(dir, "ca.d");
+    await Deno.mkdir(caDir);
+    await Deno.copyFile(certs.caPath, join(caDir, "ca.pem"));
+    const caPath = await config(
+      "ca-path.toml",
+      `[gitlab]\nurl = "${https.url}"\n${secret}[gitlab.http-settings]\n` +
+        `ca_path = ${JSON.stringify(caDir)}\n`,
+    );
+    const viaDir = await check(caPath);
+    assertEquals(viaDir.code, 0, viaDir.stderr);
+
+    const none = await config("none.toml", `[gitlab]\nurl = "${https.url}"\n${secret}`);
+    const untrusted = await check(none);
+    assertEquals(untrusted.code, 1);
+    assertMatch(untrusted.stderr, /Internal API unreachable/);
+
+    const rooted = await config(
+      "rooted.toml",
+      `[gitlab]\nurl = "${unix.url}"\nrelative_url_root = "/gitlab/"\n` +
+        `secret_file = ${JSON.stringify(unix.secretFile)}\n`,
+    );
+    const viaRoot = await check(rooted);
+    assertEquals(viaRoot.code, 0, viaRoot.stderr);
+    assertEquals(unix.seen("/check")[0].path, "/gitlab/api/v4/internal/check");
+  } finally {
+    await https.close();
+    await unix.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

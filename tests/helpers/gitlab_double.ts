@@ -53,6 +53,8 @@ export interface GitlabDouble {
 export interface GitlabDoubleOptions {
   /** Listen on loopback TCP instead of a Unix socket. */
   tcp?: boolean;
+  /** Listen on loopback TCP with TLS (PEM files); the URL is `https://localhost:PORT`. */
+  tls?: { certificatePath: string; keyPath: string };
   secret?: string;
 }
 
@@ -115,7 +117,17 @@ export async function startGitlabDouble(options: GitlabDoubleOptions = {}): Prom
   const controller = new AbortController();
   let url: string;
   let server: Deno.HttpServer;
-  if (options.tcp) {
+  if (options.tls) {
+    server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: await Deno.readTextFile(options.tls.certificatePath),
+      key: await Deno.readTextFile(options.tls.keyPath),
+      signal: controller.signal,
+      onListen() {},
+    }, handler);
+    url = `https://localhost:${(server.addr as Deno.NetAddr).port}`;
+  } else if (options.tcp) {
     server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
       handler,
