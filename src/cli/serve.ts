@@ -120,7 +120,7 @@ export async function startServer(
   });
   const gitlab = config.gitlab ? await GitlabClient.create(config.gitlab) : undefined;
   if (!gitlab) logger.warn("no [gitlab] url configured: pushes are not checked by GitLab");
-  const hooks = new HooksRuntime(config.runtimeDir);
+  const hooks = new HooksRuntime(config.runtimeDir, config.hooks.customHooksDir);
   await hooks.prepare();
   const deps: ServiceDeps = {
     config,

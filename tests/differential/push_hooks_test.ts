@@ -171,20 +171,33 @@ differentialTest("push: a branch deleted and a tag created in one push", async (
   await h.compareRefs(repo);
 });
 
+/** Installs `body` as `repo`'s custom `hook` on both sides. */
+async function installCustomHook(h: Harness, repo: RepoRef, hook: string, body: string) {
+  for (const side of SIDES) {
+    const path = join(h.gitDir(side, repo), "custom_hooks", hook);
+    await Deno.mkdir(join(path, ".."), { recursive: true });
+    await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`);
+    await Deno.chmod(path, 0o755);
+  }
+}
+
+/** A clone of `repo` (ours) in `name` under the harness dir with one new empty commit. */
+async function checkoutWithCommit(h: Harness, repo: RepoRef, name: string): Promise<string> {
+  const work = join(h.dir, name);
+  await gitOk(["clone", "--quiet", h.gitDir("ours", repo), work]);
+  await gitOk(["commit", "--quiet", "--allow-empty", "-m", name], { cwd: work });
+  return work;
+}
+
 differentialTest("push: a custom hook refuses after /allowed", async (h) => {
   const repo = await h.repo("rich");
-  for (const side of SIDES) {
-    const hook = join(h.gitDir(side, repo), "custom_hooks", "pre-receive");
-    await Deno.mkdir(join(hook, ".."), { recursive: true });
-    await Deno.writeTextFile(
-      hook,
-      '#!/bin/sh\nwhile read old new ref; do echo "no pushes to $ref ($GL_ID, $GL_PROTOCOL)" >&2; done\nexit 7\n',
-    );
-    await Deno.chmod(hook, 0o755);
-  }
-  const work = join(h.dir, "work-custom");
-  await gitOk(["clone", "--quiet", h.gitDir("ours", repo), work]);
-  await gitOk(["commit", "--quiet", "--allow-empty", "-m", "custom"], { cwd: work });
+  await installCustomHook(
+    h,
+    repo,
+    "pre-receive",
+    'while read old new ref; do echo "no pushes to $ref ($GL_ID, $GL_PROTOCOL)" >&2; done\nexit 7',
+  );
+  const work = await checkoutWithCommit(h, repo, "work-custom");
   const results = await pushBoth(h, repo, work, ["ssh://gitaly/x.git", "HEAD:refs/heads/main"]);
   assert(results.reference.code !== 0, "the reference refused");
   assertSame(results.ours, results.reference, "custom hook");
@@ -235,4 +248,23 @@ differentialTest("HookService: bad requests", async (h) => {
     environment_variables: [],
     state: "PREPARED" as never,
   }]);
+});
+
+differentialTest("push: a custom update hook refuses one of two refs", async (h) => {
+  const repo = await h.repo("rich");
+  await installCustomHook(
+    h,
+    repo,
+    "update",
+    'case "$1" in refs/heads/blocked) echo "no $1 for $GL_USERNAME" >&2; exit 1;; esac',
+  );
+  const work = await checkoutWithCommit(h, repo, "work-update");
+  const results = await pushBoth(h, repo, work, [
+    "ssh://gitaly/x.git",
+    "HEAD:refs/heads/blocked",
+    "HEAD:refs/heads/open",
+  ]);
+  assert(results.reference.code !== 0, "the reference refused a ref");
+  assertSame(results.ours, results.reference, "update hook");
+  await h.compareRefs(repo);
 });

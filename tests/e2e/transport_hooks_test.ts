@@ -13,6 +13,7 @@ import { validToken } from "../helpers/gitlab_double.ts";
 import { signApiToken } from "../../src/gitlab/client.ts";
 import { findCustomHooks, formatMessages } from "../../src/service/hooks/chain.ts";
 import { HooksRuntime } from "../../src/service/hooks/mod.ts";
+import { hookScript } from "../../src/service/hooks/runtime.ts";
 import {
   encodeHooksPayload,
   hooksPayloadFromEnv,
@@ -77,6 +78,15 @@ Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by close
       assertMatch(script, /main\.ts'? hooks "\$\{0##\*\/\}" "\$@"\n$/);
     }
     await Deno.stat(stale).then(() => assert(false, "stale directory kept"), () => {});
+    // Hooks that would do nothing do not start the subcommand.
+    const script = await Deno.readTextFile(join(runtime.hooksDir, "update"));
+    assertMatch(
+      script,
+      /\[ -e custom_hooks\/update \] \|\| \[ -e custom_hooks\/update\.d \] \|\| exit 0/,
+    );
+    const withGlobal = hookScript("/global hooks", "true");
+    assertMatch(withGlobal, /\[ -e '\/global hooks\/update\.d' \] \|\| exit 0/);
+    assertMatch(withGlobal, /grep -q '"transaction":null'/);
     runtime.closeSync();
     await Deno.stat(dir).then(() => assert(false, "directory kept"), () => {});
   } finally {

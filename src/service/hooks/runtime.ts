@@ -40,11 +40,28 @@ export function hooksCommandLine(): string {
 /**
  * One script serves every hook and learns which from the name git ran it
  * under. It restores what Deno needs (git's environment is a clean one).
+ * Two hooks that would do nothing skip starting the subcommand (git runs
+ * them per ref, so this is what makes large pushes fast): update when no
+ * custom update hook can exist (git runs hooks inside the repository), and
+ * reference-transaction when the payload carries no transaction to vote
+ * on. The HookService would answer both with success.
  */
-export function hookScript(commandLine: string = hooksCommandLine()): string {
+export function hookScript(
+  customHooksDir: string | undefined,
+  commandLine: string = hooksCommandLine(),
+): string {
   const exports = Object.entries(gitalySshRuntimeEnv())
     .map(([key, value]) => `export ${key}=${shellQuote(value)}\n`).join("");
+  const global = customHooksDir ? ` || [ -e ${shellQuote(`${customHooksDir}/update.d`)} ]` : "";
   return `#!/bin/sh\n# Written by the Gitaly server; removed when it stops.\n${exports}` +
+    `case "\${0##*/}" in\n` +
+    `update)\n` +
+    `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || exit 0 ;;\n` +
+    `reference-transaction)\n` +
+    `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
+    ` grep -q '"transaction":null'; then\n` +
+    `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
+    `esac\n` +
     `exec ${commandLine} "\${0##*/}" "$@"\n`;
 }
 
@@ -53,8 +70,11 @@ export class HooksRuntime {
   #dir?: string;
   #onUnload = () => this.closeSync();
 
-  /** `root`: where to create the directory (default: the system temp dir). */
-  constructor(readonly root?: string) {}
+  /**
+   * `root`: where to create the directory (default: the system temp dir);
+   * `customHooksDir`: the global custom hooks (`[hooks] custom_hooks_dir`).
+   */
+  constructor(readonly root?: string, readonly customHooksDir?: string) {}
 
   /** Creates the directory and writes the hook scripts; idempotent. */
   async prepare(): Promise<void> {
@@ -66,7 +86,7 @@ export class HooksRuntime {
     this.#dir = dir;
     globalThis.addEventListener("unload", this.#onUnload);
     await Deno.mkdir(join(dir, "hooks"));
-    const script = hookScript();
+    const script = hookScript(this.customHooksDir);
     for (const hook of HOOK_NAMES) {
       const path = join(dir, "hooks", hook);
       await Deno.writeTextFile(path, script, { mode: 0o755 });
