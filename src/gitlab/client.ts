@@ -345,14 +345,15 @@ export class GitlabClient implements GitlabApi {
         if (signal?.aborted) throw new GitlabApiError("Internal API unreachable");
       }
       const retriable = !response || (response.status >= 500 && response.status !== 501);
-      if (retriable && attempt < RETRIES) {
+      if (retriable) {
         await response?.body?.cancel();
+        // Out of attempts, gitlab-shell's client gives up as if there was no answer.
+        if (attempt >= RETRIES) throw new GitlabApiError("Internal API unreachable");
         await sleep(this.#retryWaitMs * 2 ** attempt, signal);
         continue;
       }
-      if (!response) throw new GitlabApiError("Internal API unreachable");
-      if (response.status >= 400) throw new GitlabApiError(await errorMessage(response));
-      return response;
+      if (response!.status >= 400) throw new GitlabApiError(await errorMessage(response!));
+      return response!;
     }
   }
 }

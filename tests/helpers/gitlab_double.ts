@@ -30,6 +30,10 @@ export interface DoubleBehaviour {
   postReceiveMessages: { type: "basic" | "alert"; message: string }[];
   /** `/pre_receive`'s `reference_counter_increased`. */
   referenceCounterIncreased: boolean;
+  /** Answer this many next requests with `500 {"message":"boom"}`. */
+  failNext: number;
+  /** Answer with this content type instead of JSON. */
+  contentType?: string;
 }
 
 /** A running double. */
@@ -69,6 +73,7 @@ export async function startGitlabDouble(options: GitlabDoubleOptions = {}): Prom
     allowed: { allow: true },
     postReceiveMessages: [],
     referenceCounterIncreased: true,
+    failNext: 0,
   };
   const handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
@@ -87,8 +92,13 @@ export async function startGitlabDouble(options: GitlabDoubleOptions = {}): Prom
       headers: Object.fromEntries(request.headers),
       body,
     });
+    const json = (status: number, body: unknown) => reply(status, body, behaviour.contentType);
     if (!validToken(request.headers.get("Gitlab-Shell-Api-Request"), secret)) {
       return json(401, { message: "401 Unauthorized" });
+    }
+    if (behaviour.failNext > 0) {
+      behaviour.failNext--;
+      return json(500, { message: "boom" });
     }
     switch (`${request.method} ${endpoint}`) {
       case "POST /allowed": {
@@ -156,11 +166,8 @@ export async function startGitlabDouble(options: GitlabDoubleOptions = {}): Prom
   };
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json" },
-  });
+function reply(status: number, body: unknown, contentType = "application/json"): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
 }
 
 /** Whether `token` is an HS256 JWT from gitlab-shell, signed with `secret` and not expired. */
