@@ -10,7 +10,7 @@
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { firstRequest } from "../shared/git_stream.ts";
-import { hookChainFor, runHook } from "./mod_support.ts";
+import { hookChainFor, runHook } from "./run_hook.ts";
 import { readStdin, sendingOutput } from "./output.ts";
 
 /** Builds the handler. */

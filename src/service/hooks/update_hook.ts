@@ -7,7 +7,7 @@
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { hookChainFor, runHook } from "./mod_support.ts";
+import { hookChainFor, runHook } from "./run_hook.ts";
 import { sendingOutput } from "./output.ts";
 
 /** Builds the handler. */
