@@ -13,7 +13,9 @@ export const USAGE = `Usage: deno-gitaly <command> [options]
 Commands:
   serve [--config FILE | FILE]   run the server (embedded default config when no file)
   FILE                           same as: serve FILE (a bare config path, as with Gitaly)
+  check [--config FILE | FILE]   check that the configured GitLab internal API is reachable
   gitaly-ssh CMD HOST ARGS…      git's GIT_SSH_COMMAND for Gitaly (environment: GITALY_*)
+  hooks HOOK ARGS…               git's hooks during a push (run by the server's hook scripts)
   client [options] COMMAND       call a Gitaly server (call, health, repo); client --help
   version                        print the version
   help                           print this help
@@ -28,6 +30,8 @@ const serveCommand: Command = (args) => import("./serve.ts").then((m) => m.serve
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   "gitaly-ssh": (args) => import("./gitaly_ssh.ts").then((m) => m.gitalySshCommand(args)),
+  check: (args) => import("./check.ts").then((m) => m.checkCommand(args)),
+  hooks: (args) => import("./hooks.ts").then((m) => m.hooksCommand(args)),
   client: (args) => import("./client.ts").then((m) => m.clientCommand(args)),
   version: versionCommand,
   help: helpCommand,

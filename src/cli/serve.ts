@@ -23,6 +23,8 @@ import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
 import { buildRegistrations } from "../service/registry.ts";
+import { HooksRuntime } from "../service/hooks/mod.ts";
+import { GitlabApiError, GitlabClient } from "../gitlab/client.ts";
 import { launcherChain, watchLauncher } from "./launcher.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 
@@ -46,6 +48,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   try {
     running = await startServer(loaded.config, loaded.warnings);
   } catch (err) {
+    if (err instanceof GitlabApiError) {
+      console.error(`error: GitLab API client: ${err.message}`);
+      return 1;
+    }
     if (!(err instanceof ListenError)) throw err;
     console.error(`error: ${err.message}`);
     return 1;
@@ -112,11 +118,38 @@ export async function startServer(
     maxProcesses: config.git.catfileCacheSize,
     onLookup: (_kind, hit) => metrics.catfileCache.inc({ type: hit ? "hit" : "miss" }),
   });
-  const deps: ServiceDeps = { config, locator: new Locator(config.storages), git, catfile, logger };
+  const gitlab = config.gitlab ? await GitlabClient.create(config.gitlab) : undefined;
+  if (!gitlab) logger.warn("no [gitlab] url configured: pushes are not checked by GitLab");
+  const hooks = new HooksRuntime(config.runtimeDir, config.hooks.customHooksDir);
+  await hooks.prepare();
+  const deps: ServiceDeps = {
+    config,
+    locator: new Locator(config.storages),
+    git,
+    catfile,
+    logger,
+    hooks,
+    gitlab,
+  };
   const health = new HealthState();
   const { services, extraServices } = buildRegistrations(deps, health);
-  const server = new GitalyServer({ config, logger, metrics, services, extraServices });
-  const addresses = await server.start();
+  const server = new GitalyServer({
+    config,
+    logger,
+    metrics,
+    services,
+    extraServices,
+    internalSocketPath: hooks.internalSocket,
+  });
+  let addresses: string[];
+  try {
+    // The internal socket is for our own hooks; it is not announced.
+    addresses = (await server.start()).filter((a) => a !== `unix:${hooks.internalSocket}`);
+  } catch (error) {
+    hooks.closeSync();
+    gitlab?.close();
+    throw error;
+  }
   const metricsServer = config.prometheusListenAddr
     ? serveMetrics(config.prometheusListenAddr, metrics)
     : undefined;
@@ -136,6 +169,8 @@ export async function startServer(
       await git.killAll();
       await catfile.close();
       await metricsServer?.shutdown();
+      hooks.closeSync();
+      gitlab?.close();
       logger.info("stopped", { aborted_calls: aborted });
     },
   };

@@ -66,14 +66,29 @@ interface StdioResponse {
  * to the remote exit status. Rejects with the call's `ServiceError` when
  * the RPC fails.
  */
-export async function runSshCommand(
+export function runSshCommand(
   client: grpc.Client,
   command: SshCommand,
   request: Record<string, unknown>,
   io: StreamIO,
   metadata?: grpc.Metadata,
 ): Promise<number> {
-  const { path, requestName, responseName } = SSH_METHODS[command];
+  return runStdioCall(client, SSH_METHODS[command], request, io, metadata);
+}
+
+/**
+ * Runs any bidi method shaped like the SSH ones (first request, then
+ * `stdin` chunks; responses with `stdout`, `stderr`, `exit_status`), e.g.
+ * the HookService's hooks; resolves to the exit status.
+ */
+export async function runStdioCall(
+  client: grpc.Client,
+  method: SshMethod,
+  request: Record<string, unknown>,
+  io: StreamIO,
+  metadata?: grpc.Metadata,
+): Promise<number> {
+  const { path, requestName, responseName } = method;
   const names = [requestName, responseName];
   const req: MessageCodec = codec(requestName, names);
   const res = codec<StdioResponse>(responseName, names);

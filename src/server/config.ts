@@ -8,6 +8,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { isAbsolute, resolve } from "node:path";
+import type { GitlabSettings } from "../gitlab/client.ts";
 
 /** One `[[storage]]` entry: a name clients use and the directory behind it. */
 export interface StorageConfig {
@@ -41,6 +42,13 @@ export interface Config {
   /** How long in-flight calls may run after SIGTERM, in milliseconds. */
   gracefulRestartTimeoutMs: number;
   hooks: { customHooksDir?: string };
+  /**
+   * GitLab's internal API (`[gitlab]`); pushes are checked against it.
+   * Unset when no `url` is configured: then only custom hooks run.
+   */
+  gitlab?: GitlabSettings;
+  /** Where the server keeps its hook scripts and internal socket (default: a temp dir). */
+  runtimeDir?: string;
 }
 
 /** Log levels, least to most severe. */
@@ -199,6 +207,8 @@ function readConfig(r: TableReader): Config {
     gracefulRestartTimeoutMs: r.optionalDuration("graceful_restart_timeout") ??
       DEFAULT_GRACEFUL_TIMEOUT_MS,
     hooks: { customHooksDir: r.table("hooks").optionalPath("custom_hooks_dir") },
+    gitlab: readGitlab(r.table("gitlab")),
+    runtimeDir: r.optionalPath("runtime_dir"),
   };
   r.warnUnread();
   if (!config.socketPath && !config.listenAddr && !config.tlsListenAddr) {
@@ -211,6 +221,34 @@ function readConfig(r: TableReader): Config {
     throw new ConfigError("tls", "tls_listen_addr needs [tls] certificate_path and key_path");
   }
   return config;
+}
+
+function readGitlab(r: TableReader): Config["gitlab"] {
+  const url = r.optionalString("url") ?? "";
+  const relativeUrlRoot = r.optionalString("relative_url_root");
+  const secret = r.optionalString("secret");
+  const secretFile = r.optionalPath("secret_file");
+  const h = r.table("http-settings");
+  const httpSettings = {
+    readTimeout: h.optionalInteger("read_timeout"),
+    user: h.optionalString("user"),
+    password: h.optionalString("password"),
+    caFile: h.optionalPath("ca_file"),
+    caPath: h.optionalPath("ca_path"),
+  };
+  h.warnUnread();
+  r.warnUnread();
+  if (!url) return undefined;
+  if (!/^(https?|http\+unix):\/\/./.test(url)) {
+    throw new ConfigError(
+      "gitlab.url",
+      `must start with http://, https:// or http+unix://: ${JSON.stringify(url)}`,
+    );
+  }
+  if (!secret && !secretFile) {
+    throw new ConfigError("gitlab.secret_file", "set secret_file (or secret) for the GitLab API");
+  }
+  return { url, relativeUrlRoot, secret, secretFile, httpSettings };
 }
 
 function readTls(r: TableReader): Config["tls"] {

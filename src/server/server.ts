@@ -43,6 +43,8 @@ export interface GitalyServerOptions {
    * `false` closes them.
    */
   backchannel?: BackchannelHandler | false;
+  /** A Unix socket for the server's own hooks, besides the configured listeners. */
+  internalSocketPath?: string;
 }
 
 /** Takes a connection after its `backchannel` magic; `inject` serves a duplex as gRPC. */
@@ -91,6 +93,8 @@ export class GitalyServer {
     };
     const { socketPath, listenAddr, tlsListenAddr, tls } = this.#options.config;
     if (socketPath) this.#listeners.push(await listenUnix(socketPath, sink));
+    const internal = this.#options.internalSocketPath;
+    if (internal) this.#listeners.push(await listenUnix(internal, sink));
     if (listenAddr) this.#listeners.push(await listenTcp(listenAddr, sink));
     if (tlsListenAddr && tls) {
       this.#listeners.push(await listenTls(tlsListenAddr, tls.certificatePath, tls.keyPath, sink));

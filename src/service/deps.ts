@@ -8,6 +8,8 @@ import type { GitRunner } from "../git/command.ts";
 import type { Config } from "../server/config.ts";
 import type { Locator } from "../server/locator.ts";
 import type { Logger } from "../server/logger.ts";
+import type { GitlabApi } from "../gitlab/client.ts";
+import type { HooksRuntime } from "./hooks/runtime.ts";
 
 /** Shared dependencies of the service handlers. */
 export interface ServiceDeps {
@@ -16,4 +18,8 @@ export interface ServiceDeps {
   git: GitRunner;
   catfile: CatfileCache;
   logger: Logger;
+  /** The runtime directory with the hook scripts and the internal socket (pushes need it). */
+  hooks?: HooksRuntime;
+  /** GitLab's internal API, when `[gitlab] url` is configured. */
+  gitlab?: GitlabApi;
 }

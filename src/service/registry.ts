@@ -21,6 +21,7 @@ import { blobService } from "./blob/mod.ts";
 import { cleanupService } from "./cleanup/mod.ts";
 import { commitService } from "./commit/mod.ts";
 import { diffService } from "./diff/mod.ts";
+import { hookService } from "./hooks/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
@@ -36,6 +37,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   analysisService,
   cleanupService,
   diffService,
+  hookService,
   internalGitalyService,
   objectPoolService,
   repositoryService,

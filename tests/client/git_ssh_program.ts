@@ -51,7 +51,12 @@ if (command === "upload-pack" && env("USE_SIDECHANNEL") === "1") {
   code = command === "upload-pack"
     ? await uploadPack(conn, request, io)
     : command === "receive-pack"
-    ? await receivePack(conn, { ...request, gl_id: "user-1", gl_repository: "project-1" }, io)
+    ? await receivePack(conn, {
+      ...request,
+      repository: { ...repository, gl_repository: "project-1" },
+      gl_id: "user-1",
+      gl_repository: "project-1",
+    }, io)
     : await uploadArchive(conn, { repository }, io);
   conn.close();
 }

@@ -41,7 +41,7 @@ import {
 } from "../../src/client/stream_calls.ts";
 import { type MethodInfo, protobuf, root, serviceInfo } from "../../src/proto/mod.ts";
 import type { Init, ServiceMethods } from "../../src/proto/types.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, type TestServer, type TestServerOptions } from "../helpers/server.ts";
 import { type FixtureName, FIXTURES } from "./fixtures.ts";
 
 /**
@@ -262,6 +262,27 @@ export interface DifferentialTestOptions {
   only?: boolean;
 }
 
+/** How a test file wants both servers started (see {@link configureServers}). */
+export interface ServerSetup {
+  /** Options for our server (e.g. `extraToml`). */
+  ours?: TestServerOptions;
+  /** `REF_*` settings for `refgitaly start`, e.g. `REF_GITLAB_URL`. */
+  referenceEnv?: Record<string, string>;
+  /** Runs after both servers stopped. */
+  cleanup?: () => Promise<void>;
+}
+
+let serverSetup: (() => Promise<ServerSetup>) | undefined;
+
+/**
+ * Call at a test file's top level to start both servers differently:
+ * `setup` runs once, right before they start (e.g. to start a fake
+ * GitLab API both point at), and says how.
+ */
+export function configureServers(setup: () => Promise<ServerSetup>): void {
+  serverSetup = setup;
+}
+
 const MISSING_MESSAGE = `differential tests skipped: no reference Gitaly at ${REFGITALY_PATH}`;
 let warned = false;
 let registered = 0;
@@ -326,7 +347,12 @@ class HarnessImpl implements Harness {
   #stopped = false;
   #onUnload = () => this.#stopNow();
 
-  private constructor(readonly dir: string, readonly ours: TestServer, readonly refDir: string) {
+  private constructor(
+    readonly dir: string,
+    readonly ours: TestServer,
+    readonly refDir: string,
+    readonly setup: ServerSetup,
+  ) {
     this.storagePaths = {
       ours: ours.storagePaths.default,
       reference: join(refDir, "repositories"),
@@ -341,16 +367,18 @@ class HarnessImpl implements Harness {
     // Short: the reference's sockets live below it (at most 70 characters).
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "dgd-" });
     const refDir = join(dir, "ref");
+    const setup = serverSetup ? await serverSetup() : {};
     const [ours, reference] = await Promise.allSettled([
-      startTestServer(),
-      refgitaly("start", refDir),
+      startTestServer(setup.ours),
+      refgitaly("start", refDir, setup.referenceEnv),
     ]);
     if (ours.status === "fulfilled" && reference.status === "fulfilled") {
-      return new HarnessImpl(dir, ours.value, refDir);
+      return new HarnessImpl(dir, ours.value, refDir, setup);
     }
     if (ours.status === "fulfilled") await ours.value.stop().catch(() => {});
     if (reference.status === "fulfilled") await refgitaly("stop", refDir).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await setup.cleanup?.().catch(() => {});
     throw ours.status === "rejected" ? ours.reason : (reference as PromiseRejectedResult).reason;
   }
 
@@ -365,6 +393,7 @@ class HarnessImpl implements Harness {
       refgitaly("stop", this.refDir),
     ]);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    await this.setup.cleanup?.();
     if (ours.status === "rejected") throw ours.reason;
     if (reference.status === "rejected") throw reference.reason;
   }
@@ -629,10 +658,15 @@ async function command(cmd: string, args: string[], env?: Record<string, string>
   return text.replace(/\n$/, "");
 }
 
-/** Runs `refgitaly start|stop DIR` without any REF_* settings from our environment. */
-export async function refgitaly(action: "start" | "stop", dir: string): Promise<void> {
+/** Runs `refgitaly start|stop DIR` without any REF_* settings from our environment but `refEnv`. */
+export async function refgitaly(
+  action: "start" | "stop",
+  dir: string,
+  refEnv: Record<string, string> = {},
+): Promise<void> {
   const env = Deno.env.toObject();
   for (const key of Object.keys(env)) if (key.startsWith("REF_")) delete env[key];
+  Object.assign(env, refEnv);
   const out = await new Deno.Command(REFGITALY_PATH, {
     args: [action, dir],
     env,

@@ -210,9 +210,8 @@ Deno.test("unknown and not-yet-supported config keys are warned about before ser
       `[git]`,
       `bin_path = "git"`,
       `shiny = true`,
-      `[gitlab]`,
-      `url = "http+unix:///run/gitlab.socket"`,
-      `secret_file = "/etc/gitlab/secret"`,
+      `[gitlab-shell]`,
+      `dir = "/opt/gitlab-shell"`,
       `[[concurrency]]`,
       `rpc = "/gitaly.SSHService/SSHUploadPack"`,
       `[[concurrency]]`,
@@ -223,11 +222,23 @@ Deno.test("unknown and not-yet-supported config keys are warned about before ser
   const log = server.stderr();
   assertMatch(log, /unknown key (logging\.)?bogus_key/);
   assertMatch(log, /unknown key git\.shiny/);
-  for (const key of ["gitlab", "concurrency"]) {
+  for (const key of ["gitlab-shell", "concurrency"]) {
     const warning = `config: ${key} is not supported yet; ignored`;
     assertEquals(log.split(warning).length - 1, 1, `${key} warned once:\n${log}`);
     assert(log.indexOf(warning) < log.indexOf("server started"), `before serving:\n${log}`);
   }
+});
+
+Deno.test("an unreadable [gitlab] secret_file refuses to start and says why", async () => {
+  const error = await startTestServer({
+    extraToml:
+      `[gitlab]\nurl = "http+unix:///run/gitlab.socket"\nsecret_file = "/nonexistent/secret"`,
+  }).then(() => undefined, (e: Error) => e);
+  assert(error, "the server must not start");
+  assertMatch(
+    error.message,
+    /error: GitLab API client: reading secret file: .*\/nonexistent\/secret/,
+  );
 });
 
 Deno.test("unknown subcommand or flag: usage on stderr, exit 2", async () => {

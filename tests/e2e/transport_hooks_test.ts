@@ -1,13 +1,25 @@
 /**
- * The pieces of the transport RPCs that need no server: the generated hook
- * script (order, skipping, input replay, failure), the hooks directory's
- * life cycle, and request option parsing.
+ * The pieces of the transport RPCs and the hook chain that need no server:
+ * custom hook lookup, the runtime directory's life cycle, the hooks
+ * payload, post-receive message formatting, the GitLab API token, and
+ * request option parsing.
  *
  * @module
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertThrows } from "../helpers/assert.ts";
+import { assertMatch } from "../helpers/assert.ts";
+import { validToken } from "../helpers/gitlab_double.ts";
+import { signApiToken } from "../../src/gitlab/client.ts";
+import { findCustomHooks, formatMessages } from "../../src/service/hooks/chain.ts";
 import { HooksRuntime } from "../../src/service/hooks/mod.ts";
+import { hookScript } from "../../src/service/hooks/runtime.ts";
+import {
+  encodeHooksPayload,
+  hooksPayloadFromEnv,
+  PayloadError,
+  RECEIVE_PACK_HOOKS,
+} from "../../src/service/hooks/payload.ts";
 import { gitProtocolEnv, parseGitConfigOptions } from "../../src/service/shared/git_options.ts";
 import { GrpcError } from "../../src/server/errors.ts";
 
@@ -17,116 +29,119 @@ async function writeHook(path: string, body: string, mode = 0o755): Promise<void
   await Deno.chmod(path, mode);
 }
 
-/** Runs the installed `hook` as git would, with `input` on stdin. */
-async function runHook(
-  hooksDir: string,
-  hook: string,
-  args: string[],
-  input: string,
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(join(hooksDir, hook), {
-    args,
-    env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const out = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-Deno.test("hook script runs repository, .d and global hooks in order with the same input", async () => {
+Deno.test("custom hooks: repository, .d and global hooks in order; backups, non-executables and folders skipped", async () => {
   const root = await Deno.makeTempDir({ prefix: "hooks-test-" });
-  const runtime = new HooksRuntime(root);
   try {
     const repo = join(root, "repo.git");
     const global = join(root, "global");
-    const log = join(root, "log");
-    const record = (name: string) =>
-      `printf '${name} %s [%s] %s\\n' "$*" "$(cat)" "$(pwd)" >> '${log}'`;
-    await writeHook(join(repo, "custom_hooks", "pre-receive"), record("main"));
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "b"), record("d-b"));
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "a"), record("d-a"));
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "c~"), record("backup"));
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "off"), record("off"), 0o644);
+    await writeHook(join(repo, "custom_hooks", "pre-receive"), "true");
+    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "b"), "true");
+    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "a"), "true");
+    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "c~"), "true");
+    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "off"), "true", 0o644);
     await Deno.mkdir(join(repo, "custom_hooks", "pre-receive.d", "subdir"));
-    await writeHook(join(global, "pre-receive.d", "g"), record("global"));
-    await writeHook(join(global, "update.d", "g"), record("global-update"));
-
-    const dir = await runtime.dir();
-    const env = { GITALY_HOOKS_REPO_PATH: repo, GITALY_HOOKS_GLOBAL_DIR: global };
-    const input = "0 1 refs/heads/main\n0 2 refs/heads/x\n\n";
-    const result = await runHook(dir, "pre-receive", [], input, env);
-    assertEquals(result.code, 0, result.stderr);
-    const recorded = "[0 1 refs/heads/main\n0 2 refs/heads/x]";
-    assertEquals(
-      await Deno.readTextFile(log),
-      [
-        `main  ${recorded} ${repo}`,
-        `d-a  ${recorded} ${repo}`,
-        `d-b  ${recorded} ${repo}`,
-        `global  ${recorded} ${repo}`,
-      ]
-        .join("\n") + "\n",
-    );
-
-    await Deno.remove(log);
-    const update = await runHook(dir, "update", ["refs/heads/x", "0", "2"], "", env);
-    assertEquals(update.code, 0, update.stderr);
-    assertEquals(await Deno.readTextFile(log), `global-update refs/heads/x 0 2 [] ${repo}\n`);
-
-    // No global directory configured: only the repository's hooks run.
-    await Deno.remove(log);
-    await runHook(dir, "update", ["r", "0", "1"], "", { GITALY_HOOKS_REPO_PATH: repo });
-    await Deno.stat(log).then(() => assert(false, "no hook should have run"), () => {});
+    await writeHook(join(global, "pre-receive.d", "g"), "true");
+    assertEquals(await findCustomHooks(repo, "pre-receive", global), [
+      join(repo, "custom_hooks", "pre-receive"),
+      join(repo, "custom_hooks", "pre-receive.d", "a"),
+      join(repo, "custom_hooks", "pre-receive.d", "b"),
+      join(global, "pre-receive.d", "g"),
+    ]);
+    assertEquals(await findCustomHooks(repo, "pre-receive", undefined), [
+      join(repo, "custom_hooks", "pre-receive"),
+      join(repo, "custom_hooks", "pre-receive.d", "a"),
+      join(repo, "custom_hooks", "pre-receive.d", "b"),
+    ]);
+    assertEquals(await findCustomHooks(repo, "update", global), []);
   } finally {
-    runtime.closeSync();
     await Deno.remove(root, { recursive: true });
   }
 });
 
-Deno.test("hook script stops at the first failing hook and returns its status", async () => {
-  const root = await Deno.makeTempDir({ prefix: "hooks-test-" });
-  const runtime = new HooksRuntime(root);
-  try {
-    const repo = join(root, "repo.git");
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "1"), 'echo "nope" >&2; exit 3');
-    await writeHook(join(repo, "custom_hooks", "pre-receive.d", "2"), `touch '${root}/ran'`);
-    const result = await runHook(await runtime.dir(), "pre-receive", [], "x\n", {
-      GITALY_HOOKS_REPO_PATH: repo,
-    });
-    assertEquals(result.code, 3);
-    assertEquals(result.stderr, "nope\n");
-    await Deno.stat(join(root, "ran")).then(() => assert(false, "later hook ran"), () => {});
-  } finally {
-    runtime.closeSync();
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
-Deno.test("hooks directory: created once, executable, removed by closeSync, stale ones pruned", async () => {
+Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by closeSync; stale ones pruned", async () => {
   const root = await Deno.makeTempDir({ prefix: "hooks-test-" });
   try {
     const stale = join(root, "gitaly-hooks-999999999-abc");
     await Deno.mkdir(stale);
     const runtime = new HooksRuntime(root);
-    const dir = await runtime.dir();
-    assertEquals(await runtime.dir(), dir);
-    for (const hook of ["pre-receive", "update", "post-receive"]) {
-      const info = await Deno.stat(join(dir, hook));
+    await runtime.prepare();
+    const dir = runtime.dir;
+    await runtime.prepare();
+    assertEquals(runtime.dir, dir);
+    assertEquals(runtime.internalSocket, join(dir, "internal.sock"));
+    for (const hook of ["pre-receive", "update", "post-receive", "reference-transaction"]) {
+      const path = join(runtime.hooksDir, hook);
+      const info = await Deno.stat(path);
       assertEquals((info.mode ?? 0) & 0o777, 0o755, hook);
+      const script = await Deno.readTextFile(path);
+      assert(script.includes(Deno.execPath()), script);
+      assertMatch(script, /main\.ts'? hooks "\$\{0##\*\/\}" "\$@"\n$/);
     }
     await Deno.stat(stale).then(() => assert(false, "stale directory kept"), () => {});
+    // Hooks that would do nothing do not start the subcommand.
+    const script = await Deno.readTextFile(join(runtime.hooksDir, "update"));
+    assertMatch(
+      script,
+      /\[ -e custom_hooks\/update \] \|\| \[ -e custom_hooks\/update\.d \] \|\| exit 0/,
+    );
+    const withGlobal = hookScript("/global hooks", "true");
+    assertMatch(withGlobal, /\[ -e '\/global hooks\/update\.d' \] \|\| exit 0/);
+    assertMatch(withGlobal, /grep -q '"transaction":null'/);
     runtime.closeSync();
     await Deno.stat(dir).then(() => assert(false, "directory kept"), () => {});
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("hooks payload: Gitaly's layout, round trip", () => {
+  const encoded = encodeHooksPayload({
+    requestedHooks: RECEIVE_PACK_HOOKS,
+    featureFlags: [],
+    runtimeDir: "/run/x",
+    internalSocket: "/run/x/internal.sock",
+    internalSocketToken: "tok",
+    transaction: null,
+    userDetails: { username: "alice", userid: "user-1", protocol: "ssh" },
+    repository: { storage_name: "default", relative_path: "a.git", gl_repository: "project-1" },
+  });
+  const json = JSON.parse(atob(encoded));
+  assertEquals(json, {
+    requested_hooks: 15,
+    runtime_dir: "/run/x",
+    internal_socket: "/run/x/internal.sock",
+    internal_socket_token: "tok",
+    transaction: null,
+    user_details: { username: "alice", userid: "user-1", protocol: "ssh" },
+    repository: '{"storageName":"default","relativePath":"a.git","glRepository":"project-1"}',
+  });
+  const decoded = hooksPayloadFromEnv(["A=b", `GITALY_HOOKS_PAYLOAD=${encoded}`]);
+  assertEquals(decoded.userDetails?.userid, "user-1");
+  assertEquals(decoded.repository.relative_path, "a.git");
+  assertEquals(decoded.repository.gl_repository, "project-1");
+  assertEquals(decoded.internalSocketToken, "tok");
+  assertThrows(() => hooksPayloadFromEnv(["A=b"]), (e) => e instanceof PayloadError);
+});
+
+Deno.test("post-receive messages: formatted as Gitaly prints them", () => {
+  assertEquals(formatMessages([{ type: "basic", message: "hello" }]), "\nhello\n\n");
+  const alert = formatMessages([{ type: "alert", message: "short alert" }]);
+  const rule = "=".repeat(72);
+  assertEquals(alert, `\n${rule}\n\n${" ".repeat(30)}short alert\n\n${rule}\n\n`);
+  const long = formatMessages([{ type: "alert", message: "word ".repeat(30) }]).split("\n");
+  assert(long.every((line) => line.length <= 72), "lines wrap at 72");
+  assertThrows(() => formatMessages([{ type: "other", message: "x" }]));
+});
+
+Deno.test("GitLab API token: HS256 JWT from gitlab-shell, a minute long", () => {
+  const token = signApiToken(" secret\n", 1_700_000_000);
+  const [header, claims] = token.split(".").slice(0, 2).map((part) =>
+    JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/")))
+  );
+  assertEquals(header, { alg: "HS256", typ: "JWT" });
+  assertEquals(claims, { iss: "gitlab-shell", exp: 1_700_000_060, iat: 1_700_000_000 });
+  assert(validToken(signApiToken("secret"), "secret"), "the double accepts our tokens");
+  assert(!validToken(signApiToken("other"), "secret"), "a wrong secret is refused");
 });
 
 Deno.test("git_config_options: key=value pairs only", () => {

@@ -87,7 +87,15 @@ export async function pushThroughGitalySsh(
     command: "receive-pack",
     address: call.address,
     token: call.token,
-    payload: repoPayload("default", "project.git", { glId: "user-1", glRepository: "project-1" }),
+    payload: {
+      repository: {
+        storageName: "default",
+        relativePath: "project.git",
+        glRepository: "project-1",
+      },
+      glId: "user-1",
+      glRepository: "project-1",
+    },
   });
   await gitOk(["push", "ssh://gitaly/project.git", `HEAD:refs/heads/${call.branch}`], {
     cwd: checkout,

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../helpers/assert.ts";
 import {
   ConfigError,
   DEFAULT_CONFIG_TOML,
@@ -154,8 +154,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: git.signing_key is not supported yet; ignored",
     "config: logging.dir is not supported yet; ignored",
     "config: bin_dir is not supported yet; ignored",
-    "config: runtime_dir is not supported yet; ignored",
-    "config: gitlab is not supported yet; ignored",
     "config: concurrency is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
     "config: daily_maintenance is not supported yet; ignored",
@@ -186,4 +184,37 @@ Deno.test("parseDuration: Go duration strings", () => {
   assertEquals(parseDuration("0"), 0);
   assertEquals(parseDuration("soon"), undefined);
   assertEquals(parseDuration("1m junk"), undefined);
+});
+
+Deno.test("config: [gitlab] and runtime_dir are read; a bad url or a missing secret refuses", () => {
+  const base = `socket_path = "/s"\nruntime_dir = "run"\n[[storage]]\nname = "s"\npath = "/x"\n`;
+  const { config, warnings } = parseConfig(
+    base +
+      `[gitlab]\nurl = "http+unix://%2Frun%2Fgitlab.socket"\nrelative_url_root = "/gitlab"\n` +
+      `secret_file = "secret"\n[gitlab.http-settings]\nread_timeout = 5\nuser = "u"\n` +
+      `password = "p"\nca_file = "/ca.pem"\nca_path = "/certs"\n`,
+    "/etc/gitaly",
+  );
+  assertEquals(warnings, []);
+  assertEquals(config.runtimeDir, "/etc/gitaly/run");
+  assertEquals(config.gitlab, {
+    url: "http+unix://%2Frun%2Fgitlab.socket",
+    relativeUrlRoot: "/gitlab",
+    secret: undefined,
+    secretFile: "/etc/gitaly/secret",
+    httpSettings: { readTimeout: 5, user: "u", password: "p", caFile: "/ca.pem", caPath: "/certs" },
+  });
+  assertEquals(parseConfig(base, "/").config.gitlab, undefined);
+  assertEquals(
+    parseConfig(base + `[gitlab]\nurl = "https://gl"\nsecret = "s"\n`, "/").config.gitlab?.secret,
+    "s",
+  );
+  assertThrows(
+    () => parseConfig(base + `[gitlab]\nurl = "ftp://gl"\nsecret = "s"\n`, "/"),
+    (e) => e instanceof ConfigError && e.key === "gitlab.url",
+  );
+  assertThrows(
+    () => parseConfig(base + `[gitlab]\nurl = "http://gl"\n`, "/"),
+    (e) => e instanceof ConfigError && e.key === "gitlab.secret_file",
+  );
 });

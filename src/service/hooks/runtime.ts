@@ -1,40 +1,119 @@
 /**
- * The server's own hooks directory: a private temp directory holding
- * {@link HOOK_SCRIPT} under each forwarded hook's name, created on first
- * use and removed when the process exits. Directories left behind by a
- * server that was killed are pruned the next time one is created.
+ * The server's runtime directory: a private directory (under `runtime_dir`
+ * when configured, else the system temp dir) holding the hook scripts git
+ * runs during a push (`hooks/<name>`, passed as `core.hooksPath`) and the
+ * internal socket those hooks call back on (`internal.sock`). Each script
+ * execs our own binary's `hooks` subcommand with the same Deno executable
+ * and `main.ts` the server runs with (or the compiled binary itself).
+ * Removed when the server stops or the process exits; directories left
+ * behind by a server that was killed are pruned when the next one starts.
  *
  * @module
  */
 import { join } from "node:path";
-import { FORWARDED_HOOKS, HOOK_SCRIPT } from "./script.ts";
+import { fileURLToPath } from "node:url";
+import { gitalySshRuntimeEnv, isCompiledBinary, shellQuote } from "../remote/gitaly_ssh_command.ts";
 
-/** Temp directory names: the prefix, then the owning process id. */
+/** The hooks git runs during a push, each forwarded to the HookService. */
+export const HOOK_NAMES = [
+  "pre-receive",
+  "update",
+  "post-receive",
+  "reference-transaction",
+] as const;
+
+/** Directory names: the prefix, then the owning process id. */
 const DIR_PREFIX = "gitaly-hooks-";
 
-/** Creates the hooks directory lazily and removes it at exit. */
+/** Our entry point, for `deno run`. */
+const MAIN_TS = new URL("../../../main.ts", import.meta.url);
+
+/** The command line that runs the `hooks` subcommand (git's hook name and arguments follow). */
+export function hooksCommandLine(): string {
+  const exec = Deno.execPath();
+  const argv = isCompiledBinary()
+    ? [exec, "hooks"]
+    : [exec, "run", "--allow-all", "--no-prompt", fileURLToPath(MAIN_TS), "hooks"];
+  return argv.map(shellQuote).join(" ");
+}
+
+/**
+ * One script serves every hook and learns which from the name git ran it
+ * under. It restores what Deno needs (git's environment is a clean one).
+ * Two hooks that would do nothing skip starting the subcommand (git runs
+ * them per ref, so this is what makes large pushes fast): update when no
+ * custom update hook can exist (git runs hooks inside the repository), and
+ * reference-transaction when the payload carries no transaction to vote
+ * on. The HookService would answer both with success.
+ */
+export function hookScript(
+  customHooksDir: string | undefined,
+  commandLine: string = hooksCommandLine(),
+): string {
+  const exports = Object.entries(gitalySshRuntimeEnv())
+    .map(([key, value]) => `export ${key}=${shellQuote(value)}\n`).join("");
+  const global = customHooksDir ? ` || [ -e ${shellQuote(`${customHooksDir}/update.d`)} ]` : "";
+  return `#!/bin/sh\n# Written by the Gitaly server; removed when it stops.\n${exports}` +
+    `case "\${0##*/}" in\n` +
+    `update)\n` +
+    `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || exit 0 ;;\n` +
+    `reference-transaction)\n` +
+    `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
+    ` grep -q '"transaction":null'; then\n` +
+    `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
+    `esac\n` +
+    `exec ${commandLine} "\${0##*/}" "$@"\n`;
+}
+
+/** Creates the runtime directory and removes it at exit. */
 export class HooksRuntime {
-  #dir?: Promise<string>;
-  #created?: string;
+  #dir?: string;
   #onUnload = () => this.closeSync();
 
-  /** `tempRoot`: where to create the directory (default: the system temp dir). */
-  constructor(readonly tempRoot?: string) {}
+  /**
+   * `root`: where to create the directory (default: the system temp dir);
+   * `customHooksDir`: the global custom hooks (`[hooks] custom_hooks_dir`).
+   */
+  constructor(readonly root?: string, readonly customHooksDir?: string) {}
 
-  /** The directory to pass as `core.hooksPath`; written on the first call. */
-  dir(): Promise<string> {
-    this.#dir ??= this.#create();
-    this.#dir.catch(() => {
-      this.#dir = undefined; // try again on the next push
-    });
+  /** Creates the directory and writes the hook scripts; idempotent. */
+  async prepare(): Promise<void> {
+    if (this.#dir) return;
+    const root = this.root ?? tempDirectory();
+    await Deno.mkdir(root, { recursive: true });
+    await pruneStaleDirs(root);
+    const dir = await Deno.makeTempDir({ dir: root, prefix: `${DIR_PREFIX}${Deno.pid}-` });
+    this.#dir = dir;
+    globalThis.addEventListener("unload", this.#onUnload);
+    await Deno.mkdir(join(dir, "hooks"));
+    const script = hookScript(this.customHooksDir);
+    for (const hook of HOOK_NAMES) {
+      const path = join(dir, "hooks", hook);
+      await Deno.writeTextFile(path, script, { mode: 0o755 });
+      await Deno.chmod(path, 0o755); // the umask may have removed bits
+    }
+  }
+
+  /** The runtime directory itself. */
+  get dir(): string {
+    if (!this.#dir) throw new Error("hooks runtime not prepared");
     return this.#dir;
+  }
+
+  /** The directory to pass as `core.hooksPath`. */
+  get hooksDir(): string {
+    return join(this.dir, "hooks");
+  }
+
+  /** The Unix socket the server listens on for its own hooks. */
+  get internalSocket(): string {
+    return join(this.dir, "internal.sock");
   }
 
   /** Removes the directory (idempotent); runs automatically when the process exits. */
   closeSync(): void {
     globalThis.removeEventListener("unload", this.#onUnload);
-    const dir = this.#created;
-    this.#created = undefined;
+    const dir = this.#dir;
     this.#dir = undefined;
     if (dir) {
       try {
@@ -44,27 +123,12 @@ export class HooksRuntime {
       }
     }
   }
-
-  async #create(): Promise<string> {
-    await pruneStaleDirs(this.tempRoot);
-    const dir = await Deno.makeTempDir({ dir: this.tempRoot, prefix: `${DIR_PREFIX}${Deno.pid}-` });
-    this.#created = dir;
-    globalThis.addEventListener("unload", this.#onUnload);
-    for (const hook of FORWARDED_HOOKS) {
-      await Deno.writeTextFile(join(dir, hook), HOOK_SCRIPT, { mode: 0o755 });
-      await Deno.chmod(join(dir, hook), 0o755); // the umask may have removed bits
-    }
-    return dir;
-  }
 }
 
-/** Removes hooks directories whose owning process no longer exists. */
-async function pruneStaleDirs(tempRoot: string | undefined): Promise<void> {
-  const root = tempRoot ?? tempDirectory();
-  let entries: AsyncIterable<Deno.DirEntry>;
+/** Removes runtime directories whose owning process no longer exists. */
+async function pruneStaleDirs(root: string): Promise<void> {
   try {
-    entries = Deno.readDir(root);
-    for await (const entry of entries) {
+    for await (const entry of Deno.readDir(root)) {
       const pid = ownerPid(entry.name);
       if (!entry.isDirectory || pid === undefined || pid === Deno.pid || processExists(pid)) {
         continue;
@@ -72,7 +136,7 @@ async function pruneStaleDirs(tempRoot: string | undefined): Promise<void> {
       await Deno.remove(join(root, entry.name), { recursive: true }).catch(() => {});
     }
   } catch {
-    // An unreadable temp root only means nothing gets pruned.
+    // An unreadable root only means nothing gets pruned.
   }
 }
 

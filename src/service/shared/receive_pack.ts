@@ -1,16 +1,17 @@
 /**
  * Running `git receive-pack` for a push: Gitaly's configuration, the
- * request's config and protocol, and the server-side hooks (custom hooks
- * that may reject the push, with the pusher's identity in their
- * environment). Shared by SSHReceivePack and PostReceivePack.
+ * request's config and protocol, and the hook chain: git runs the server's
+ * hook scripts (`core.hooksPath`), which call back into the HookService
+ * with the pusher and repository from `GITALY_HOOKS_PAYLOAD`. Shared by
+ * SSHReceivePack and PostReceivePack.
  *
  * @module
  */
 import type { GitConfigEntry } from "../../git/command.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { hooksRuntimeFor, receivePackHooks } from "../hooks/mod.ts";
-import { invalidArgument } from "../../server/errors.ts";
+import { encodeHooksPayload, HOOKS_PAYLOAD_ENV, RECEIVE_PACK_HOOKS } from "../hooks/payload.ts";
+import { failedPrecondition, invalidArgument } from "../../server/errors.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import { gitProtocolEnv, parseGitConfigOptions, receivePackConfig } from "./git_options.ts";
 import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_stream.ts";
@@ -19,7 +20,7 @@ import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_strea
 export interface ReceivePackOptions {
   /** Absolute path of the repository (from the locator). */
   repoPath: string;
-  /** The request's repository (its `gl_repository` and `gl_project_path` reach the hooks). */
+  /** The request's repository (its `gl_repository` and `gl_project_path` reach the hooks and GitLab). */
   repository: Partial<Repository> | null | undefined;
   glId: string;
   glUsername?: string;
@@ -39,24 +40,31 @@ export interface ReceivePackOptions {
   signal: AbortSignal;
 }
 
-/** Runs `git receive-pack` with hooks; resolves with its exit, whatever the code. */
+/** Runs `git receive-pack` with the hook chain; resolves with its exit, whatever the code. */
 export async function runReceivePack(
   deps: ServiceDeps,
   options: ReceivePackOptions,
   sinks: GitOutputSinks,
 ): Promise<StreamedExit> {
-  const hooks = await receivePackHooks(
-    hooksRuntimeFor(deps),
-    options.repoPath,
-    deps.config.hooks?.customHooksDir,
-    {
-      glId: options.glId,
-      glUsername: options.glUsername ?? "",
-      glRepository: options.repository?.gl_repository || options.glRepository || "",
-      glProjectPath: options.repository?.gl_project_path ?? "",
+  const runtime = deps.hooks;
+  if (!runtime) throw failedPrecondition("pushes need the server's hooks runtime");
+  await runtime.prepare();
+  // As with Gitaly, the hooks take gl_repository from the repository message only.
+  const repository = { ...options.repository };
+  const payload = encodeHooksPayload({
+    requestedHooks: RECEIVE_PACK_HOOKS,
+    featureFlags: [],
+    runtimeDir: runtime.dir,
+    internalSocket: runtime.internalSocket,
+    internalSocketToken: deps.config.auth.token,
+    transaction: null,
+    userDetails: {
+      username: options.glUsername ?? "",
+      userid: options.glId,
       protocol: options.protocol,
     },
-  );
+    repository,
+  });
   return await runStreamed(deps.git, {
     gitDir: options.repoPath,
     args: [
@@ -65,8 +73,12 @@ export async function runReceivePack(
       options.repoPath,
     ],
     // Our hooks path goes last so no request can point git at other hooks.
-    config: [...receivePackConfig(), ...(options.config ?? []), ...hooks.config],
-    env: { ...gitProtocolEnv(options.gitProtocol), ...hooks.env },
+    config: [
+      ...receivePackConfig(),
+      ...(options.config ?? []),
+      { key: "core.hooksPath", value: runtime.hooksDir },
+    ],
+    env: { ...gitProtocolEnv(options.gitProtocol), [HOOKS_PAYLOAD_ENV]: payload },
     stdin: options.stdin,
     signal: options.signal,
   }, sinks);

@@ -1,0 +1,151 @@
+/**
+ * `hooks`: what git runs as the hooks of a push on this server (as
+ * Gitaly's gitaly-hooks). The server's hook scripts exec
+ * `deno-gitaly hooks <hook-name> <git's arguments>`; this reads
+ * `GITALY_HOOKS_PAYLOAD`, calls the server's HookService over its internal
+ * socket (with the same token) with the hook's environment, push options
+ * and standard input, copies the hook's output to stdout/stderr and exits
+ * with the status the server decided. Hooks the payload did not request
+ * succeed without a call.
+ *
+ * @module
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { dial } from "../client/dial.ts";
+import { describeError } from "../client/errors.ts";
+import { codec } from "../client/messages.ts";
+import { runStdioCall, type SshMethod, type StreamIO } from "../client/ssh.ts";
+import {
+  decodeHooksPayload,
+  Hook,
+  HOOKS_PAYLOAD_ENV,
+  type HooksPayload,
+} from "../service/hooks/payload.ts";
+import { processIO } from "./gitaly_ssh.ts";
+
+const HOOKS: Record<string, { bit: number; method: string }> = {
+  "pre-receive": { bit: Hook.PreReceive, method: "PreReceiveHook" },
+  "post-receive": { bit: Hook.PostReceive, method: "PostReceiveHook" },
+  update: { bit: Hook.Update, method: "UpdateHook" },
+  "reference-transaction": { bit: Hook.ReferenceTransaction, method: "ReferenceTransactionHook" },
+};
+
+const STATES: Record<string, number> = { prepared: 0, committed: 1, aborted: 2 };
+
+/** Runs hook `args[0]` with git's arguments `args[1..]`; resolves to the exit code. */
+export async function hooksCommand(
+  args: string[],
+  env: Record<string, string> = Deno.env.toObject(),
+  io: StreamIO = processIO(),
+): Promise<number> {
+  const [name, ...hookArgs] = args;
+  try {
+    const hook = name !== undefined && Object.hasOwn(HOOKS, name) ? HOOKS[name] : undefined;
+    if (!hook) throw new Error(`subcommand name invalid: ${JSON.stringify(name ?? "")}`);
+    const encoded = env[HOOKS_PAYLOAD_ENV];
+    if (encoded === undefined) {
+      throw new Error("error when getting hooks payload: no hooks payload found in environment");
+    }
+    let payload: HooksPayload;
+    try {
+      payload = decodeHooksPayload(encoded);
+    } catch (error) {
+      throw new Error(`error when getting hooks payload: ${(error as Error).message}`);
+    }
+    if ((payload.requestedHooks & hook.bit) === 0) return 0;
+    const client = dial(`unix:${payload.internalSocket}`, {
+      token: payload.internalSocketToken || undefined,
+    });
+    try {
+      return await callHook(client, name, hook.method, hookArgs, payload, env, io);
+    } finally {
+      client.close();
+    }
+  } catch (error) {
+    await io.stderr(new TextEncoder().encode(`${name ?? "hooks"}: ${describeError(error)}\n`))
+      .catch(() => {});
+    return 1;
+  }
+}
+
+async function callHook(
+  client: grpc.Client,
+  name: string,
+  method: string,
+  args: string[],
+  payload: HooksPayload,
+  env: Record<string, string>,
+  io: StreamIO,
+): Promise<number> {
+  const environment = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const base = { repository: payload.repository, environment_variables: environment };
+  const stdio: SshMethod = {
+    path: `/gitaly.HookService/${method}`,
+    requestName: `${method}Request`,
+    responseName: `${method}Response`,
+  };
+  switch (name) {
+    case "update": {
+      if (args.length !== 3) {
+        throw new Error(`update hook expects exactly three arguments, got ${JSON.stringify(args)}`);
+      }
+      const [ref, oldValue, newValue] = args;
+      return await serverStreamHook(client, stdio, {
+        ...base,
+        ref: new TextEncoder().encode(ref),
+        old_value: oldValue,
+        new_value: newValue,
+      }, io);
+    }
+    case "reference-transaction": {
+      if (args.length !== 1) {
+        throw new Error(
+          `reference-transaction hook is missing required arguments, got ${JSON.stringify(args)}`,
+        );
+      }
+      const state = STATES[args[0]];
+      if (state === undefined) {
+        throw new Error(`reference-transaction hook has invalid state: ${JSON.stringify(args[0])}`);
+      }
+      return await runStdioCall(client, stdio, { ...base, state }, io);
+    }
+    default:
+      return await runStdioCall(client, stdio, { ...base, git_push_options: pushOptions(env) }, io);
+  }
+}
+
+/** `GIT_PUSH_OPTION_0..COUNT-1`, as git passes push options to hooks. */
+function pushOptions(env: Record<string, string>): string[] {
+  const count = Number(env.GIT_PUSH_OPTION_COUNT ?? 0);
+  if (!Number.isInteger(count) || count <= 0) return [];
+  return Array.from({ length: count }, (_, i) => env[`GIT_PUSH_OPTION_${i}`] ?? "");
+}
+
+interface HookResponse {
+  stdout?: Uint8Array;
+  stderr?: Uint8Array;
+  exit_status?: { value?: number } | null;
+}
+
+async function serverStreamHook(
+  client: grpc.Client,
+  method: SshMethod,
+  request: Record<string, unknown>,
+  io: StreamIO,
+): Promise<number> {
+  const names = [method.requestName, method.responseName];
+  const req = codec(method.requestName, names);
+  const res = codec<HookResponse>(method.responseName, names);
+  const call = client.makeServerStreamRequest(method.path, req.serialize, res.deserialize, request);
+  let exitStatus = 0;
+  for await (const response of call as AsyncIterable<HookResponse>) {
+    if (response.exit_status) exitStatus = response.exit_status.value ?? 0;
+    if (response.stderr?.length) await io.stderr(response.stderr);
+    if (response.stdout?.length) await io.stdout(response.stdout);
+  }
+  await io.stdin.cancel().catch(() => {});
+  return exitStatus;
+}
+
+// Run directly as an entry point as well.
+if (import.meta.main) Deno.exit(await hooksCommand(Deno.args));

@@ -1,0 +1,51 @@
+/**
+ * What the hook RPCs share: the server's {@link HookChain} and how a
+ * refusal becomes the hook's exit status and stderr.
+ *
+ * @module
+ */
+import { internal } from "../../server/errors.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { HookChain, HookFailure, type HookOutput } from "./chain.ts";
+
+const chains = new WeakMap<ServiceDeps, HookChain>();
+
+/** The hook chain of one server (one per {@link ServiceDeps}). */
+export function hookChainFor(deps: ServiceDeps): HookChain {
+  let chain = chains.get(deps);
+  if (!chain) {
+    chain = new HookChain(deps, deps.gitlab);
+    chains.set(deps, chain);
+  }
+  return chain;
+}
+
+/**
+ * Runs one hook and sends its exit status: 0, a failing custom hook's own
+ * code, or 1 with the refusal's message on stderr, in one message as
+ * Gitaly sends it; with `refusalsAsErrors` (the update hook) a refusal
+ * other than a custom hook's fails the call as Internal instead. Other
+ * errors fail the call.
+ */
+export async function runHook(
+  send: (response: { exit_status: { value: number }; stderr?: Uint8Array }) => Promise<void>,
+  output: HookOutput,
+  hook: () => Promise<void>,
+  options: { refusalsAsErrors?: boolean } = {},
+): Promise<void> {
+  let code = 0;
+  let message = "";
+  try {
+    await hook();
+  } catch (error) {
+    if (!(error instanceof HookFailure)) throw error;
+    if (options.refusalsAsErrors && !error.fromCustomHook) throw internal(error.message);
+    code = error.exitCode;
+    message = error.message;
+  }
+  await output.stdout(new Uint8Array()); // wait for queued output
+  await send({
+    exit_status: { value: code },
+    ...(message ? { stderr: new TextEncoder().encode(message) } : {}),
+  });
+}
