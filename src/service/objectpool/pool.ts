@@ -15,14 +15,9 @@ import type { ServiceDeps } from "../deps.ts";
 /** Where a pool keeps its primary member's references. */
 export const POOL_REF_NAMESPACE = "refs/remotes/origin";
 
-/** Where Gitaly keeps pools: `@pools/ab/cd/abcd…(64 hex).git`. */
-const POOL_PATH = /^@pools\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.git$/;
+import { isPoolPath } from "../shared/pool_path.ts";
 
-/** Whether `relativePath` is where a pool repository lives. */
-export function isPoolPath(relativePath: string): boolean {
-  const match = POOL_PATH.exec(relativePath);
-  return match !== null && match[3].startsWith(match[1] + match[2]);
-}
+export { isPoolPath };
 
 /** A pool named by a request, located. */
 export interface LocatedPool {
