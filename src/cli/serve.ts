@@ -18,6 +18,9 @@ import { ListenError } from "../server/listeners.ts";
 import { Locator } from "../server/locator.ts";
 import { Logger } from "../server/logger.ts";
 import { serveMetrics, ServerMetrics } from "../server/metrics.ts";
+import { DailyMaintenance } from "../service/shared/housekeeping/daily.ts";
+import { HousekeepingManager } from "../service/shared/housekeeping/manager.ts";
+import { isPoolPath } from "../service/shared/pool_path.ts";
 import { currentCallScope } from "../server/call_scope.ts";
 import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
@@ -112,7 +115,16 @@ export async function startServer(
     maxProcesses: config.git.catfileCacheSize,
     onLookup: (_kind, hit) => metrics.catfileCache.inc({ type: hit ? "hit" : "miss" }),
   });
-  const deps: ServiceDeps = { config, locator: new Locator(config.storages), git, catfile, logger };
+  const housekeeping = new HousekeepingManager(git, logger, metrics.housekeeping);
+  const deps: ServiceDeps = {
+    config,
+    locator: new Locator(config.storages),
+    git,
+    catfile,
+    logger,
+    housekeeping,
+  };
+  const maintenance = dailyMaintenance(config, housekeeping, logger);
   const health = new HealthState();
   const { services, extraServices } = buildRegistrations(deps, health);
   const server = new GitalyServer({ config, logger, metrics, services, extraServices });
@@ -122,6 +134,7 @@ export async function startServer(
     : undefined;
   if (metricsServer) addresses.push(`http://${formatNetAddr(metricsServer.addr)}/metrics`);
   logger.info("server started", { addresses: addresses.join(" ") });
+  maintenance?.start();
   return {
     addresses,
     logger,
@@ -132,6 +145,7 @@ export async function startServer(
         grace_ms: config.gracefulRestartTimeoutMs,
         in_flight: server.calls.size,
       });
+      await maintenance?.stop();
       const { aborted } = await server.stop(config.gracefulRestartTimeoutMs);
       await git.killAll();
       await catfile.close();
@@ -139,6 +153,33 @@ export async function startServer(
       logger.info("stopped", { aborted_calls: aborted });
     },
   };
+}
+
+/** The `[daily_maintenance]` scheduler, or none when disabled or without a window. */
+function dailyMaintenance(
+  config: Config,
+  housekeeping: HousekeepingManager,
+  logger: Logger,
+): DailyMaintenance | undefined {
+  const cfg = config.dailyMaintenance;
+  if (cfg.disabled || cfg.durationMs === 0 || cfg.storages.length === 0) {
+    logger.info("maintenance: daily maintenance disabled");
+    return undefined;
+  }
+  return new DailyMaintenance({
+    ...cfg,
+    storages: cfg.storages.map((name) => config.storages.find((s) => s.name === name)!),
+    logger,
+    optimize: async (repo, signal) => {
+      await housekeeping.optimize(
+        { repoPath: repo.path, isObjectPool: isPoolPath(repo.relativePath) },
+        {
+          signal,
+          logFields: { storage: repo.storage, relative_path: repo.relativePath },
+        },
+      );
+    },
+  });
 }
 
 function formatNetAddr(addr: Deno.NetAddr): string {
