@@ -10,11 +10,13 @@
  * | `rich`     | {@link buildRich}: branches, tags, merges, signatures, odd blobs |
  * | `manyrefs` | {@link buildManyRefs}: 1,100 branches and 1,100 tags             |
  * | `empty`    | an empty bare repository, HEAD → refs/heads/main                  |
+ * | `messy`    | 7 packs, ~1,300 loose objects, 3 unreachable blobs (housekeeping) |
  *
  * @module
  */
 import { join } from "node:path";
 import { gitEnv, PseudoRandom } from "../helpers/gitrepo.ts";
+import { buildMessyRepo } from "../helpers/messy_repo.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,9 +29,16 @@ export const FIXTURES = {
   rich: buildRich,
   manyrefs: buildManyRefs,
   empty: buildEmpty,
+  messy: buildMessy,
 } as const satisfies Record<string, FixtureBuilder>;
 
-/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`). */
+/** Many packs and loose objects: work for OptimizeRepository. */
+async function buildMessy(repo: string): Promise<void> {
+  await initBare(repo);
+  await buildMessyRepo(repo, { packs: 7, looseObjects: 1300, unreachable: 3 });
+}
+
+/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`, `"messy"`). */
 export type FixtureName = keyof typeof FIXTURES;
 
 /** The epoch second of the first fixture commit; commit `n` is `n` minutes later. */
