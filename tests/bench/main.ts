@@ -5,6 +5,7 @@
  * @module
  */
 import { gitalySshSection } from "./gitaly_ssh.ts";
+import { optimizeSection } from "./optimize.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
@@ -41,6 +42,7 @@ const sections: Record<string, () => Promise<void>> = {
   "gitaly-ssh": gitalySshSection,
   sidechannel: sidechannelSection,
   refs: refsSection,
+  optimize: optimizeSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

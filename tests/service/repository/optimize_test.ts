@@ -219,6 +219,38 @@ Deno.test("a repack killed half-way leaves the repository readable and fsck clea
   await fsckClean(path);
 });
 
+Deno.test("clones and pushes while the repository is optimized all succeed; nothing pushed is lost", async () => {
+  const repo = await h.createRepo(
+    "busy.git",
+    (_git, path) => buildMessyRepo(path, { packs: 6, looseObjects: 1100 }),
+  );
+  const path = h.repoPath(repo);
+  const scratch = await Deno.makeTempDir({ prefix: "optimize-busy-" });
+  const work = `${scratch}/work`;
+  await runGit(["clone", "-q", "--no-local", path, work]);
+  let done = false;
+  const optimizing = optimize(repo, 2).finally(() => done = true);
+  const pushed: Record<string, string> = {};
+  let clones = 0;
+  for (let i = 0; !done || i < 2; i++) {
+    await runGit(["clone", "-q", "--bare", "--no-local", path, `${scratch}/clone-${i}.git`]);
+    clones++;
+    await Deno.writeTextFile(`${work}/pushed-${i}.txt`, `push ${i}\n`);
+    await runGit(["add", "-A"], work);
+    await runGit(["commit", "-qm", `push ${i}`], work);
+    await runGit(["push", "-q", "origin", `HEAD:refs/heads/push-${i}`], work);
+    pushed[`refs/heads/push-${i}`] = await runGit(["rev-parse", "HEAD"], work);
+  }
+  await optimizing;
+  await optimize(repo, 2);
+  for (const [ref, oid] of Object.entries(pushed)) {
+    assertEquals(await runGit(["-C", path, "rev-parse", ref]), oid);
+  }
+  await fsckClean(path);
+  assert(clones >= 2);
+  await Deno.remove(scratch, { recursive: true });
+});
+
 globalThis.addEventListener("unload", () => {
   h.close();
 });

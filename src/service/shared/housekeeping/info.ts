@@ -88,12 +88,12 @@ async function looseObjectsInfo(
   const info = { count: 0, staleCount: 0, garbageCount: 0 };
   for (let i = 0; i < 256; i++) {
     const shard = `${repoPath}/objects/${i.toString(16).padStart(2, "0")}`;
-    for (const entry of await readDirOrEmpty(shard)) {
-      if (!HEX.test(entry.name)) {
-        info.garbageCount++;
-        continue;
-      }
-      const stat = await statOrNull(`${shard}/${entry.name}`);
+    const entries = await readDirOrEmpty(shard);
+    const objects = entries.filter((entry) => HEX.test(entry.name));
+    info.garbageCount += entries.length - objects.length;
+    // A shard's stats at once: one by one they cost seconds on 20,000 objects.
+    const stats = await Promise.all(objects.map((entry) => statOrNull(`${shard}/${entry.name}`)));
+    for (const stat of stats) {
       if (!stat) continue;
       info.count++;
       if ((stat.mtime?.getTime() ?? 0) < cutoff) info.staleCount++;
