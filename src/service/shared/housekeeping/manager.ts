@@ -200,6 +200,7 @@ export class HousekeepingManager {
           flags: ["--pack-loose-unreachable", "--local", "--incremental", "--non-empty", "--quiet"],
           args: [`${repoPath}/objects/pack/pack`],
         },
+        config: [{ key: "pack.writeReverseIndex", value: "true" }],
         signal,
       });
       await this.git.runOk({
@@ -252,6 +253,8 @@ function repackConfig(isObjectPool: boolean, bitmap: boolean): GitConfigEntry[] 
     { key: "pack.island", value: islands[0] },
     { key: "pack.island", value: islands[1] },
     { key: "pack.islandCore", value: islands[2] },
+    // Git 2.41's default (Gitaly 16.7's git writes `.rev` files); git 2.39 needs asking.
+    { key: "pack.writeReverseIndex", value: "true" },
     ...bitmap
       ? [
         { key: "repack.writeBitmaps", value: "true" },
