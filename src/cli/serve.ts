@@ -18,6 +18,9 @@ import { ListenError } from "../server/listeners.ts";
 import { Locator } from "../server/locator.ts";
 import { Logger } from "../server/logger.ts";
 import { serveMetrics, ServerMetrics } from "../server/metrics.ts";
+import { DailyMaintenance } from "../service/shared/housekeeping/daily.ts";
+import { HousekeepingManager } from "../service/shared/housekeeping/manager.ts";
+import { isPoolPath } from "../service/shared/pool_path.ts";
 import { currentCallScope } from "../server/call_scope.ts";
 import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
@@ -122,6 +125,7 @@ export async function startServer(
   if (!gitlab) logger.warn("no [gitlab] url configured: pushes are not checked by GitLab");
   const hooks = new HooksRuntime(config.runtimeDir, config.hooks.customHooksDir);
   await hooks.prepare();
+  const housekeeping = new HousekeepingManager(git, logger, metrics.housekeeping);
   const deps: ServiceDeps = {
     config,
     locator: new Locator(config.storages),
@@ -130,7 +134,9 @@ export async function startServer(
     logger,
     hooks,
     gitlab,
+    housekeeping,
   };
+  const maintenance = dailyMaintenance(config, housekeeping, logger);
   const health = new HealthState();
   const { services, extraServices } = buildRegistrations(deps, health);
   const server = new GitalyServer({
@@ -155,6 +161,7 @@ export async function startServer(
     : undefined;
   if (metricsServer) addresses.push(`http://${formatNetAddr(metricsServer.addr)}/metrics`);
   logger.info("server started", { addresses: addresses.join(" ") });
+  maintenance?.start();
   return {
     addresses,
     logger,
@@ -165,6 +172,7 @@ export async function startServer(
         grace_ms: config.gracefulRestartTimeoutMs,
         in_flight: server.calls.size,
       });
+      await maintenance?.stop();
       const { aborted } = await server.stop(config.gracefulRestartTimeoutMs);
       await git.killAll();
       await catfile.close();
@@ -174,6 +182,33 @@ export async function startServer(
       logger.info("stopped", { aborted_calls: aborted });
     },
   };
+}
+
+/** The `[daily_maintenance]` scheduler, or none when disabled or without a window. */
+function dailyMaintenance(
+  config: Config,
+  housekeeping: HousekeepingManager,
+  logger: Logger,
+): DailyMaintenance | undefined {
+  const cfg = config.dailyMaintenance;
+  if (cfg.disabled || cfg.durationMs === 0 || cfg.storages.length === 0) {
+    logger.info("maintenance: daily maintenance disabled");
+    return undefined;
+  }
+  return new DailyMaintenance({
+    ...cfg,
+    storages: cfg.storages.map((name) => config.storages.find((s) => s.name === name)!),
+    logger,
+    optimize: async (repo, signal) => {
+      await housekeeping.optimize(
+        { repoPath: repo.path, isObjectPool: isPoolPath(repo.relativePath) },
+        {
+          signal,
+          logFields: { storage: repo.storage, relative_path: repo.relativePath },
+        },
+      );
+    },
+  });
 }
 
 function formatNetAddr(addr: Deno.NetAddr): string {

@@ -49,6 +49,18 @@ export interface Config {
   gitlab?: GitlabSettings;
   /** Where the server keeps its hook scripts and internal socket (default: a temp dir). */
   runtimeDir?: string;
+  /** `[daily_maintenance]`: background optimization of every repository. */
+  dailyMaintenance: DailyMaintenanceConfig;
+}
+
+/** Gitaly's `[daily_maintenance]` window (UTC), defaulting to 12:00 for 10 minutes on every storage. */
+export interface DailyMaintenanceConfig {
+  disabled: boolean;
+  startHour: number;
+  startMinute: number;
+  durationMs: number;
+  /** Storage names to walk, in order. */
+  storages: string[];
 }
 
 /** Log levels, least to most severe. */
@@ -209,7 +221,9 @@ function readConfig(r: TableReader): Config {
     hooks: { customHooksDir: r.table("hooks").optionalPath("custom_hooks_dir") },
     gitlab: readGitlab(r.table("gitlab")),
     runtimeDir: r.optionalPath("runtime_dir"),
+    dailyMaintenance: { disabled: true, startHour: 0, startMinute: 0, durationMs: 0, storages: [] },
   };
+  config.dailyMaintenance = readDailyMaintenance(r.table("daily_maintenance"), config.storages);
   r.warnUnread();
   if (!config.socketPath && !config.listenAddr && !config.tlsListenAddr) {
     throw new ConfigError(
@@ -249,6 +263,48 @@ function readGitlab(r: TableReader): Config["gitlab"] {
     throw new ConfigError("gitlab.secret_file", "set secret_file (or secret) for the GitLab API");
   }
   return { url, relativeUrlRoot, secret, secretFile, httpSettings };
+function readDailyMaintenance(
+  r: TableReader,
+  storages: StorageConfig[],
+): DailyMaintenanceConfig {
+  const configured = Object.keys(r.doc).length > 0;
+  const startHour = r.optionalInteger("start_hour") ?? (configured ? 0 : 12);
+  const startMinute = r.optionalInteger("start_minute") ?? 0;
+  const durationMs = r.optionalDuration("duration") ?? (configured ? 0 : 10 * 60_000);
+  const names = r.optionalStringArray("storages") ??
+    (configured ? [] : storages.map((s) => s.name));
+  const disabled = r.optionalBoolean("disabled") ?? false;
+  r.warnUnread();
+  // Gitaly's checks and messages.
+  if (startHour > 23) {
+    throw new ConfigError(
+      "daily_maintenance.start_hour",
+      `daily maintenance specified hour '${startHour}' outside range (0-23)`,
+    );
+  }
+  if (startMinute > 59) {
+    throw new ConfigError(
+      "daily_maintenance.start_minute",
+      `daily maintenance specified minute '${startMinute}' outside range (0-59)`,
+    );
+  }
+  if (durationMs > 24 * 3600_000) {
+    throw new ConfigError(
+      "daily_maintenance.duration",
+      "daily maintenance specified duration must be less than 24 hours",
+    );
+  }
+  for (const name of names) {
+    if (!storages.some((s) => s.name === name)) {
+      throw new ConfigError(
+        "daily_maintenance.storages",
+        `daily maintenance specified storage ${
+          JSON.stringify(name)
+        } does not exist in configuration`,
+      );
+    }
+  }
+  return { disabled, startHour, startMinute, durationMs, storages: names };
 }
 
 function readTls(r: TableReader): Config["tls"] {
@@ -388,6 +444,15 @@ class TableReader {
   requiredString(key: string): string {
     const value = this.optionalString(key);
     if (!value) throw new ConfigError(this.#name(key), "is required");
+    return value;
+  }
+
+  optionalStringArray(key: string): string[] | undefined {
+    const value = this.#take(key);
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+      throw new ConfigError(this.#name(key), "must be an array of strings");
+    }
     return value;
   }
 

@@ -168,6 +168,36 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly housekeepingTasks = this.#counter(
+    "gitaly_housekeeping_tasks_total",
+    "Total number of housekeeping tasks performed in the repository",
+    ["housekeeping_task", "status"],
+  );
+
+  readonly housekeepingLatency = new Histogram({
+    name: "gitaly_housekeeping_tasks_latency",
+    help: "Latency of the housekeeping tasks performed",
+    labelNames: ["housekeeping_task"],
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 10, 30, 60, 300, 1500],
+    registers: [this.registry],
+  });
+
+  readonly housekeepingPrunedFiles = this.#counter(
+    "gitaly_housekeeping_pruned_files_total",
+    "Total number of files pruned",
+    ["filetype"],
+  );
+
+  /** Feeds the housekeeping metrics (the manager's observer). */
+  readonly housekeeping = {
+    task: (task: string, status: string) =>
+      this.housekeepingTasks.inc({ housekeeping_task: task, status }),
+    latency: (stage: string, seconds: number) =>
+      this.housekeepingLatency.observe({ housekeeping_task: stage }, seconds),
+    pruned: (filetype: string, count: number) =>
+      this.housekeepingPrunedFiles.inc({ filetype }, count),
+  };
+
   /** The exposition text for a scrape. */
   text(): Promise<string> {
     return this.registry.metrics();

@@ -10,6 +10,7 @@ import type { Locator } from "../server/locator.ts";
 import type { Logger } from "../server/logger.ts";
 import type { GitlabApi } from "../gitlab/client.ts";
 import type { HooksRuntime } from "./hooks/runtime.ts";
+import type { HousekeepingManager } from "./shared/housekeeping/manager.ts";
 
 /** Shared dependencies of the service handlers. */
 export interface ServiceDeps {
@@ -22,4 +23,9 @@ export interface ServiceDeps {
   hooks?: HooksRuntime;
   /** GitLab's internal API, when `[gitlab] url` is configured. */
   gitlab?: GitlabApi;
+  /**
+   * Repository optimization, shared with the daily maintenance; built from
+   * `git` and `logger` when absent (tests).
+   */
+  housekeeping?: HousekeepingManager;
 }

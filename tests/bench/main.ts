@@ -8,6 +8,7 @@ import { blobsSection } from "./blobs.ts";
 import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
+import { optimizeSection } from "./optimize.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
 import { measureStartup } from "./startup.ts";
@@ -47,6 +48,7 @@ const sections: Record<string, () => Promise<void>> = {
   blobs: blobsSection,
   fetch: fetchSection,
   commits: commitsSection,
+  optimize: optimizeSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

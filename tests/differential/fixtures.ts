@@ -12,11 +12,13 @@
  * | `empty`    | an empty bare repository, HEAD → refs/heads/main                  |
  * | `history`  | {@link buildHistory}: deep history, renames, merges, blame, languages |
  * | `log`      | {@link buildLog}: deeper history, renames, merges, 2 authors, big messages |
+ * | `messy`    | 7 packs, ~1,300 loose objects, 3 unreachable blobs (housekeeping) |
  *
  * @module
  */
 import { join } from "node:path";
 import { gitEnv, PseudoRandom } from "../helpers/gitrepo.ts";
+import { buildMessyRepo } from "../helpers/messy_repo.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -31,9 +33,16 @@ export const FIXTURES = {
   empty: buildEmpty,
   history: buildHistory,
   log: buildLog,
+  messy: buildMessy,
 } as const satisfies Record<string, FixtureBuilder>;
 
-/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`). */
+/** Many packs and loose objects: work for OptimizeRepository. */
+async function buildMessy(repo: string): Promise<void> {
+  await initBare(repo);
+  await buildMessyRepo(repo, { packs: 7, looseObjects: 1300, unreachable: 3 });
+}
+
+/** The name of a fixture (`"rich"`, `"manyrefs"`, `"empty"`, `"messy"`). */
 export type FixtureName = keyof typeof FIXTURES;
 
 /** The epoch second of the first fixture commit; commit `n` is `n` minutes later. */

@@ -156,7 +156,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: bin_dir is not supported yet; ignored",
     "config: concurrency is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
-    "config: daily_maintenance is not supported yet; ignored",
     "config: backup is not supported yet; ignored",
     "config: prometheus is not supported yet; ignored",
     "config: gitlab-shell is not supported yet; ignored",

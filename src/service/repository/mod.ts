@@ -20,6 +20,7 @@ import { fsck } from "./fsck.ts";
 import { fullPath } from "./full_path.ts";
 import { getFileAttributes } from "./get_file_attributes.ts";
 import { objectsSize } from "./objects_size.ts";
+import { optimizeRepository } from "./optimize_repository.ts";
 import { setFullPath } from "./set_full_path.ts";
 import { findMergeBase } from "./find_merge_base.ts";
 import { getRawChanges } from "./get_raw_changes.ts";
@@ -78,6 +79,7 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     CalculateChecksum: calculateChecksum(deps),
     ObjectsSize: objectsSize(deps),
     Fsck: fsck(deps),
+    OptimizeRepository: optimizeRepository(deps),
     FullPath: fullPath(deps),
     SetFullPath: setFullPath(deps),
     GetFileAttributes: getFileAttributes(deps),
