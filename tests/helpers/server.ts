@@ -143,6 +143,10 @@ function configToml(
     );
   }
   lines.push(`[logging]`, `format = "json"`, `level = "info"`);
+  // Like the reference's test config: no housekeeping window opening in the middle of a test.
+  if (!options.extraToml?.includes("[daily_maintenance]")) {
+    lines.push(`[daily_maintenance]`, `disabled = true`);
+  }
   if (options.extraToml) lines.push(options.extraToml);
   return lines.join("\n") + "\n";
 }
