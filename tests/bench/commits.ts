@@ -10,26 +10,21 @@
  *
  * @module
  */
-import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { grpcServiceDefinition } from "../../src/proto/mod.ts";
-import { referenceAvailable, refgitaly } from "../differential/harness.ts";
-import { copyRepo, gitEnv } from "../helpers/gitrepo.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { gitEnv } from "../helpers/gitrepo.ts";
+import {
+  type Case,
+  requestsPerSecond,
+  runSection,
+  seconds,
+  serverStream as stream,
+  unary as call,
+} from "./rpc_cases.ts";
 
 const HISTORY_COMMITS = 5000;
 const TREE_ENTRIES = 500;
 const RUNS = 3;
-const RPS_SECONDS = 3;
 const encoder = new TextEncoder();
-const methods = grpcServiceDefinition("gitaly.CommitService");
-
-/** One server under test. */
-interface Target {
-  name: string;
-  client: grpc.Client;
-  repository: { storage_name: string; relative_path: string };
-}
+const CS = "gitaly.CommitService";
 
 /**
  * The bench repository: `history.txt` changed by each of 5,000 commits,
@@ -78,88 +73,28 @@ async function buildRepo(path: string): Promise<void> {
   if (!repack.success) throw new Error("repack failed");
 }
 
-function unary(target: Target, method: string, request: Record<string, unknown>): Promise<void> {
-  const definition = methods[method];
-  return new Promise((resolve, reject) => {
-    target.client.makeUnaryRequest(
-      definition.path,
-      definition.requestSerialize,
-      definition.responseDeserialize,
-      { repository: target.repository, ...request },
-      (error) => error ? reject(error) : resolve(),
-    );
-  });
-}
-
-async function serverStream(
-  target: Target,
-  method: string,
-  request: Record<string, unknown>,
-): Promise<number> {
-  const definition = methods[method];
-  const call = target.client.makeServerStreamRequest(
-    definition.path,
-    definition.requestSerialize,
-    definition.responseDeserialize,
-    { repository: target.repository, ...request },
-  );
-  let messages = 0;
-  for await (const _ of call) messages++;
-  return messages;
-}
-
-/** Requests per second of `call` with `concurrency` callers for RPS_SECONDS. */
-async function requestsPerSecond(concurrency: number, call: () => Promise<void>): Promise<number> {
-  const deadline = performance.now() + RPS_SECONDS * 1000;
-  let done = 0;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      await call();
-      done++;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - started) / 1000);
-}
-
-/** The fastest of `repeat` calls, in seconds (short calls are noisy on a shared machine). */
-async function seconds(call: () => Promise<unknown>, repeat = 1): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < repeat; i++) {
-    const started = performance.now();
-    await call();
-    best = Math.min(best, (performance.now() - started) / 1000);
-  }
-  return best;
-}
-
-/** A measurement: higher is better for rates, lower for times. */
-interface Case {
-  name: string;
-  unit: "req/s" | "s";
-  run(target: Target): Promise<number>;
-}
-
 const CASES: Case[] = [
   {
     name: "FindCommit, concurrency 1",
     unit: "req/s",
     run: (t) =>
-      requestsPerSecond(1, () => unary(t, "FindCommit", { revision: encoder.encode("main~7") })),
+      requestsPerSecond(1, () => call(t, CS, "FindCommit", { revision: encoder.encode("main~7") })),
   },
   {
     name: "FindCommit, concurrency 32",
     unit: "req/s",
     run: (t) =>
-      requestsPerSecond(32, () => unary(t, "FindCommit", { revision: encoder.encode("main~7") })),
+      requestsPerSecond(
+        32,
+        () => call(t, CS, "FindCommit", { revision: encoder.encode("main~7") }),
+      ),
   },
   {
     name: "LastCommitForPath, changed at the tip",
     unit: "s",
     run: (t) =>
       seconds(() =>
-        unary(t, "LastCommitForPath", {
+        call(t, CS, "LastCommitForPath", {
           revision: encoder.encode("main"),
           path: encoder.encode("history.txt"),
         }), 20),
@@ -169,7 +104,7 @@ const CASES: Case[] = [
     unit: "s",
     run: (t) =>
       seconds(() =>
-        unary(t, "LastCommitForPath", {
+        call(t, CS, "LastCommitForPath", {
           revision: encoder.encode("main"),
           path: encoder.encode("cold.txt"),
         }), 20),
@@ -179,7 +114,7 @@ const CASES: Case[] = [
     unit: "s",
     run: (t) =>
       seconds(async () => {
-        const messages = await serverStream(t, "ListCommits", { revisions: ["main"] });
+        const messages = await stream(t, CS, "ListCommits", { revisions: ["main"] });
         if (messages < 1) throw new Error("no commits");
       }, 3),
   },
@@ -188,7 +123,7 @@ const CASES: Case[] = [
     unit: "s",
     run: (t) =>
       seconds(async () => {
-        const messages = await serverStream(t, "FindCommits", {
+        const messages = await stream(t, CS, "FindCommits", {
           revision: encoder.encode("main"),
           limit: 1000,
           include_shortstat: true,
@@ -201,7 +136,7 @@ const CASES: Case[] = [
     unit: "s",
     run: (t) =>
       seconds(async () => {
-        const messages = await serverStream(t, "ListLastCommitsForTree", {
+        const messages = await stream(t, CS, "ListLastCommitsForTree", {
           revision: "main",
           path: encoder.encode("tree/"),
           limit: TREE_ENTRIES,
@@ -212,76 +147,13 @@ const CASES: Case[] = [
 ];
 
 /** Prints the section. */
-export async function commitsSection(): Promise<void> {
-  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "bcm-" });
-  const refDir = join(dir, "ref");
-  const source = join(dir, "source.git");
-  const server = await startTestServer();
-  const targets: Target[] = [];
-  let referenceStarted = false;
-  try {
-    await buildRepo(source);
-    const repository = { storage_name: "default", relative_path: "bench-commits.git" };
-    await copyRepo(source, join(server.storagePaths.default, repository.relative_path));
-    targets.push({
-      name: "ours",
-      client: new grpc.Client(server.unixAddress, grpc.credentials.createInsecure()),
-      repository,
-    });
-    if (referenceAvailable) {
-      await refgitaly("start", refDir);
-      referenceStarted = true;
-      await copyRepo(source, join(refDir, "repositories", repository.relative_path));
-      targets.push({
-        name: "reference",
-        client: new grpc.Client(
-          `unix:${join(refDir, "gitaly.socket")}`,
-          grpc.credentials.createInsecure(),
-        ),
-        repository,
-      });
-    }
-    // Warm-up: connections, cat-file processes, the page cache.
-    for (const target of targets) {
-      for (const c of CASES.slice(2)) await c.run(target);
-    }
-    const best = new Map<string, number>();
-    for (let run = 0; run < RUNS; run++) {
-      for (const c of CASES) {
-        for (const target of targets) {
-          const value = await c.run(target);
-          const key = `${c.name}\0${target.name}`;
-          const previous = best.get(key);
-          const better = c.unit === "s" ? value < (previous ?? Infinity) : value > (previous ?? 0);
-          if (better) best.set(key, value);
-        }
-      }
-    }
-    console.log(
-      `\n## CommitService: ${HISTORY_COMMITS} commits, a ${TREE_ENTRIES}-entry tree ` +
-        `(best of ${RUNS}, interleaved)\n`,
-    );
-    console.log("| case | ours | reference | ours ÷ reference (higher is better) |");
-    console.log("| --- | --- | --- | --- |");
-    for (const c of CASES) {
-      const ours = best.get(`${c.name}\0ours`)!;
-      const reference = best.get(`${c.name}\0reference`);
-      const format = (v: number) =>
-        c.unit === "s" ? `${(v * 1000).toFixed(1)} ms` : `${v.toFixed(0)} req/s`;
-      const ratio = reference === undefined
-        ? "—"
-        : `${(c.unit === "s" ? reference / ours : ours / reference).toFixed(2)}×`;
-      console.log(
-        `| ${c.name} | ${format(ours)} | ${
-          reference === undefined ? "—" : format(reference)
-        } | ${ratio} |`,
-      );
-    }
-  } finally {
-    for (const target of targets) target.client.close();
-    // SIGKILL: no GOAWAY towards this process (see the transport section).
-    await server.stop("SIGKILL").catch(() => {});
-    if (referenceStarted) await refgitaly("stop", refDir).catch(() => {});
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+export function commitsSection(): Promise<void> {
+  return runSection({
+    title: `CommitService: ${HISTORY_COMMITS} commits, a ${TREE_ENTRIES}-entry tree`,
+    service: CS,
+    buildRepo,
+    cases: CASES,
+    runs: RUNS,
+    warmUpFrom: 2,
+  });
 }

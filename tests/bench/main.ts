@@ -7,6 +7,7 @@
 import { blobsSection } from "./blobs.ts";
 import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
+import { diffsSection } from "./diffs.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
 import { optimizeSection } from "./optimize.ts";
 import { refsSection } from "./refs.ts";
@@ -48,6 +49,7 @@ const sections: Record<string, () => Promise<void>> = {
   blobs: blobsSection,
   fetch: fetchSection,
   commits: commitsSection,
+  diffs: diffsSection,
   optimize: optimizeSection,
 };
 
