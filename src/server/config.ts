@@ -263,6 +263,8 @@ function readGitlab(r: TableReader): Config["gitlab"] {
     throw new ConfigError("gitlab.secret_file", "set secret_file (or secret) for the GitLab API");
   }
   return { url, relativeUrlRoot, secret, secretFile, httpSettings };
+}
+
 function readDailyMaintenance(
   r: TableReader,
   storages: StorageConfig[],
