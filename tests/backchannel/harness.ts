@@ -63,6 +63,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     logging: { format: "json", level: "error" },
     gracefulRestartTimeoutMs: 1000,
     hooks: {},
+    limits: { concurrency: [], rateLimiting: [] },
   };
   const methods = TEST_METHODS.map((name) => ({
     service: TEST_SERVICE,
