@@ -51,10 +51,12 @@ export class CallLimits {
   readonly #packObjects?: { limiter: ConcurrencyLimiter; byUser: boolean };
 
   constructor(config: LimitsConfig, metrics: ServerMetrics, clock?: Clock) {
+    const adaptive: [string, AdaptiveLimit][] = [];
     for (const entry of config.concurrency) {
       const limit = entry.adaptive
         ? new AdaptiveLimit(entry.adaptive, clock)
         : fixedLimit(entry.maxPerRepo);
+      if (limit instanceof AdaptiveLimit) adaptive.push([`perRPC${entry.rpc}`, limit]);
       this.#concurrency.set(
         entry.rpc,
         new ConcurrencyLimiter({
@@ -78,6 +80,13 @@ export class CallLimits {
         }),
       );
     }
+    if (adaptive.length > 0) {
+      // Read at scrape time: the limit changes with the clock.
+      const gauge = metrics.concurrencyCurrentLimit;
+      const update = () => adaptive.forEach(([name, l]) => gauge.set({ limit: name }, l.current()));
+      metrics.beforeScrape.push(update);
+      update();
+    }
     for (const entry of config.rateLimiting) {
       if (entry.intervalMs <= 0 || entry.burst <= 0) continue;
       const { service, method } = splitMethod(entry.rpc);
@@ -87,6 +96,7 @@ export class CallLimits {
         grpc_method: method,
         reason: "rate",
       });
+      dropped.inc(0); // Gitaly shows the series from the start.
       this.#rate.set(
         entry.rpc,
         new RateLimiter(entry.intervalMs, entry.burst, { clock, onDrop: () => dropped.inc() }),
@@ -153,6 +163,10 @@ function splitMethod(fullMethod: string): { service: string; method: string } {
 function perRpcMonitor(rpc: string, metrics: ServerMetrics): LimitMonitor {
   const { service, method } = splitMethod(rpc);
   const labels = { system: "gitaly", grpc_service: service, grpc_method: method };
+  // Gitaly shows each configured RPC's series from the start, at zero.
+  metrics.concurrencyQueued.set(labels, 0);
+  metrics.concurrencyInProgress.set(labels, 0);
+  metrics.concurrencyAcquiringSeconds.zero(labels);
   return monitor("per-rpc", {
     queued: metrics.concurrencyQueued.labels(labels),
     inProgress: metrics.concurrencyInProgress.labels(labels),

@@ -190,6 +190,12 @@ export class ServerMetrics {
     LIMIT_LABELS,
   );
 
+  readonly concurrencyCurrentLimit = this.#gauge(
+    "gitaly_concurrency_limiting_current_limit",
+    "The current limit value of an adaptive concurrency limit",
+    ["limit"],
+  );
+
   readonly requestsDropped = this.#counter(
     "gitaly_requests_dropped_total",
     "Number of requests dropped from the queue",
@@ -231,8 +237,12 @@ export class ServerMetrics {
     });
   }
 
+  /** Run before each scrape, to set gauges read from elsewhere. */
+  readonly beforeScrape: (() => void)[] = [];
+
   /** The exposition text for a scrape. */
   text(): Promise<string> {
+    for (const update of this.beforeScrape) update();
     return this.registry.metrics();
   }
 }
