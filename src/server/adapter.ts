@@ -355,8 +355,13 @@ async function* prepended(
   rest: AsyncIterator<unknown>,
 ): AsyncGenerator<unknown> {
   if (first.done) return;
-  yield first.value;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  try {
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    // A handler that stops reading early ends the underlying stream too.
+    await rest.return?.();
+  }
 }
 
 function isServerFault(code: Code): boolean {
