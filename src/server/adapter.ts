@@ -1,13 +1,15 @@
 /**
  * Binds our handlers to grpc-js and wraps every call in the same
- * interceptor chain: auth → cancellation/deadline → handler → error mapping,
- * with one log line and metrics per call.
+ * interceptor chain: auth → cancellation/deadline → limits (rate,
+ * concurrency, pack-objects; keyed by the first request's repository) →
+ * handler → error mapping, with one log line and metrics per call.
  *
  * @module
  */
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { authError, checkAuthorization } from "./auth.ts";
+import type { CallLimits } from "./call_limits.ts";
 import { runInCallScope } from "./call_scope.ts";
 import { Code, codeName, GrpcError, toGrpcError, unimplemented } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -34,6 +36,8 @@ export interface InterceptorDeps {
   logger: Logger;
   metrics: ServerMetrics;
   calls: CallTracker;
+  /** The configured request limits; none when absent. */
+  limits?: CallLimits;
 }
 
 /** Tracks in-flight calls so shutdown can wait for them, then abort the rest. */
@@ -192,7 +196,38 @@ class CallRun {
     throw authError(outcome);
   }
 
+  /**
+   * Runs the handler within the call's limits. A limited streaming call's
+   * key comes from its first request, read here and handed on to the
+   * handler first, as Gitaly limits a stream at its first `RecvMsg`.
+   */
   async #invoke(handler: Handler, callback?: AnyCallback): Promise<void> {
+    const limits = this.deps.limits;
+    let requests: AsyncIterable<unknown> = this.#requests();
+    if (!limits?.applies(this.method.path)) {
+      return await this.#dispatch(handler, requests, callback);
+    }
+    let first = this.call.request;
+    if (this.method.requestStream) {
+      const iterator = (requests as AsyncGenerator<unknown>)[Symbol.asyncIterator]();
+      const next = await iterator.next();
+      first = next.done ? undefined : next.value;
+      requests = prepended(next, iterator);
+    }
+    await limits.run({
+      path: this.method.path,
+      request: first,
+      userId: metadataValue(this.call.metadata, "user_id"),
+      signal: this.#ctx.signal,
+      logFields: this.#ctx.logFields,
+    }, () => this.#dispatch(handler, requests, callback));
+  }
+
+  async #dispatch(
+    handler: Handler,
+    requests: AsyncIterable<unknown>,
+    callback?: AnyCallback,
+  ): Promise<void> {
     const ctx = this.#ctx;
     const send = (response: unknown) => this.#send(response);
     switch (handler.kind) {
@@ -200,14 +235,14 @@ class CallRun {
         callback!(null, this.#sent(await handler.fn(this.call.request, ctx)));
         return;
       case "client_stream":
-        callback!(null, this.#sent(await handler.fn(this.#requests(), ctx)));
+        callback!(null, this.#sent(await handler.fn(requests, ctx)));
         return;
       case "server_stream":
         this.deps.metrics.messagesReceived.inc(this.#labels);
         await handler.fn(this.call.request, ctx, send);
         break;
       case "bidi_stream":
-        await handler.fn(this.#requests(), ctx, send);
+        await handler.fn(requests, ctx, send);
         break;
     }
     this.call.end();
@@ -311,6 +346,21 @@ class CallRun {
       ...this.#ctx.logFields,
       ...status?.fields,
     });
+  }
+}
+
+/** The requests of a stream whose first one was already read. */
+async function* prepended(
+  first: IteratorResult<unknown>,
+  rest: AsyncIterator<unknown>,
+): AsyncGenerator<unknown> {
+  if (first.done) return;
+  try {
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    // A handler that stops reading early ends the underlying stream too.
+    await rest.return?.();
   }
 }
 

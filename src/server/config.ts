@@ -51,6 +51,8 @@ export interface Config {
   runtimeDir?: string;
   /** `[daily_maintenance]`: background optimization of every repository. */
   dailyMaintenance: DailyMaintenanceConfig;
+  /** `[[concurrency]]`, `[pack_objects_limiting]`, `[[rate_limiting]]`. */
+  limits: LimitsConfig;
 }
 
 /** Gitaly's `[daily_maintenance]` window (UTC), defaulting to 12:00 for 10 minutes on every storage. */
@@ -61,6 +63,41 @@ export interface DailyMaintenanceConfig {
   durationMs: number;
   /** Storage names to walk, in order. */
   storages: string[];
+}
+
+/** One `[[concurrency]]` entry. */
+export interface ConcurrencyConfig {
+  /** Full method name, e.g. `/gitaly.SSHService/SSHUploadPack`. */
+  rpc: string;
+  maxPerRepo: number;
+  /** 0: unbounded. */
+  maxQueueSize: number;
+  /** In ms; 0: unbounded. */
+  maxQueueWaitMs: number;
+  /** Gitaly's adaptive limit (`adaptive`, `initial_limit`, `min_limit`, `max_limit`). */
+  adaptive?: { initial: number; min: number; max: number };
+}
+
+/** `[pack_objects_limiting]`. */
+export interface PackObjectsLimitingConfig {
+  key: "repository" | "user";
+  maxConcurrency: number;
+  maxQueueLength: number;
+  maxQueueWaitMs: number;
+}
+
+/** One `[[rate_limiting]]` entry. */
+export interface RateLimitingConfig {
+  rpc: string;
+  intervalMs: number;
+  burst: number;
+}
+
+/** The request limits. */
+export interface LimitsConfig {
+  concurrency: ConcurrencyConfig[];
+  packObjects?: PackObjectsLimitingConfig;
+  rateLimiting: RateLimitingConfig[];
 }
 
 /** Log levels, least to most severe. */
@@ -149,7 +186,7 @@ const GITALY_KEYS: KeySchema = {
     cpu: leaves("enabled", "shares"),
   },
   pack_objects_cache: leaves("enabled", "dir", "max_age", "min_occurrences"),
-  pack_objects_limiting: leaves("max_concurrency", "max_queue_length", "max_queue_wait"),
+  pack_objects_limiting: leaves("key", "max_concurrency", "max_queue_length", "max_queue_wait"),
   backup: leaves("go_cloud_url", "layout"),
   timeout: leaves("upload_pack_negotiation", "upload_archive_negotiation"),
   transactions: leaves("enabled"),
@@ -222,6 +259,11 @@ function readConfig(r: TableReader): Config {
     gitlab: readGitlab(r.table("gitlab")),
     runtimeDir: r.optionalPath("runtime_dir"),
     dailyMaintenance: { disabled: true, startHour: 0, startMinute: 0, durationMs: 0, storages: [] },
+    limits: {
+      concurrency: r.tableArray("concurrency").map(readConcurrency),
+      packObjects: readPackObjectsLimiting(r.table("pack_objects_limiting")),
+      rateLimiting: r.tableArray("rate_limiting").map(readRateLimiting),
+    },
   };
   config.dailyMaintenance = readDailyMaintenance(r.table("daily_maintenance"), config.storages);
   r.warnUnread();
@@ -307,6 +349,74 @@ function readDailyMaintenance(
     }
   }
   return { disabled, startHour, startMinute, durationMs, storages: names };
+}
+
+/** An RPC named as Gitaly names it: the full method, `/gitaly.Service/Method`. */
+function readRpcName(r: TableReader): string {
+  const rpc = r.requiredString("rpc");
+  if (!/^\/[A-Za-z0-9_.]+\/[A-Za-z0-9_]+$/.test(rpc)) {
+    throw new ConfigError(
+      `${r.prefix}rpc`,
+      `must be a full method name like "/gitaly.SSHService/SSHUploadPack", not ${
+        JSON.stringify(rpc)
+      }`,
+    );
+  }
+  return rpc;
+}
+
+function readConcurrency(r: TableReader): ConcurrencyConfig {
+  const entry: ConcurrencyConfig = {
+    rpc: readRpcName(r),
+    maxPerRepo: r.optionalInteger("max_per_repo") ?? 0,
+    maxQueueSize: r.optionalInteger("max_queue_size") ?? 0,
+    maxQueueWaitMs: r.optionalDuration("max_queue_wait") ?? 0,
+  };
+  const adaptive = r.optionalBoolean("adaptive") ?? false;
+  const initial = r.optionalInteger("initial_limit") ?? 0;
+  const min = r.optionalInteger("min_limit") ?? 0;
+  const max = r.optionalInteger("max_limit") ?? 0;
+  r.warnUnread();
+  if (adaptive) {
+    // Gitaly's rules: 0 < min_limit <= initial_limit <= max_limit.
+    if (min <= 0) throw new ConfigError(`${r.prefix}min_limit`, "must be greater than 0");
+    if (initial < min) {
+      throw new ConfigError(`${r.prefix}initial_limit`, "must be at least min_limit");
+    }
+    if (max < initial) {
+      throw new ConfigError(`${r.prefix}max_limit`, "must be at least initial_limit");
+    }
+    entry.adaptive = { initial, min, max };
+  }
+  return entry;
+}
+
+function readPackObjectsLimiting(r: TableReader): PackObjectsLimitingConfig | undefined {
+  const key = r.optionalString("key") ?? "repository";
+  if (key !== "repository" && key !== "user") {
+    throw new ConfigError(
+      `${r.prefix}key`,
+      `unsupported pack objects limiting key: ${key} (use "repository" or "user")`,
+    );
+  }
+  const config: PackObjectsLimitingConfig = {
+    key,
+    maxConcurrency: r.optionalInteger("max_concurrency") ?? 0,
+    maxQueueLength: r.optionalInteger("max_queue_length") ?? 0,
+    maxQueueWaitMs: r.optionalDuration("max_queue_wait") ?? 0,
+  };
+  r.warnUnread();
+  return config.maxConcurrency > 0 ? config : undefined;
+}
+
+function readRateLimiting(r: TableReader): RateLimitingConfig {
+  const entry = {
+    rpc: readRpcName(r),
+    intervalMs: r.optionalDuration("interval") ?? 0,
+    burst: r.optionalInteger("burst") ?? 0,
+  };
+  r.warnUnread();
+  return entry;
 }
 
 function readTls(r: TableReader): Config["tls"] {

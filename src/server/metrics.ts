@@ -14,6 +14,12 @@ export type GrpcType = "unary" | "client_stream" | "server_stream" | "bidi_strea
 /** The labels go-grpc-prometheus puts on every per-call metric. */
 const CALL_LABELS = ["grpc_type", "grpc_service", "grpc_method"] as const;
 
+/** Gitaly's default `[prometheus] grpc_latency_buckets`. */
+const LATENCY_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.5, 1, 10, 30, 60, 300, 1500];
+
+/** The labels of Gitaly's per-RPC concurrency-limiting metrics. */
+const LIMIT_LABELS = ["system", "grpc_service", "grpc_method"] as const;
+
 /** The server's metrics, in a registry of their own (no process-global state). */
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -35,8 +41,7 @@ export class ServerMetrics {
     help:
       "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
     labelNames: CALL_LABELS,
-    // Gitaly's default `[prometheus] grpc_latency_buckets`.
-    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 10, 30, 60, 300, 1500],
+    buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
 
@@ -197,9 +202,76 @@ export class ServerMetrics {
     pruned: (filetype: string, count: number) =>
       this.housekeepingPrunedFiles.inc({ filetype }, count),
   };
+  readonly concurrencyInProgress = this.#gauge(
+    "gitaly_concurrency_limiting_in_progress",
+    "Gauge of number of concurrent in-progress calls",
+    LIMIT_LABELS,
+  );
+
+  readonly concurrencyQueued = this.#gauge(
+    "gitaly_concurrency_limiting_queued",
+    "Gauge of number of queued calls",
+    LIMIT_LABELS,
+  );
+
+  readonly concurrencyAcquiringSeconds = this.#latency(
+    "gitaly_concurrency_limiting_acquiring_seconds",
+    LIMIT_LABELS,
+  );
+
+  readonly concurrencyCurrentLimit = this.#gauge(
+    "gitaly_concurrency_limiting_current_limit",
+    "The current limit value of an adaptive concurrency limit",
+    ["limit"],
+  );
+
+  readonly requestsDropped = this.#counter(
+    "gitaly_requests_dropped_total",
+    "Number of requests dropped from the queue",
+    [...LIMIT_LABELS, "reason"],
+  );
+
+  readonly packObjectsInProgress = this.#gauge(
+    "gitaly_pack_objects_in_progress",
+    "Gauge of number of concurrent in-progress calls",
+    [],
+  );
+
+  readonly packObjectsQueued = this.#gauge(
+    "gitaly_pack_objects_queued",
+    "Gauge of number of queued calls",
+    [],
+  );
+
+  readonly packObjectsAcquiringSeconds = this.#latency("gitaly_pack_objects_acquiring_seconds", []);
+
+  readonly packObjectsDropped = this.#counter(
+    "gitaly_pack_objects_dropped_total",
+    "Number of requests dropped from the queue",
+    ["reason"],
+  );
+
+  #gauge<T extends string>(name: string, help: string, labelNames: readonly T[]): Gauge<T> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A limiter's wait histogram, as Gitaly's: its help text, the latency buckets. */
+  #latency<T extends string>(name: string, labelNames: readonly T[]): Histogram<T> {
+    return new Histogram({
+      name,
+      help: "Histogram of time calls are rate limited (in seconds)",
+      labelNames,
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+  }
+
+  /** Run before each scrape, to set gauges read from elsewhere. */
+  readonly beforeScrape: (() => void)[] = [];
 
   /** The exposition text for a scrape. */
   text(): Promise<string> {
+    for (const update of this.beforeScrape) update();
     return this.registry.metrics();
   }
 }

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { attachPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { serveBackchannel } from "../backchannel/server.ts";
 import { bindService, CallTracker, type MethodShape } from "./adapter.ts";
+import { CallLimits } from "./call_limits.ts";
 import { GoawayFilteredSocket } from "./h2_goaway_filter.ts";
 import type { Config } from "./config.ts";
 import {
@@ -73,6 +74,7 @@ export class GitalyServer {
       logger: options.logger,
       metrics: options.metrics,
       calls: this.calls,
+      limits: new CallLimits(options.config.limits, options.metrics),
     };
     for (const service of options.services) {
       this.grpc.addService(service.definition, bindService(service.methods, service.impl, deps));

@@ -64,6 +64,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     gracefulRestartTimeoutMs: 1000,
     hooks: {},
     dailyMaintenance: { disabled: true, startHour: 0, startMinute: 0, durationMs: 0, storages: [] },
+    limits: { concurrency: [], rateLimiting: [] },
   };
   const methods = TEST_METHODS.map((name) => ({
     service: TEST_SERVICE,

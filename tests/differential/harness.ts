@@ -244,6 +244,17 @@ export interface Harness {
     options?: { metadata?: Record<string, string> },
   ): Promise<CallResult>;
   /**
+   * Opens a streaming call on `side` and writes `request` without
+   * half-closing: the call stays in flight (e.g. holding a concurrency
+   * slot) until `cancel()`. `settled` resolves with its outcome.
+   */
+  hold<S extends Service, M extends Method<S>>(
+    side: Side,
+    service: S,
+    method: M,
+    request: Loose<ServiceMethods[S][M] extends { request: infer Req } ? Req : never>,
+  ): { cancel(): void; settled: Promise<CallResult> };
+  /**
    * Calls both sides and asserts the same outcome: code, message and
    * details of an error, or the responses joined (see {@link CompareOptions}).
    * Throws with the first differing path and both sides on a mismatch.
@@ -281,6 +292,16 @@ let serverSetup: (() => Promise<ServerSetup>) | undefined;
  */
 export function configureServers(setup: () => Promise<ServerSetup>): void {
   serverSetup = setup;
+}
+
+let extraToml = "";
+
+/**
+ * TOML appended to both servers' configurations (e.g. `[[concurrency]]`
+ * limits); call it at the top of a test file, before its tests run.
+ */
+export function appendServerConfig(toml: string): void {
+  extraToml += `\n${toml}\n`;
 }
 
 const MISSING_MESSAGE = `differential tests skipped: no reference Gitaly at ${REFGITALY_PATH}`;
@@ -369,8 +390,10 @@ class HarnessImpl implements Harness {
     const refDir = join(dir, "ref");
     const setup = serverSetup ? await serverSetup() : {};
     const [ours, reference] = await Promise.allSettled([
-      startTestServer(setup.ours),
-      refgitaly("start", refDir, setup.referenceEnv),
+      startTestServer({ ...setup.ours, extraToml: (setup.ours?.extraToml ?? "") + extraToml }),
+      refgitaly("start", refDir, setup.referenceEnv).then(() =>
+        extraToml ? restartReference(refDir, extraToml) : {}
+      ),
     ]);
     if (ours.status === "fulfilled" && reference.status === "fulfilled") {
       return new HarnessImpl(dir, ours.value, refDir, setup);
@@ -512,6 +535,39 @@ class HarnessImpl implements Harness {
     return raw.ok ? { ok: true, responses: raw.responses.map((r) => this.#json(side, r)) } : raw;
   }
 
+  hold<S extends Service, M extends Method<S>>(
+    side: Side,
+    service: S,
+    method: M,
+    request: Loose<ServiceMethods[S][M] extends { request: infer Req } ? Req : never>,
+  ): { cancel(): void; settled: Promise<CallResult> } {
+    const info = methodInfo(service, method);
+    if (!info.requestStream) throw new Error(`hold: ${service}/${method} is not client-streaming`);
+    const controller = new AbortController();
+    const codec = methodCodec(info);
+    const options = { signal: controller.signal, timeoutMs: 120_000 };
+    const first = bytesFromStrings(info.requestType, request) as Init<unknown>;
+    const settled = (async (): Promise<CallResult> => {
+      const responses: unknown[] = [];
+      try {
+        if (info.responseStream) {
+          const call = bidiStreamCall(this.#conns[side], codec, options);
+          call.write(first);
+          for await (const response of call) responses.push(response);
+        } else {
+          const call = clientStreamCall(this.#conns[side], codec, options);
+          call.write(first);
+          responses.push(await call.response);
+        }
+        return { ok: true, responses: responses.map((r) => this.#json(side, r)) };
+      } catch (error) {
+        if (!isServiceError(error)) throw error;
+        return this.#failure(side, error);
+      }
+    })();
+    return { cancel: () => controller.abort(), settled };
+  }
+
   async compare<S extends Service, M extends Method<S>>(
     service: S,
     method: M,
@@ -597,17 +653,22 @@ class HarnessImpl implements Harness {
       return { ok: true, responses: responses.map((r) => plain(info.responseType, r)) };
     } catch (error) {
       if (!isServiceError(error)) throw error;
-      return {
-        ok: false,
-        code: error.code,
-        codeName: statusCodeName(error.code),
-        message: this.#paths(side, error.details),
-        details: decodeDetails(error.metadata).map((d) => ({
-          type_url: d.type_url,
-          message: this.#json(side, d.message),
-        })),
-      };
+      return this.#failure(side, error);
     }
+  }
+
+  /** A failed call's outcome: code, message and details, with this side's paths replaced. */
+  #failure(side: Side, error: grpc.ServiceError): RawError {
+    return {
+      ok: false,
+      code: error.code,
+      codeName: statusCodeName(error.code),
+      message: this.#paths(side, error.details),
+      details: decodeDetails(error.metadata).map((d) => ({
+        type_url: d.type_url,
+        message: this.#json(side, d.message),
+      })),
+    };
   }
 
   /** Plain value → JSON-able, with this side's paths replaced. */
@@ -678,6 +739,47 @@ export async function refgitaly(
     const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
     throw new Error(`refgitaly ${action} ${dir} failed (${out.code}):\n${text}`);
   }
+}
+
+/**
+ * Restarts the reference on its config with `toml` appended (refgitaly
+ * writes its own config at every start): stops it, appends, starts the same
+ * binary the way refgitaly does (its own session, pid in `gitaly.pid`, so
+ * `refgitaly stop` stops it) and waits for its socket.
+ */
+async function restartReference(dir: string, toml: string): Promise<void> {
+  await refgitaly("stop", dir);
+  const env = await new Deno.Command(REFGITALY_PATH, { args: ["env", dir], stdout: "piped" })
+    .output();
+  const bin = /REF_GITALY_BIN='([^']*)'/.exec(new TextDecoder().decode(env.stdout))?.[1];
+  if (!bin) throw new Error(`refgitaly env ${dir}: no REF_GITALY_BIN`);
+  const configPath = join(dir, "config.toml");
+  await Deno.writeTextFile(configPath, toml, { append: true });
+  // exec keeps the pid: the one written below is the server's.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'exec setsid "$0" serve "$1" >>"$2" 2>&1 </dev/null',
+      bin,
+      configPath,
+      join(dir, "gitaly.log"),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  child.unref();
+  await Deno.writeTextFile(join(dir, "gitaly.pid"), `${child.pid}\n`);
+  const socket = join(dir, "gitaly.socket");
+  for (let i = 0; i < 600; i++) {
+    try {
+      (await Deno.connect({ transport: "unix", path: socket })).close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`reference did not come back with the appended config (log ${dir}/gitaly.log)`);
 }
 
 /** A copy of `value` (a request of `type`) with strings in `bytes` fields UTF-8 encoded. */

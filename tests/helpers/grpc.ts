@@ -80,14 +80,7 @@ export class TestClient {
     requests: unknown[],
     options: CallOptions = {},
   ): Promise<{ responses: Res[]; error?: grpc.ServiceError }> {
-    const method = methodDefinition(path);
-    const call = this.client.makeBidiStreamRequest(
-      path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      metadataFor(options),
-      callOptions(options),
-    );
+    const call = this.#openBidi(path, options);
     for (const request of requests) call.write(request);
     call.end();
     const responses: Res[] = [];
@@ -97,6 +90,40 @@ export class TestClient {
       return { responses, error: error as grpc.ServiceError };
     }
     return { responses };
+  }
+
+  /**
+   * Opens a bidirectional-streaming call and writes `first` without
+   * half-closing, so the call stays in flight until `cancel()`; `settled`
+   * resolves with the error it ended with, if any.
+   */
+  hold(
+    path: string,
+    first: unknown,
+    options: CallOptions = {},
+  ): { cancel(): void; settled: Promise<grpc.ServiceError | undefined> } {
+    const call = this.#openBidi(path, options);
+    call.write(first);
+    const settled = (async () => {
+      try {
+        for await (const _ of call) { /* responses are not needed */ }
+      } catch (error) {
+        return error as grpc.ServiceError;
+      }
+      return undefined;
+    })();
+    return { cancel: () => call.cancel(), settled };
+  }
+
+  #openBidi(path: string, options: CallOptions) {
+    const method = methodDefinition(path);
+    return this.client.makeBidiStreamRequest(
+      path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      metadataFor(options),
+      callOptions(options),
+    );
   }
 
   close(): void {

@@ -154,7 +154,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: git.signing_key is not supported yet; ignored",
     "config: logging.dir is not supported yet; ignored",
     "config: bin_dir is not supported yet; ignored",
-    "config: concurrency is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
     "config: backup is not supported yet; ignored",
     "config: prometheus is not supported yet; ignored",
@@ -216,4 +215,94 @@ Deno.test("config: [gitlab] and runtime_dir are read; a bad url or a missing sec
     () => parseConfig(base + `[gitlab]\nurl = "http://gl"\n`, "/"),
     (e) => e instanceof ConfigError && e.key === "gitlab.secret_file",
   );
+});
+
+Deno.test("config: [[concurrency]], [pack_objects_limiting] and [[rate_limiting]] are read", () => {
+  const { config, warnings } = parseConfig(
+    [
+      `socket_path = "/s"`,
+      `[[storage]]`,
+      `name = "s"`,
+      `path = "/x"`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SSHService/SSHUploadPack"`,
+      `max_per_repo = 2`,
+      `max_queue_size = 10`,
+      `max_queue_wait = "1m"`,
+      `[[concurrency]]`,
+      `rpc = "/gitaly.SmartHTTPService/PostUploadPackWithSidechannel"`,
+      `adaptive = true`,
+      `min_limit = 1`,
+      `initial_limit = 5`,
+      `max_limit = 20`,
+      `max_queue_size = 100`,
+      `[pack_objects_limiting]`,
+      `key = "user"`,
+      `max_concurrency = 4`,
+      `max_queue_length = 50`,
+      `max_queue_wait = "30s"`,
+      `[[rate_limiting]]`,
+      `rpc = "/gitaly.RepositoryService/OptimizeRepository"`,
+      `interval = "1m"`,
+      `burst = 1`,
+    ].join("\n"),
+    "/",
+  );
+  assertEquals(warnings, []);
+  assertEquals(config.limits, {
+    concurrency: [
+      {
+        rpc: "/gitaly.SSHService/SSHUploadPack",
+        maxPerRepo: 2,
+        maxQueueSize: 10,
+        maxQueueWaitMs: 60_000,
+      },
+      {
+        rpc: "/gitaly.SmartHTTPService/PostUploadPackWithSidechannel",
+        maxPerRepo: 0,
+        maxQueueSize: 100,
+        maxQueueWaitMs: 0,
+        adaptive: { initial: 5, min: 1, max: 20 },
+      },
+    ],
+    packObjects: { key: "user", maxConcurrency: 4, maxQueueLength: 50, maxQueueWaitMs: 30_000 },
+    rateLimiting: [{
+      rpc: "/gitaly.RepositoryService/OptimizeRepository",
+      intervalMs: 60_000,
+      burst: 1,
+    }],
+  });
+});
+
+Deno.test("config: bad limits name their key", () => {
+  const base = `socket_path = "/s"\n[[storage]]\nname = "s"\npath = "/x"\n`;
+  const cases: [string, RegExp][] = [
+    [`[[concurrency]]\nmax_per_repo = 1`, /^config: concurrency\[0\]\.rpc: is required$/],
+    [
+      `[[concurrency]]\nrpc = "SSHUploadPack"`,
+      /^config: concurrency\[0\]\.rpc: must be a full method/,
+    ],
+    [
+      `[[concurrency]]\nrpc = "/a.B/C"\nmax_per_repo = -1`,
+      /concurrency\[0\]\.max_per_repo: must be/,
+    ],
+    [
+      `[[concurrency]]\nrpc = "/a.B/C"\nadaptive = true\nmin_limit = 0`,
+      /^config: concurrency\[0\]\.min_limit: must be greater than 0$/,
+    ],
+    [
+      `[[concurrency]]\nrpc = "/a.B/C"\nadaptive = true\nmin_limit = 2\ninitial_limit = 1`,
+      /^config: concurrency\[0\]\.initial_limit: must be at least min_limit$/,
+    ],
+    [
+      `[[concurrency]]\nrpc = "/a.B/C"\nadaptive = true\nmin_limit = 1\ninitial_limit = 3\nmax_limit = 2`,
+      /^config: concurrency\[0\]\.max_limit: must be at least initial_limit$/,
+    ],
+    [`[pack_objects_limiting]\nkey = "ip"`, /^config: pack_objects_limiting\.key: unsupported/],
+    [
+      `[[rate_limiting]]\nrpc = "/a.B/C"\ninterval = "soon"`,
+      /rate_limiting\[0\]\.interval: not a duration/,
+    ],
+  ];
+  for (const [text, message] of cases) assertMatch(configErrorOf(base + text), message);
 });
