@@ -32,6 +32,9 @@ export function createRepositoryFromBundle(
           await cloneFrom(deps, { url: bundle.path, env: {}, config: [] }, target, {
             mirror: true,
             signal: ctx.signal,
+            // A bundle without HEAD leaves the clone's own HEAD, which Gitaly
+            // (git's built-in default there) points at master.
+            config: [{ key: "init.defaultBranch", value: "master" }],
           });
         } catch (err) {
           ctx.signal.throwIfAborted();
