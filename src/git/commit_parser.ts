@@ -98,7 +98,7 @@ export function splitHeader(
     const space = raw.subarray(start, end).indexOf(SPACE);
     if (space < 0) continue;
     lines.push({
-      key: latin1.decode(raw.subarray(start, start + space)),
+      key: ascii(raw.subarray(start, start + space)),
       value: raw.subarray(start + space + 1, end),
     });
   }
@@ -124,7 +124,7 @@ export function parseAuthor(line: Uint8Array): AuthorFields {
   const gt = rest.indexOf(GT);
   if (gt < 0) return author;
   author.email = rest.slice(0, gt);
-  const fields = latin1.decode(rest.subarray(gt + 1)).split(/[\t\n\v\f\r \x85\xa0]+/).filter((
+  const fields = ascii(rest.subarray(gt + 1)).split(/[\t\n\v\f\r \x85\xa0]+/).filter((
     f,
   ) => f !== "");
   if (fields.length < 1) return author;
@@ -140,6 +140,8 @@ export function parseAuthor(line: Uint8Array): AuthorFields {
 /** Go's `strconv.ParseInt(s, 10, 64)`: optional sign, decimal digits, within int64. */
 function parseGoInt(text: string): number | null {
   if (!/^[+-]?[0-9]+$/.test(text)) return null;
+  // Up to 15 digits is exact as a double and within int64: no BigInt needed.
+  if (text.length <= 15) return Number(text);
   const value = BigInt(text);
   if (value > 9223372036854775807n || value < -9223372036854775808n) return null;
   return Number(value);

@@ -12,7 +12,7 @@ import { serverStream } from "../../server/rpc.ts";
 import { invalidArgument } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { locateWithObjects } from "../shared/object_dirs.ts";
-import { contentChunks, discardContent } from "../shared/object_content.ts";
+import { contentChunks, discardContent, sendReadingAhead } from "../shared/object_content.ts";
 
 /** Builds the handler. */
 export function getBlob(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlob"> {
@@ -33,10 +33,11 @@ export function getBlob(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlob">
       return await send({});
     }
     let first: { size: number; oid: string } | undefined = { size: object.size, oid: object.oid };
-    for await (const data of contentChunks(object, Number(req.limit ?? 0), ctx.signal)) {
-      await send({ ...first, data });
+    await sendReadingAhead(contentChunks(object, Number(req.limit ?? 0), ctx.signal), (data) => {
+      const sent = send({ ...first, data });
       first = undefined;
-    }
+      return sent;
+    });
     if (first) await send(first);
   });
 }

@@ -5,6 +5,7 @@ import { text } from "../shared/bytes.ts";
 import {
   BRANCH_RAW_FORMAT,
   branchesOfRecords,
+  CommitMemo,
   defaultBranch,
   findingRefs,
   sendRefRecords,
@@ -19,6 +20,7 @@ import {
 export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAllBranches"> {
   return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
+    const commits = new CommitMemo();
     const flags = [BRANCH_RAW_FORMAT];
     let patterns = ["refs/heads", "refs/remotes"];
     if (req.merged_only) {
@@ -37,7 +39,7 @@ export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "Fi
         repoPath,
         { flags, patterns, signal: ctx.signal, rawObjects: true },
         async (records) => {
-          const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
+          const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal, commits);
           await send({ branches: branches.map(({ name, commit }) => ({ name, target: commit })) });
         },
       ),

@@ -5,6 +5,7 @@ import type { ServiceDeps } from "../deps.ts";
 import {
   BRANCH_RAW_FORMAT,
   branchesOfRecords,
+  CommitMemo,
   findingRefs,
   sendRefRecords,
   validateRefArgument,
@@ -19,6 +20,7 @@ export function findAllRemoteBranches(
 ): Rpc<"gitaly.RefService", "FindAllRemoteBranches"> {
   return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
+    const commits = new CommitMemo();
     if (req.remote_name === "") throw invalidArgument("empty RemoteName");
     validateRefArgument(req.remote_name, "remote name", true);
     await findingRefs(
@@ -28,7 +30,7 @@ export function findAllRemoteBranches(
         signal: ctx.signal,
         rawObjects: true,
       }, async (records) => {
-        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
+        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal, commits);
         await send({
           branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
         });

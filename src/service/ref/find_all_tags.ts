@@ -13,6 +13,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { readObjectBytes } from "../shared/commits.ts";
 import {
+  CommitMemo,
   pageTokenNotFound,
   paginationOf,
   type RefRecord,
@@ -56,6 +57,7 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
   return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
     const sort = sortField(req.sort_by);
+    const commits = new CommitMemo();
     const { limit, pageToken } = paginationOf(req.pagination_params);
     const chunker = new SizeChunker<TagFields>("gitaly.Tag", (tags) => send({ tags }));
     const token = pageToken === undefined ? undefined : new TextEncoder().encode(pageToken);
@@ -77,7 +79,7 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
               pastToken = bytesEqual(refname, token!);
               continue;
             }
-            const tag = await tagOf(deps, repoPath, record, ctx.signal);
+            const tag = await tagOf(deps, repoPath, record, ctx.signal, commits);
             const name = refname.subarray(TAGS_PREFIX.length);
             if (name.length > 0) tag.name = name.slice();
             await chunker.add(tag);
@@ -99,6 +101,7 @@ async function tagOf(
   repoPath: string,
   record: RefRecord,
   signal: AbortSignal,
+  commits: CommitMemo,
 ): Promise<TagFields> {
   const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = splitRefLine(record.line, 7);
   const oid = ascii(oidBytes);
@@ -112,7 +115,7 @@ async function tagOf(
     trimTagMessage(tag);
     const peeledType = ascii(peeledTypeBytes);
     if (record.peeled) {
-      tag.target_commit = parseCommit(ascii(peeledOidBytes), record.peeled);
+      tag.target_commit = commits.parse(ascii(peeledOidBytes), record.peeled);
     } else if (peeledType === "commit" || peeledType === "tag") {
       // A tag of a tag (or a commit too big to list): peel it all the way.
       const peeled = await readObjectBytes(deps, repoPath, `${oid}^{}`, signal);
@@ -122,7 +125,7 @@ async function tagOf(
     return tag;
   }
   const bare: TagFields = emptyTag(oid);
-  if (type === "commit" && raw) bare.target_commit = parseCommit(oid, raw);
+  if (type === "commit" && raw) bare.target_commit = commits.parse(oid, raw);
   return bare;
 }
 

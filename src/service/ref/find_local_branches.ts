@@ -6,6 +6,7 @@ import type { ServiceDeps } from "../deps.ts";
 import {
   BRANCH_RAW_FORMAT,
   branchesOfRecords,
+  CommitMemo,
   findingRefs,
   paginationOf,
   sendRefRecords,
@@ -27,6 +28,7 @@ export function findLocalBranches(
 ): Rpc<"gitaly.RefService", "FindLocalBranches"> {
   return serverStream(async (req, ctx, send) => {
     const repoPath = await deps.locator.repoPath(req.repository);
+    const commits = new CommitMemo();
     const sortKey = SORT_KEYS[req.sort_by];
     if (sortKey === undefined) throw invalidArgument(`unsupported sort key: ${req.sort_by}`);
     await findingRefs(
@@ -37,7 +39,7 @@ export function findLocalBranches(
         signal: ctx.signal,
         rawObjects: true,
       }, async (records) => {
-        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal);
+        const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal, commits);
         await send({
           local_branches: branches.map(({ name, commit }) => ({ name, target_commit: commit })),
         });

@@ -245,18 +245,42 @@ export async function branchesOfRecords(
   repoPath: string,
   records: RefRecord[],
   signal?: AbortSignal,
+  commits: CommitMemo = new CommitMemo(),
 ): Promise<{ name: Uint8Array; commit: CommitFields }[]> {
   const branches = [];
   for (const { line, raw } of records) {
     const [name, oidBytes, type] = splitRefLine(line, 4);
     const oid = ascii(oidBytes);
     const commit = raw && ascii(type) === "commit"
-      ? parseCommit(oid, raw)
+      ? commits.parse(oid, raw)
       : await readCommit(deps, repoPath, oid, signal);
     if (commit === null) throw new Error(`object not found: ${oid}^{commit}`);
     branches.push({ name: name.slice(), commit });
   }
   return branches;
+}
+
+/**
+ * Commits parsed during one listing, by object id: references often share
+ * commits, and an object id always names the same bytes. The parsed
+ * commits are shared between messages, so they must not be changed.
+ */
+export class CommitMemo {
+  #commits = new Map<string, CommitFields>();
+
+  /** Bounds the memo: listings see at most this many distinct commits before it restarts. */
+  constructor(readonly maxEntries = 4096) {}
+
+  /** The parsed commit `raw` with object id `oid`, parsed once. */
+  parse(oid: string, raw: Uint8Array): CommitFields {
+    let commit = this.#commits.get(oid);
+    if (commit === undefined) {
+      if (this.#commits.size >= this.maxEntries) this.#commits.clear();
+      commit = parseCommit(oid, raw);
+      this.#commits.set(oid, commit);
+    }
+    return commit;
+  }
 }
 
 /**

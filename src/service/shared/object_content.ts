@@ -45,6 +45,36 @@ export async function* contentChunks(
   }
 }
 
+/**
+ * Sends every chunk of `chunks` with `send`, reading the next chunk while
+ * the previous one is being sent (one chunk ahead, so memory stays
+ * bounded): git's output and the client's connection are busy at once
+ * instead of in turns. The chunks must stay valid after the next is read
+ * (as {@link contentChunks}' do). Stops the source when sending fails.
+ */
+export async function sendReadingAhead(
+  chunks: AsyncGenerator<Uint8Array, void, undefined>,
+  send: (chunk: Uint8Array) => Promise<void>,
+): Promise<void> {
+  let next = chunks.next();
+  try {
+    while (true) {
+      const result = await next;
+      if (result.done) return;
+      const sent = send(result.value);
+      next = chunks.next();
+      // A failed read is reported by the await above on the next turn.
+      next.catch(() => {});
+      await sent;
+    }
+  } catch (error) {
+    // Let a pending read settle before closing the generator (it runs one step at a time).
+    await next.catch(() => {});
+    await chunks.return(undefined).catch(() => {});
+    throw error;
+  }
+}
+
 /** Lets go of `object`'s content: read and dropped when small, else cancelled. */
 export async function discardContent(object: GitObject, signal?: AbortSignal): Promise<void> {
   for await (const _ of contentChunks(object, 0, signal)) {
