@@ -41,6 +41,16 @@ export interface Config {
   /** How long in-flight calls may run after SIGTERM, in milliseconds. */
   gracefulRestartTimeoutMs: number;
   hooks: { customHooksDir?: string };
+  /** Server-side backups (`[backup]`); absent when `go_cloud_url` is not set. */
+  backup?: BackupConfig;
+}
+
+/** `[backup]`: where BackupRepository and RestoreRepository keep backups. */
+export interface BackupConfig {
+  /** The sink's root directory (from a `file://` URL or a plain path). */
+  sinkPath: string;
+  /** How backups are laid out in the sink (Gitaly's `layout`, default `pointer`). */
+  layout: "legacy" | "pointer";
 }
 
 /** Log levels, least to most severe. */
@@ -199,6 +209,7 @@ function readConfig(r: TableReader): Config {
     gracefulRestartTimeoutMs: r.optionalDuration("graceful_restart_timeout") ??
       DEFAULT_GRACEFUL_TIMEOUT_MS,
     hooks: { customHooksDir: r.table("hooks").optionalPath("custom_hooks_dir") },
+    backup: readBackup(r.table("backup")),
   };
   r.warnUnread();
   if (!config.socketPath && !config.listenAddr && !config.tlsListenAddr) {
@@ -211,6 +222,32 @@ function readConfig(r: TableReader): Config {
     throw new ConfigError("tls", "tls_listen_addr needs [tls] certificate_path and key_path");
   }
   return config;
+}
+
+function readBackup(r: TableReader): Config["backup"] {
+  const url = r.optionalString("go_cloud_url");
+  const layout = r.optionalString("layout") || "pointer";
+  r.warnUnread();
+  if (!url) return undefined;
+  if (layout !== "legacy" && layout !== "pointer") {
+    throw new ConfigError("backup.layout", `unknown layout: ${JSON.stringify(layout)}`);
+  }
+  let path = url;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  if (scheme) {
+    if (scheme.toLowerCase() !== "file") {
+      throw new ConfigError(
+        "backup.go_cloud_url",
+        `only file:// locations are supported, not ${JSON.stringify(scheme + "://")}`,
+      );
+    }
+    try {
+      path = decodeURIComponent(new URL(url).pathname);
+    } catch {
+      throw new ConfigError("backup.go_cloud_url", `not a valid URL: ${JSON.stringify(url)}`);
+    }
+  }
+  return { sinkPath: isAbsolute(path) ? path : resolve(r.baseDir, path), layout };
 }
 
 function readTls(r: TableReader): Config["tls"] {

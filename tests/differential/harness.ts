@@ -267,6 +267,17 @@ let warned = false;
 let registered = 0;
 let finished = 0;
 let running: Promise<HarnessImpl> | undefined;
+let extraToml: ((side: Side, dir: string) => string) | undefined;
+
+/**
+ * Extra configuration for this test file's servers (call at the top of the
+ * file, before its tests run): TOML appended to each side's config, given
+ * the side and the test file's temp dir. The reference is restarted on its
+ * amended config.
+ */
+export function configureServers(toml: (side: Side, dir: string) => string): void {
+  extraToml = toml;
+}
 
 /**
  * Registers a `Deno.test` that gets the test file's {@link Harness}; ignored
@@ -342,8 +353,11 @@ class HarnessImpl implements Harness {
     const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "dgd-" });
     const refDir = join(dir, "ref");
     const [ours, reference] = await Promise.allSettled([
-      startTestServer(),
-      refgitaly("start", refDir),
+      startTestServer({ extraToml: extraToml?.("ours", dir) }),
+      refgitaly("start", refDir).then(async () => {
+        const extra = extraToml?.("reference", dir);
+        if (extra) await restartReference(refDir, extra);
+      }),
     ]);
     if (ours.status === "fulfilled" && reference.status === "fulfilled") {
       return new HarnessImpl(dir, ours.value, refDir);
@@ -627,6 +641,41 @@ async function command(cmd: string, args: string[], env?: Record<string, string>
     throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
   return text.replace(/\n$/, "");
+}
+
+/**
+ * Restarts the reference on its config plus `extra` (refgitaly writes the
+ * config at every start): SIGTERM to the running Gitaly, then Gitaly again
+ * in its own session, its pid where `refgitaly stop` finds it.
+ */
+async function restartReference(refDir: string, extra: string): Promise<void> {
+  const config = join(refDir, "config.toml");
+  const socket = join(refDir, "gitaly.socket");
+  await Deno.writeTextFile(config, `\n${extra}\n`, { append: true });
+  const pid = Number(await Deno.readTextFile(join(refDir, "gitaly.pid")));
+  const bin = (await command(REFGITALY_PATH, ["env", refDir]))
+    .match(/^export REF_GITALY_BIN='(.*)'$/m)?.[1];
+  if (!bin) throw new Error("refgitaly env names no REF_GITALY_BIN");
+  Deno.kill(pid, "SIGTERM");
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  await Deno.remove(socket).catch(() => {});
+  const started = await command("sh", [
+    "-c",
+    `setsid "$0" serve "$1" >>"$2" 2>&1 </dev/null & echo $!`,
+    bin,
+    config,
+    join(refDir, "gitaly.log"),
+  ]);
+  await Deno.writeTextFile(join(refDir, "gitaly.pid"), `${started.trim()}\n`);
+  for (let i = 0; i < 300; i++) {
+    try {
+      (await Deno.connect({ transport: "unix", path: socket })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`the reference did not restart:\n${await Deno.readTextFile(join(refDir, "gitaly.log"))}`);
 }
 
 /** Runs `refgitaly start|stop DIR` without any REF_* settings from our environment. */
