@@ -675,7 +675,9 @@ async function restartReference(refDir: string, extra: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  throw new Error(`the reference did not restart:\n${await Deno.readTextFile(join(refDir, "gitaly.log"))}`);
+  throw new Error(
+    `the reference did not restart:\n${await Deno.readTextFile(join(refDir, "gitaly.log"))}`,
+  );
 }
 
 /** Runs `refgitaly start|stop DIR` without any REF_* settings from our environment. */

@@ -141,8 +141,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
       `enabled = true`,
       `[daily_maintenance]`,
       `disabled = true`,
-      `[backup]`,
-      `go_cloud_url = "s3://bucket"`,
       `[prometheus]`,
       `grpc_latency_buckets = [0.1, 1.0]`,
       `[gitlab-shell]`,
@@ -159,7 +157,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: concurrency is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
     "config: daily_maintenance is not supported yet; ignored",
-    "config: backup is not supported yet; ignored",
     "config: prometheus is not supported yet; ignored",
     "config: gitlab-shell is not supported yet; ignored",
   ]);
@@ -186,4 +183,26 @@ Deno.test("parseDuration: Go duration strings", () => {
   assertEquals(parseDuration("0"), 0);
   assertEquals(parseDuration("soon"), undefined);
   assertEquals(parseDuration("1m junk"), undefined);
+});
+
+Deno.test("config: [backup] takes a file:// URL or a path, and Gitaly's layouts", () => {
+  const base = `socket_path = "/s"\n[[storage]]\nname = "s"\npath = "/x"\n[backup]\n`;
+  const backup = (toml: string) => parseConfig(base + toml, "/etc/gitaly").config.backup;
+  assertEquals(backup(""), undefined);
+  assertEquals(backup(`go_cloud_url = "file:///var/backups/a%20b"`), {
+    sinkPath: "/var/backups/a b",
+    layout: "pointer",
+  });
+  assertEquals(backup(`go_cloud_url = "sink"\nlayout = "legacy"`), {
+    sinkPath: "/etc/gitaly/sink",
+    layout: "legacy",
+  });
+  assertEquals(
+    configErrorOf(base + `go_cloud_url = "/b"\nlayout = "manifest"`),
+    'config: backup.layout: unknown layout: "manifest"',
+  );
+  assertEquals(
+    configErrorOf(base + `go_cloud_url = "s3://bucket"`),
+    'config: backup.go_cloud_url: only file:// locations are supported, not "s3://"',
+  );
 });
