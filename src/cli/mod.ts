@@ -15,6 +15,9 @@ Commands:
   FILE                           same as: serve FILE (a bare config path, as with Gitaly)
   gitaly-ssh CMD HOST ARGS…      git's GIT_SSH_COMMAND for Gitaly (environment: GITALY_*)
   client [options] COMMAND       call a Gitaly server (call, health, repo); client --help
+  backup create|restore --path DIR [options] < repos.jsonl
+                                 back up or restore repositories (JSON lines on stdin) into
+                                 or from a local directory, as gitaly-backup does
   version                        print the version
   help                           print this help
 `;
@@ -29,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   "gitaly-ssh": (args) => import("./gitaly_ssh.ts").then((m) => m.gitalySshCommand(args)),
   client: (args) => import("./client.ts").then((m) => m.clientCommand(args)),
+  backup: (args) => import("./backup.ts").then((m) => m.backupCommand(args)),
   version: versionCommand,
   help: helpCommand,
   "--help": helpCommand,

@@ -305,3 +305,75 @@ differentialTest("BackupRepository: a sink that cannot be written", async (h) =>
   // The server is still up.
   await h.compare(RS, "RepositoryExists", { repository });
 });
+
+/** Runs `main.ts backup ACTION` with `lines` on stdin; returns its exit code and stderr. */
+async function backupCli(action: string, args: string[], lines: object[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../../main.ts", import.meta.url).pathname,
+      "backup",
+      action,
+      ...args,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(lines.map((l) => JSON.stringify(l)).join("\n")));
+  await writer.close();
+  const out = await child.output();
+  return { code: out.code, stderr: decoder.decode(out.stderr) };
+}
+
+differentialTest(
+  "backup CLI: its backups restore on the reference, the reference's restore by it",
+  async (h) => {
+    const repository = await h.repo("rich");
+    await addHooks(h, repository);
+    const refsOf = (side: Side, repo: RepoRef) =>
+      h.git(side, repo, ["for-each-ref", "--format=%(objectname) %(refname)"]);
+    const source = await refsOf("ours", repository);
+    const path = sink("reference");
+    const created = await backupCli("create", [
+      "--server",
+      h.addresses.ours,
+      "--path",
+      path,
+      "--id",
+      "cli1",
+    ], [{ storage_name: "default", relative_path: repository.relative_path }]);
+    assertEquals(created.code, 0, created.stderr);
+    const target = freshRepo();
+    const restored = await h.callSide("reference", RS, "RestoreRepository", {
+      repository: target,
+      vanity_repository: repository,
+      backup_id: "cli1",
+    });
+    assertEquals(restored.ok, true);
+    assertEquals(await refsOf("reference", target), source);
+    // The other way: the reference backs up, the CLI restores into ours.
+    const named = { storage_name: "default", relative_path: "differential/cli-restored.git" };
+    const backedUp = await h.callSide("reference", RS, "BackupRepository", {
+      repository,
+      vanity_repository: named,
+      backup_id: "r1",
+    });
+    assertEquals(backedUp.ok, true);
+    const back = await backupCli("restore", ["--server", h.addresses.ours, "--path", path], [
+      named,
+    ]);
+    assertEquals(back.code, 0, back.stderr);
+    assertEquals(await refsOf("ours", named), source);
+    const hook = join(h.gitDir("ours", named), "custom_hooks", "pre-receive");
+    assertEquals((await Deno.stat(hook)).isFile, true);
+    // A repository that does not exist is skipped, and said so in the summary.
+    const skipped = await backupCli("create", ["--server", h.addresses.ours, "--path", path], [
+      { storage_name: "default", relative_path: "differential/none.git" },
+    ]);
+    assertEquals(skipped.code, 0, skipped.stderr);
+    assertEquals(/1 repositories: 0 ok, 1 skipped, 0 failed/.test(skipped.stderr), true);
+  },
+);
