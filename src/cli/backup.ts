@@ -19,13 +19,19 @@ import { dialContext } from "../client/connect.ts";
 import { describeError, isCallError } from "../client/errors.ts";
 import { refService, repositoryService } from "../client/services.ts";
 import {
-  type Backup,
   BackupLocator,
   type BackupRepo,
-  DoesntExistError,
   FilesystemSink,
   SkippedError,
 } from "../service/repository/backup_locator.ts";
+import {
+  type BackupSource,
+  createBackup,
+  emptyBundle,
+  restoreBackup,
+  type RestoreTarget,
+} from "../service/repository/backup_manager.ts";
+import { Code } from "../client/mod.ts";
 import { InputError, parseFlags, UsageError } from "./usage.ts";
 
 /** The usage text of `backup`. */
@@ -188,54 +194,11 @@ async function createOne(
 ): Promise<true | string> {
   const repos = repositoryService(conn);
   if (!(await repos.repositoryExists({ repository })).exists) return "repository not found";
-  const backup = incremental
-    ? await locator.beginIncremental(vanity, id)
-    : locator.beginFull(vanity, id);
-  const format = await repos.objectFormat({ repository });
-  backup.objectFormat =
-    String(format.format) === "2" || String(format.format) === "OBJECT_FORMAT_SHA256"
-      ? "sha256"
-      : "sha1";
-  const head = await refService(conn).findDefaultBranchName({ repository, head_only: true });
-  backup.headReference = new TextDecoder().decode(head.name) || undefined;
-  let refs = "";
-  const lines: string[] = [];
-  for await (
-    const r of refService(conn).listRefs({ repository, patterns: [enc("refs/")], head: true })
-  ) {
-    for (const ref of r.references) lines.push(`${ref.target} ${dec(ref.name)}`);
-  }
-  const headLine = lines.findIndex((l) => l.endsWith(" HEAD"));
-  if (headLine > 0) lines.unshift(...lines.splice(headLine, 1));
-  refs = lines.map((l) => `${l}\n`).join("");
-  const step = backup.steps[backup.steps.length - 1];
-  const sink = locator.sink;
-  await sink.writeText(step.refPath, refs);
-  if (refs) {
-    const patterns = [enc("--all")];
-    if (step.previousRefPath) {
-      for (const line of (await sink.readText(step.previousRefPath)).split("\n").filter(Boolean)) {
-        patterns.push(enc(`^${line.slice(0, line.indexOf(" "))}`));
-      }
-    }
-    try {
-      await sink.write(step.bundlePath, async (write) => {
-        const call = repos.createBundleFromRefList();
-        const writing = call.writeAll([{ repository, patterns }]);
-        for await (const r of call) await write(r.data);
-        await writing;
-      }, { lazy: true });
-    } catch (err) {
-      if (isCallError(err) && err.code === 9) {
-        throw new SkippedError("write bundle: repository skipped: no changes to bundle");
-      }
-      throw err;
-    }
-  }
-  await sink.write(step.customHooksPath, async (write) => {
-    for await (const r of repos.backupCustomHooks({ repository })) await write(r.data);
-  }, { lazy: true });
-  await locator.commit(backup);
+  await createBackup(locator, remoteSource(conn, repository), {
+    vanity,
+    backupId: id,
+    incremental,
+  });
   return true;
 }
 
@@ -248,50 +211,89 @@ async function restoreOne(
   id: string,
   alwaysCreate: boolean,
 ): Promise<true | string> {
-  let backup: Backup;
-  try {
-    backup = id ? await locator.find(vanity, id) : await locator.findLatest(vanity);
-  } catch (err) {
-    if (err instanceof DoesntExistError) return `repository skipped: ${err.message}`;
-    throw err;
-  }
-  const repos = repositoryService(conn);
-  await repos.removeRepository({ repository }).catch((err) => {
-    if (!(isCallError(err) && err.code === 5)) throw err;
+  await restoreBackup(locator, remoteTarget(conn, repository), {
+    vanity,
+    backupId: id,
+    alwaysCreate,
   });
-  const branch = backup.headReference?.startsWith("refs/heads/")
-    ? backup.headReference.slice("refs/heads/".length)
-    : "";
-  await repos.createRepository({
-    repository,
-    object_format: backup.objectFormat === "sha256" ? 2 : 1,
-    default_branch: enc(branch),
-  });
-  const sink = locator.sink;
-  for (const step of backup.steps) {
-    let refs: string;
-    try {
-      refs = await sink.readText(step.refPath);
-    } catch (err) {
-      if (!(err instanceof DoesntExistError)) throw err;
-      if (alwaysCreate) return true;
-      await repos.removeRepository({ repository });
-      return `repository skipped: read refs: ${err.message}`;
-    }
-    if (refs.trim() !== "") {
-      await upload(sink, step.bundlePath, repos.fetchBundle(), (data, first) => ({
-        ...(first ? { repository, update_head: !branch } : {}),
-        data,
-      }));
-    }
-    if (await sink.has(step.customHooksPath)) {
-      await upload(sink, step.customHooksPath, repos.restoreCustomHooks(), (data, first) => ({
-        ...(first ? { repository } : {}),
-        data,
-      }));
-    }
-  }
   return true;
+}
+
+/** A repository of a Gitaly server as a {@link BackupSource}, as gitaly-backup reads it. */
+function remoteSource(conn: grpc.Client, repository: Repo): BackupSource {
+  const repos = repositoryService(conn);
+  return {
+    async objectFormat() {
+      const { format } = await repos.objectFormat({ repository });
+      return String(format) === "2" || String(format) === "OBJECT_FORMAT_SHA256"
+        ? "sha256"
+        : "sha1";
+    },
+    async headReference() {
+      const head = await refService(conn).findDefaultBranchName({ repository, head_only: true });
+      return dec(head.name) || undefined;
+    },
+    async listRefs() {
+      const lines: string[] = [];
+      const refs = refService(conn).listRefs({ repository, patterns: [enc("refs/")], head: true });
+      for await (const r of refs) {
+        for (const ref of r.references) lines.push(`${ref.target} ${dec(ref.name)}`);
+      }
+      const head = lines.findIndex((l) => l.endsWith(" HEAD"));
+      if (head > 0) lines.unshift(...lines.splice(head, 1));
+      return lines.map((l) => `${l}\n`).join("");
+    },
+    async bundle(patterns, write) {
+      try {
+        const call = repos.createBundleFromRefList();
+        const writing = call.writeAll([{ repository, patterns: (patterns ?? ["--all"]).map(enc) }]);
+        for await (const r of call) await write(r.data);
+        await writing;
+      } catch (err) {
+        if (isCallError(err) && err.code === Code.FAILED_PRECONDITION) throw emptyBundle();
+        throw err;
+      }
+    },
+    async customHooks(write) {
+      for await (const r of repos.backupCustomHooks({ repository })) await write(r.data);
+    },
+  };
+}
+
+/** A repository of a Gitaly server as a {@link RestoreTarget}. */
+function remoteTarget(conn: grpc.Client, repository: Repo): RestoreTarget {
+  const repos = repositoryService(conn);
+  const remove = () =>
+    repos.removeRepository({ repository }).catch((err) => {
+      if (!(isCallError(err) && err.code === Code.NOT_FOUND)) throw err;
+    });
+  return {
+    async recreate(format, branch, fill) {
+      await remove();
+      await repos.createRepository({
+        repository,
+        object_format: format === "sha256" ? 2 : 1,
+        default_branch: enc(branch ?? ""),
+      });
+      try {
+        await fill({
+          fetchBundle: (sink, path, updateHead) =>
+            upload(sink, path, repos.fetchBundle(), (data, first) => ({
+              ...(first ? { repository, update_head: updateHead } : {}),
+              data,
+            })),
+          setCustomHooks: (sink, path) =>
+            upload(sink, path, repos.restoreCustomHooks(), (data, first) => ({
+              ...(first ? { repository } : {}),
+              data,
+            })),
+        });
+      } catch (err) {
+        await remove().catch(() => {});
+        throw err;
+      }
+    },
+  };
 }
 
 /** Streams a sink file into a client-streaming call. */

@@ -19,6 +19,7 @@ import {
   DoesntExistError,
   FilesystemSink,
   SkippedError,
+  type Step,
   wrapBackupError,
 } from "./backup_locator.ts";
 import { sendBundle, StdinPatterns } from "./bundle.ts";
@@ -65,45 +66,56 @@ export function managerError(rpc: string, detailType: string, err: unknown): Grp
   return internal(`${rpc}: manager: ${message}`);
 }
 
-/** What {@link createBackup} backs up. */
-export interface CreateRequest {
-  repoPath: string;
-  vanity: BackupRepo;
-  backupId: string;
-  incremental: boolean;
-  signal: AbortSignal;
+/** A repository being backed up, local or through a Gitaly client. */
+export interface BackupSource {
+  /** `sha1` or `sha256`. */
+  objectFormat(): Promise<string>;
+  /** The ref HEAD points to, when it points to one. */
+  headReference(): Promise<string | undefined>;
+  /** The refs as `git show-ref --head` lists them (`<oid> <name>` lines, HEAD first). */
+  listRefs(): Promise<string>;
+  /**
+   * Writes a bundle: of every ref, or of what `patterns` (rev-list lines,
+   * e.g. `--all` and `^<oid>`) select; {@link SkippedError} when empty.
+   */
+  bundle(patterns: string[] | undefined, write: (data: Uint8Array) => Promise<void>): Promise<void>;
+  /** Writes the custom hooks tar (nothing when there are none). */
+  customHooks(write: (data: Uint8Array) => Promise<void>): Promise<void>;
 }
 
-/** Backs up the repository at `repoPath` as one new step (full or increment). */
+/** What a restore fills a recreated repository with. */
+export interface RestoreSteps {
+  /** Fetches the sink's bundle file (mirror refspec); with `updateHead`, HEAD from the bundle. */
+  fetchBundle(sink: FilesystemSink, path: string, updateHead: boolean): Promise<void>;
+  /** Installs the custom hooks from the sink's tar file. */
+  setCustomHooks(sink: FilesystemSink, path: string): Promise<void>;
+}
+
+/** A repository being restored, local or through a Gitaly client. */
+export interface RestoreTarget {
+  /**
+   * Replaces the repository by a new one (`format`, HEAD at `branch` or
+   * the default) filled by `fill`; a `fill` that throws leaves no repository.
+   */
+  recreate(
+    format: string,
+    branch: string | undefined,
+    fill: (steps: RestoreSteps) => Promise<void>,
+  ): Promise<void>;
+}
+
+/** Backs `source` up as one new step (full, or an increment on the latest backup). */
 export async function createBackup(
-  deps: ServiceDeps,
   locator: BackupLocator,
-  req: CreateRequest,
+  source: BackupSource,
+  req: { vanity: BackupRepo; backupId: string; incremental: boolean },
 ): Promise<void> {
-  const { repoPath, signal } = req;
   const backup = req.incremental
     ? await locator.beginIncremental(req.vanity, req.backupId)
     : locator.beginFull(req.vanity, req.backupId);
-  backup.objectFormat = (await deps.git.runText({
-    gitDir: repoPath,
-    command: { name: "rev-parse", flags: ["--show-object-format"] },
-    signal,
-  })).trim();
-  const head = await deps.git.run({
-    gitDir: repoPath,
-    command: { name: "symbolic-ref", flags: ["-q"], args: ["HEAD"] },
-    signal,
-  });
-  backup.headReference = head.code === 0 ? new TextDecoder().decode(head.stdout).trim() : undefined;
-  const listing = await deps.git.run({
-    gitDir: repoPath,
-    command: { name: "show-ref", flags: ["--head"] },
-    signal,
-  });
-  if (listing.code !== 0 && listing.code !== 1) {
-    throw new Error(`list refs: show-ref: exit status ${listing.code}: ${listing.stderr}`);
-  }
-  const refs = new TextDecoder().decode(listing.stdout);
+  backup.objectFormat = await source.objectFormat();
+  backup.headReference = await source.headReference();
+  const refs = await source.listRefs();
   const step = backup.steps[backup.steps.length - 1];
   const sink = locator.sink;
   try {
@@ -111,28 +123,17 @@ export async function createBackup(
   } catch (err) {
     throw wrapBackupError("write refs", err);
   }
-  if (refs !== "") await writeBundle(deps, sink, repoPath, step, signal);
-  const hooks = customHooksTar(repoPath, signal);
-  if (hooks) {
-    try {
-      await sink.write(step.customHooksPath, async (write) => {
-        for await (const chunk of hooks) await write(chunk);
-      }, { lazy: true });
-    } catch (err) {
-      throw wrapBackupError("write custom hooks", err);
-    }
+  if (refs !== "") await writeBundle(sink, source, step);
+  try {
+    await sink.write(step.customHooksPath, (write) => source.customHooks(write), { lazy: true });
+  } catch (err) {
+    throw wrapBackupError("write custom hooks", err);
   }
   await locator.commit(backup);
 }
 
-async function writeBundle(
-  deps: ServiceDeps,
-  sink: FilesystemSink,
-  repoPath: string,
-  step: Backup["steps"][number],
-  signal: AbortSignal,
-): Promise<void> {
-  let stdin: Uint8Array | undefined;
+async function writeBundle(sink: FilesystemSink, source: BackupSource, step: Step): Promise<void> {
+  let patterns: string[] | undefined;
   if (step.previousRefPath) {
     let previous: string;
     try {
@@ -140,51 +141,35 @@ async function writeBundle(
     } catch (err) {
       throw wrapBackupError("write bundle", err);
     }
-    const patterns = [new TextEncoder().encode("--all")];
+    // Everything but what the previous step's refs reach.
+    patterns = ["--all"];
     for (const line of previous.split("\n").filter(Boolean)) {
-      patterns.push(new TextEncoder().encode(`^${line.slice(0, line.indexOf(" "))}`));
+      patterns.push(`^${line.slice(0, line.indexOf(" "))}`);
     }
-    stdin = await new StdinPatterns(deps, repoPath, signal).lines(patterns);
   }
   try {
-    await sink.write(step.bundlePath, async (write) => {
-      await sendBundle(
-        deps,
-        repoPath,
-        { stdin, emptyCode: Code.FAILED_PRECONDITION, signal },
-        write,
-      );
-    }, { lazy: true });
+    await sink.write(step.bundlePath, (write) => source.bundle(patterns, write), { lazy: true });
   } catch (err) {
-    if (err instanceof GrpcError && err.code === Code.FAILED_PRECONDITION) {
-      throw new SkippedError("write bundle: repository skipped: no changes to bundle");
-    }
+    if (err instanceof SkippedError) throw err;
     throw wrapBackupError("write bundle", err);
   }
 }
 
-/** What {@link restoreBackup} restores. */
-export interface RestoreRequest {
-  repository: Repository;
-  vanity: BackupRepo;
-  /** Empty: the latest backup. */
-  backupId: string;
-  alwaysCreate: boolean;
-  signal: AbortSignal;
+/** The error a source's `bundle` throws when there is nothing to bundle. */
+export function emptyBundle(): SkippedError {
+  return new SkippedError("write bundle: repository skipped: no changes to bundle");
 }
 
 /**
- * Replaces the repository by the one the backup describes, built in the
- * storage's temp dir and moved into place when complete. The backup is
- * looked up before anything is removed, so a backup that does not exist
- * leaves the repository as it was.
+ * Restores `target` from the backup `backupId` of `vanity` (empty: the
+ * latest), every step in order. The backup is looked up before anything
+ * is removed, so one that does not exist leaves the repository as it was.
  */
 export async function restoreBackup(
-  deps: ServiceDeps,
   locator: BackupLocator,
-  req: RestoreRequest,
+  target: RestoreTarget,
+  req: { vanity: BackupRepo; backupId: string; alwaysCreate: boolean },
 ): Promise<void> {
-  const { signal } = req;
   let backup: Backup;
   try {
     backup = req.backupId
@@ -200,25 +185,10 @@ export async function restoreBackup(
     throw new Error(`unknown object format: ${JSON.stringify(backup.objectFormat)}`);
   }
   const sink = locator.sink;
-  const repoPath = await deps.locator.repoPath(req.repository, { allowMissing: true });
-  const storagePath = deps.locator.storagePath(req.repository.storage_name);
-  if (await exists(repoPath)) await removeRepositoryDir(storagePath, repoPath);
   const branch = backup.headReference?.startsWith("refs/heads/")
     ? backup.headReference.slice("refs/heads/".length)
     : undefined;
-  let skipped: SkippedError | undefined;
-  await createSeededRepository(deps, req.repository, async (staging) => {
-    await deps.git.runOk({
-      args: [
-        "init",
-        "--bare",
-        "--quiet",
-        `--object-format=${backup.objectFormat}`,
-        `--initial-branch=${branch ?? "main"}`,
-        staging,
-      ],
-      signal,
-    });
+  await target.recreate(backup.objectFormat, branch, async (steps) => {
     for (const step of backup.steps) {
       let refs: string;
       try {
@@ -226,22 +196,20 @@ export async function restoreBackup(
       } catch (err) {
         if (!(err instanceof DoesntExistError)) throw wrapBackupError("read refs", err);
         if (req.alwaysCreate) return;
-        skipped = new SkippedError(`repository skipped: read refs: ${err.message}`);
-        throw skipped;
+        throw new SkippedError(`repository skipped: read refs: ${err.message}`);
       }
       if (refs.trim() !== "") {
         const context = `restore bundle: ${JSON.stringify(step.bundlePath)}`;
         if (!await sink.has(step.bundlePath)) throw new Error(`${context}: doesn't exist`);
         try {
-          await fetchFromBundleFile(deps, staging, sink.path(step.bundlePath), !branch, signal);
+          await steps.fetchBundle(sink, step.bundlePath, !branch);
         } catch (err) {
           throw wrapBackupError(context, err);
         }
       }
       if (await sink.has(step.customHooksPath)) {
-        const file = await sink.open(step.customHooksPath);
         try {
-          await replaceCustomHooks(storagePath, staging, file.readable, signal);
+          await steps.setCustomHooks(sink, step.customHooksPath);
         } catch (err) {
           throw wrapBackupError(
             `restore custom hooks, ${JSON.stringify(step.customHooksPath)}`,
@@ -250,7 +218,105 @@ export async function restoreBackup(
         }
       }
     }
-  }, { skipInit: true, signal }).catch((err) => {
-    throw skipped ?? err;
   });
+}
+
+/** The repository at `repoPath` as a {@link BackupSource}. */
+export function localSource(
+  deps: ServiceDeps,
+  repoPath: string,
+  signal: AbortSignal,
+): BackupSource {
+  const decoder = new TextDecoder();
+  return {
+    async objectFormat() {
+      return (await deps.git.runText({
+        gitDir: repoPath,
+        command: { name: "rev-parse", flags: ["--show-object-format"] },
+        signal,
+      })).trim();
+    },
+    async headReference() {
+      const head = await deps.git.run({
+        gitDir: repoPath,
+        command: { name: "symbolic-ref", flags: ["-q"], args: ["HEAD"] },
+        signal,
+      });
+      return head.code === 0 ? decoder.decode(head.stdout).trim() : undefined;
+    },
+    async listRefs() {
+      const listing = await deps.git.run({
+        gitDir: repoPath,
+        command: { name: "show-ref", flags: ["--head"] },
+        signal,
+      });
+      // show-ref exits 1 when there are no refs.
+      if (listing.code !== 0 && listing.code !== 1) {
+        throw new Error(`list refs: show-ref: exit status ${listing.code}: ${listing.stderr}`);
+      }
+      return decoder.decode(listing.stdout);
+    },
+    async bundle(patterns, write) {
+      const encoder = new TextEncoder();
+      const stdin = patterns &&
+        await new StdinPatterns(deps, repoPath, signal).lines(
+          patterns.map((p) => encoder.encode(p)),
+        );
+      try {
+        await sendBundle(
+          deps,
+          repoPath,
+          { stdin, emptyCode: Code.FAILED_PRECONDITION, signal },
+          write,
+        );
+      } catch (err) {
+        if (err instanceof GrpcError && err.code === Code.FAILED_PRECONDITION) throw emptyBundle();
+        throw err;
+      }
+    },
+    async customHooks(write) {
+      const hooks = customHooksTar(repoPath, signal);
+      if (hooks) { for await (const chunk of hooks) await write(chunk); }
+    },
+  };
+}
+
+/**
+ * `repository` of this server as a {@link RestoreTarget}: the new
+ * repository is built in the storage's temp dir and moved into place when
+ * complete; the old one is removed just before.
+ */
+export function localTarget(
+  deps: ServiceDeps,
+  repository: Repository,
+  signal: AbortSignal,
+): RestoreTarget {
+  return {
+    async recreate(format, branch, fill) {
+      const repoPath = await deps.locator.repoPath(repository, { allowMissing: true });
+      const storagePath = deps.locator.storagePath(repository.storage_name);
+      if (await exists(repoPath)) await removeRepositoryDir(storagePath, repoPath);
+      await createSeededRepository(deps, repository, async (staging) => {
+        await deps.git.runOk({
+          args: [
+            "init",
+            "--bare",
+            "--quiet",
+            `--object-format=${format}`,
+            `--initial-branch=${branch ?? "main"}`,
+            staging,
+          ],
+          signal,
+        });
+        await fill({
+          fetchBundle: (sink, path, updateHead) =>
+            fetchFromBundleFile(deps, staging, sink.path(path), updateHead, signal),
+          async setCustomHooks(sink, path) {
+            const file = await sink.open(path);
+            await replaceCustomHooks(storagePath, staging, file.readable, signal);
+          },
+        });
+      }, { skipInit: true, signal });
+    },
+  };
 }

@@ -10,7 +10,13 @@
 import { invalidArgument } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { configuredLocator, createBackup, managerError, vanityRepo } from "./backup_manager.ts";
+import {
+  configuredLocator,
+  createBackup,
+  localSource,
+  managerError,
+  vanityRepo,
+} from "./backup_manager.ts";
 
 const RPC = "backup repository";
 
@@ -24,12 +30,10 @@ export function backupRepository(
     const repoPath = await deps.locator.repoPath(req.repository);
     const vanity = vanityRepo(req.vanity_repository);
     try {
-      await createBackup(deps, locator, {
-        repoPath,
+      await createBackup(locator, localSource(deps, repoPath, ctx.signal), {
         vanity,
         backupId: req.backup_id,
         incremental: req.incremental,
-        signal: ctx.signal,
       });
     } catch (err) {
       ctx.signal.throwIfAborted();

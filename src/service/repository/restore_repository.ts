@@ -10,7 +10,13 @@
 import { wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { configuredLocator, managerError, restoreBackup, vanityRepo } from "./backup_manager.ts";
+import {
+  configuredLocator,
+  localTarget,
+  managerError,
+  restoreBackup,
+  vanityRepo,
+} from "./backup_manager.ts";
 
 const RPC = "restore repository";
 
@@ -30,12 +36,10 @@ export function restoreRepository(
       throw wrapError(`${RPC}: vanity repository`, err);
     }
     try {
-      await restoreBackup(deps, locator, {
-        repository: req.repository!,
+      await restoreBackup(locator, localTarget(deps, req.repository!, ctx.signal), {
         vanity,
         backupId: req.backup_id,
         alwaysCreate: req.always_create,
-        signal: ctx.signal,
       });
     } catch (err) {
       ctx.signal.throwIfAborted();
