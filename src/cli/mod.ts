@@ -17,6 +17,9 @@ Commands:
   gitaly-ssh CMD HOST ARGS…      git's GIT_SSH_COMMAND for Gitaly (environment: GITALY_*)
   hooks HOOK ARGS…               git's hooks during a push (run by the server's hook scripts)
   client [options] COMMAND       call a Gitaly server (call, health, repo); client --help
+  backup create|restore --path DIR [options] < repos.jsonl
+                                 back up or restore repositories (JSON lines on stdin) into
+                                 or from a local directory, as gitaly-backup does
   version                        print the version
   help                           print this help
 `;
@@ -33,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   check: (args) => import("./check.ts").then((m) => m.checkCommand(args)),
   hooks: (args) => import("./hooks.ts").then((m) => m.hooksCommand(args)),
   client: (args) => import("./client.ts").then((m) => m.clientCommand(args)),
+  backup: (args) => import("./backup.ts").then((m) => m.backupCommand(args)),
   version: versionCommand,
   help: helpCommand,
   "--help": helpCommand,

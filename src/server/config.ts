@@ -53,6 +53,8 @@ export interface Config {
   dailyMaintenance: DailyMaintenanceConfig;
   /** `[[concurrency]]`, `[pack_objects_limiting]`, `[[rate_limiting]]`. */
   limits: LimitsConfig;
+  /** Server-side backups (`[backup]`); absent when `go_cloud_url` is not set. */
+  backup?: BackupConfig;
 }
 
 /** Gitaly's `[daily_maintenance]` window (UTC), defaulting to 12:00 for 10 minutes on every storage. */
@@ -98,6 +100,14 @@ export interface LimitsConfig {
   concurrency: ConcurrencyConfig[];
   packObjects?: PackObjectsLimitingConfig;
   rateLimiting: RateLimitingConfig[];
+}
+
+/** `[backup]`: where BackupRepository and RestoreRepository keep backups. */
+export interface BackupConfig {
+  /** The sink's root directory (from a `file://` URL or a plain path). */
+  sinkPath: string;
+  /** How backups are laid out in the sink (Gitaly's `layout`, default `pointer`). */
+  layout: "legacy" | "pointer";
 }
 
 /** Log levels, least to most severe. */
@@ -264,6 +274,7 @@ function readConfig(r: TableReader): Config {
       packObjects: readPackObjectsLimiting(r.table("pack_objects_limiting")),
       rateLimiting: r.tableArray("rate_limiting").map(readRateLimiting),
     },
+    backup: readBackup(r.table("backup")),
   };
   config.dailyMaintenance = readDailyMaintenance(r.table("daily_maintenance"), config.storages);
   r.warnUnread();
@@ -417,6 +428,32 @@ function readRateLimiting(r: TableReader): RateLimitingConfig {
   };
   r.warnUnread();
   return entry;
+}
+
+function readBackup(r: TableReader): Config["backup"] {
+  const url = r.optionalString("go_cloud_url");
+  const layout = r.optionalString("layout") || "pointer";
+  r.warnUnread();
+  if (!url) return undefined;
+  if (layout !== "legacy" && layout !== "pointer") {
+    throw new ConfigError("backup.layout", `unknown layout: ${JSON.stringify(layout)}`);
+  }
+  let path = url;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  if (scheme) {
+    if (scheme.toLowerCase() !== "file") {
+      throw new ConfigError(
+        "backup.go_cloud_url",
+        `only file:// locations are supported, not ${JSON.stringify(scheme + "://")}`,
+      );
+    }
+    try {
+      path = decodeURIComponent(new URL(url).pathname);
+    } catch {
+      throw new ConfigError("backup.go_cloud_url", `not a valid URL: ${JSON.stringify(url)}`);
+    }
+  }
+  return { sinkPath: isAbsolute(path) ? path : resolve(r.baseDir, path), layout };
 }
 
 function readTls(r: TableReader): Config["tls"] {

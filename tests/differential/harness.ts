@@ -309,6 +309,17 @@ let warned = false;
 let registered = 0;
 let finished = 0;
 let running: Promise<HarnessImpl> | undefined;
+let sideToml: ((side: Side, dir: string) => string) | undefined;
+
+/**
+ * Extra configuration for this test file's servers (call at the top of the
+ * file, before its tests run): TOML appended to each side's config, given
+ * the side and the test file's temp dir. The reference is restarted on its
+ * amended config.
+ */
+export function configureServerToml(toml: (side: Side, dir: string) => string): void {
+  sideToml = toml;
+}
 
 /**
  * Registers a `Deno.test` that gets the test file's {@link Harness}; ignored
@@ -390,10 +401,14 @@ class HarnessImpl implements Harness {
     const refDir = join(dir, "ref");
     const setup = serverSetup ? await serverSetup() : {};
     const [ours, reference] = await Promise.allSettled([
-      startTestServer({ ...setup.ours, extraToml: (setup.ours?.extraToml ?? "") + extraToml }),
-      refgitaly("start", refDir, setup.referenceEnv).then(() =>
-        extraToml ? restartReference(refDir, extraToml) : {}
-      ),
+      startTestServer({
+        ...setup.ours,
+        extraToml: (setup.ours?.extraToml ?? "") + extraToml + (sideToml?.("ours", dir) ?? ""),
+      }),
+      refgitaly("start", refDir, setup.referenceEnv).then(async () => {
+        const toml = extraToml + (sideToml?.("reference", dir) ?? "");
+        if (toml.trim()) await restartReference(refDir, toml);
+      }),
     ]);
     if (ours.status === "fulfilled" && reference.status === "fulfilled") {
       return new HarnessImpl(dir, ours.value, refDir, setup);

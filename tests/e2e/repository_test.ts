@@ -116,12 +116,13 @@ for (const [format, formatEnum, oidLength] of [["sha1", 1, 40], ["sha256", 2, 64
 }
 
 Deno.test("an RPC we have not built answers Unimplemented", async () => {
+  // VoteTransaction is Praefect's: a Gitaly node never serves it.
   const server = await startTestServer();
   const client = new TestClient(server.unixAddress);
   try {
     const repository = { storage_name: "default", relative_path: "x.git" };
     assertEquals(
-      await codeOf(client.unary("/gitaly.RepositoryService/BackupRepository", { repository })),
+      await codeOf(client.unary("/gitaly.RefTransaction/VoteTransaction", { repository })),
       status.UNIMPLEMENTED,
     );
   } finally {

@@ -36,7 +36,7 @@ const EXPECTED_STEPS: Record<string, string[]> = {
     "scratch_create",
     "write_ref_short_ref",
     "scratch_remove",
-    "unimplemented_backup_repository",
+    "backup_repository_not_configured",
     "unknown_method",
   ],
   auth: ["right_token", "wrong_token", "no_credentials", "stale_token", "malformed_token"]

@@ -141,8 +141,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
       `enabled = true`,
       `[daily_maintenance]`,
       `disabled = true`,
-      `[backup]`,
-      `go_cloud_url = "s3://bucket"`,
       `[prometheus]`,
       `grpc_latency_buckets = [0.1, 1.0]`,
       `[gitlab-shell]`,
@@ -155,7 +153,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: logging.dir is not supported yet; ignored",
     "config: bin_dir is not supported yet; ignored",
     "config: pack_objects_cache is not supported yet; ignored",
-    "config: backup is not supported yet; ignored",
     "config: prometheus is not supported yet; ignored",
     "config: gitlab-shell is not supported yet; ignored",
   ]);
@@ -305,4 +302,26 @@ Deno.test("config: bad limits name their key", () => {
     ],
   ];
   for (const [text, message] of cases) assertMatch(configErrorOf(base + text), message);
+});
+
+Deno.test("config: [backup] takes a file:// URL or a path, and Gitaly's layouts", () => {
+  const base = `socket_path = "/s"\n[[storage]]\nname = "s"\npath = "/x"\n[backup]\n`;
+  const backup = (toml: string) => parseConfig(base + toml, "/etc/gitaly").config.backup;
+  assertEquals(backup(""), undefined);
+  assertEquals(backup(`go_cloud_url = "file:///var/backups/a%20b"`), {
+    sinkPath: "/var/backups/a b",
+    layout: "pointer",
+  });
+  assertEquals(backup(`go_cloud_url = "sink"\nlayout = "legacy"`), {
+    sinkPath: "/etc/gitaly/sink",
+    layout: "legacy",
+  });
+  assertEquals(
+    configErrorOf(base + `go_cloud_url = "/b"\nlayout = "manifest"`),
+    'config: backup.layout: unknown layout: "manifest"',
+  );
+  assertEquals(
+    configErrorOf(base + `go_cloud_url = "s3://bucket"`),
+    'config: backup.go_cloud_url: only file:// locations are supported, not "s3://"',
+  );
 });

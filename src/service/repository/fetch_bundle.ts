@@ -28,29 +28,44 @@ export function fetchBundle(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", 
     const storagePath = deps.locator.storagePath(first.repository!.storage_name);
     const bundle = await spoolBundle(storagePath, requestBytes(rest, (r) => r.data, first));
     try {
-      const fetch = await deps.git.run({
-        gitDir: repoPath,
-        command: {
-          name: "fetch",
-          flags: ["--quiet", "--no-write-fetch-head"],
-          postSepArgs: [bundle.path, MIRROR_REFSPEC],
-        },
-        config: [HOOKS_OFF, { key: "advice.fetchShowForcedUpdates", value: "false" }],
-        signal: ctx.signal,
-      });
-      if (fetch.code !== 0) {
-        throw internal(
-          `fetch bundle: ${describeExit({ ...fetch, stderrDropped: 0 })}, stderr: ${
-            goQuote(fetch.stderr)
-          }`,
-        );
-      }
-      if (first.update_head) await updateHead(deps, repoPath, bundle.path, ctx.signal);
+      await fetchFromBundleFile(deps, repoPath, bundle.path, !!first.update_head, ctx.signal);
     } finally {
       await bundle.remove();
     }
     return {};
   });
+}
+
+/**
+ * Fetches everything from the bundle file at `bundlePath` into the
+ * repository (mirror refspec, no pruning); with `updateHead`, HEAD then
+ * names the branch the bundle's HEAD stands for.
+ */
+export async function fetchFromBundleFile(
+  deps: ServiceDeps,
+  repoPath: string,
+  bundlePath: string,
+  updateHeadFromBundle: boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  const fetch = await deps.git.run({
+    gitDir: repoPath,
+    command: {
+      name: "fetch",
+      flags: ["--quiet", "--no-write-fetch-head"],
+      postSepArgs: [bundlePath, MIRROR_REFSPEC],
+    },
+    config: [HOOKS_OFF, { key: "advice.fetchShowForcedUpdates", value: "false" }],
+    signal,
+  });
+  if (fetch.code !== 0) {
+    throw internal(
+      `fetch bundle: ${describeExit({ ...fetch, stderrDropped: 0 })}, stderr: ${
+        goQuote(fetch.stderr)
+      }`,
+    );
+  }
+  if (updateHeadFromBundle) await updateHead(deps, repoPath, bundlePath, signal);
 }
 
 /** Points HEAD at the branch the bundle's HEAD stands for; nothing when the bundle has no HEAD. */

@@ -29,6 +29,8 @@ import { searchFilesByName } from "./search_files_by_name.ts";
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { backupCustomHooks } from "./backup_custom_hooks.ts";
+import { backupRepository } from "./backup_repository.ts";
+import { restoreRepository } from "./restore_repository.ts";
 import { createFork } from "./create_fork.ts";
 import { createRepository } from "./create_repository.ts";
 import { createRepositoryFromURL } from "./create_repository_from_url.ts";
@@ -59,6 +61,8 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     ObjectFormat: objectFormat(deps),
     HasLocalBranches: hasLocalBranches(deps),
     WriteRef: writeRef(deps),
+    BackupRepository: backupRepository(deps),
+    RestoreRepository: restoreRepository(deps),
     GetObjectDirectorySize: getObjectDirectorySize(deps),
     // Server-to-server: copying and fetching between repositories.
     ReplicateRepository: replicateRepository(deps),

@@ -37,11 +37,11 @@ func runErrors(s *session) {
 
 	checkWriteRefNeedsFullRef(s, rs)
 
-	// A method we do not serve yet (backups come later).
+	// Server-side backups without a [backup] sink: Gitaly's FailedPrecondition.
 	_, err = rs.BackupRepository(s.call(), &gitalypb.BackupRepositoryRequest{
 		Repository: missing, BackupId: "b1",
 	})
-	s.rep.expectCode("unimplemented_backup_repository", err, codes.Unimplemented)
+	s.rep.expectCode("backup_repository_not_configured", err, codes.FailedPrecondition)
 
 	// A method no Gitaly has: grpc-go reports these as Unimplemented too.
 	var out gitalypb.RepositoryExistsResponse
