@@ -75,6 +75,36 @@ export function parseTree(content: Uint8Array, hashBytes = 20): TreeObjectEntry[
 }
 
 /**
+ * The entry called `name` in a raw tree object, or undefined; scans the
+ * entries in place and decodes only the one that matches.
+ */
+export function findTreeEntry(
+  content: Uint8Array,
+  name: Uint8Array,
+  hashBytes = 20,
+): TreeObjectEntry | undefined {
+  let at = 0;
+  while (at < content.byteLength) {
+    const space = content.indexOf(SPACE, at);
+    if (space <= at) throw new Error("malformed tree object: no mode");
+    const nul = content.indexOf(NUL, space + 1);
+    if (nul <= space + 1) throw new Error("malformed tree object: no name");
+    if (nul + 1 + hashBytes > content.byteLength) {
+      throw new Error("malformed tree object: short oid");
+    }
+    if (nul - space - 1 === name.byteLength && bytesEqual(content.subarray(space + 1, nul), name)) {
+      return {
+        mode: decoder.decode(content.subarray(at, space)),
+        name: content.slice(space + 1, nul),
+        oid: toHex(content.subarray(nul + 1, nul + 1 + hashBytes)),
+      };
+    }
+    at = nul + 1 + hashBytes;
+  }
+  return undefined;
+}
+
+/**
  * Parses `ls-tree -z` output incrementally: feed chunks with {@link push},
  * take complete records as they are returned.
  */
@@ -132,6 +162,28 @@ export async function readTree(
   return parseTree(concatBytes(parts), oid.length / 2);
 }
 
+/**
+ * The entry called `name` in the tree `oid`: undefined when there is none,
+ * null when `oid` names no tree. Cheaper than {@link readTree} for one name.
+ */
+export async function readTreeEntry(
+  catfile: CatfileCache,
+  repoPath: string,
+  oid: string,
+  name: Uint8Array,
+  signal?: AbortSignal,
+): Promise<TreeObjectEntry | undefined | null> {
+  const object = await catfile.object(repoPath, oid, { signal });
+  if (!object) return null;
+  if (object.type !== "tree") {
+    await object.content.cancel();
+    return null;
+  }
+  const parts: Uint8Array[] = [];
+  for await (const chunk of object.content) parts.push(chunk);
+  return findTreeEntry(concatBytes(parts), name, oid.length / 2);
+}
+
 /** The object a path names inside a tree, found by walking trees by id. */
 export interface ResolvedPath {
   /** The entry's mode (`40000` for the root tree itself). */
@@ -154,8 +206,7 @@ export async function resolveTreePath(
   let current: ResolvedPath = { mode: "40000", oid: rootTree, kind: "tree" };
   for (const component of splitPath(path)) {
     if (current.kind !== "tree") return null;
-    const entries = await readTree(catfile, repoPath, current.oid, signal);
-    const entry = entries?.find((e) => bytesEqual(e.name, component));
+    const entry = await readTreeEntry(catfile, repoPath, current.oid, component, signal);
     if (!entry) return null;
     current = { mode: entry.mode, oid: entry.oid, kind: entryKind(entry.mode) };
   }

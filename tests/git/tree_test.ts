@@ -4,7 +4,14 @@
  * @module
  */
 import { assertEquals } from "../helpers/assert.ts";
-import { entryKind, joinPath, LsTreeParser, parseTree, splitPath } from "../../src/git/tree.ts";
+import {
+  entryKind,
+  findTreeEntry,
+  joinPath,
+  LsTreeParser,
+  parseTree,
+  splitPath,
+} from "../../src/git/tree.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -26,6 +33,13 @@ Deno.test("parseTree: modes, byte names and raw object ids", () => {
     ["160000", "ffff", "commit"],
   ]);
   assertEquals([...entries[2].name], [...latin1]);
+  // One name, found in place: the same entry parseTree gives, prefixes and
+  // longer names are no match.
+  assertEquals(findTreeEntry(tree, encoder.encode("dir")), entries[1]);
+  assertEquals(findTreeEntry(tree, latin1), entries[2]);
+  for (const name of ["di", "dirs", "a.tx", "", "b"]) {
+    assertEquals(findTreeEntry(tree, encoder.encode(name)), undefined, name);
+  }
 });
 
 Deno.test("LsTreeParser: records split across chunks", () => {

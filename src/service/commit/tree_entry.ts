@@ -9,8 +9,7 @@
  */
 import { chunkStream } from "../../git/chunk.ts";
 import { validateRevision } from "../../git/revision.ts";
-import { readTree } from "../../git/tree.ts";
-import { bytesEqual, entryKind, splitPath } from "../../git/tree.ts";
+import { entryKind, readTreeEntry, splitPath } from "../../git/tree.ts";
 import { TreeEntryResponse_ObjectType } from "../../proto/types.ts";
 import { failedPrecondition, internal, invalidArgument, notFound } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
@@ -42,8 +41,8 @@ export function treeEntry(deps: ServiceDeps): Rpc<"gitaly.CommitService", "TreeE
     let treeOid = root.oid;
     let entry: { mode: string; oid: string } | undefined;
     for (const [i, component] of components.entries()) {
-      const entries = await readTree(deps.catfile, repoPath, treeOid, ctx.signal);
-      entry = entries?.find((e) => bytesEqual(e.name, component));
+      entry = await readTreeEntry(deps.catfile, repoPath, treeOid, component, ctx.signal) ??
+        undefined;
       if (!entry) throw notThere();
       if (i < components.length - 1) {
         if (entryKind(entry.mode) !== "tree") throw notThere();
