@@ -9,26 +9,11 @@
  */
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { firstRequest } from "../shared/git_stream.ts";
-import { hookChainFor, runHook } from "./run_hook.ts";
-import { readStdin, sendingOutput } from "./output.ts";
+import { runReceiveHook } from "./run_hook.ts";
 
 /** Builds the handler. */
 export function preReceiveHook(deps: ServiceDeps): Rpc<"gitaly.HookService", "PreReceiveHook"> {
-  return bidiStream(async (requests, ctx, send) => {
-    const { first, rest } = await firstRequest(requests);
-    const repoPath = await deps.locator.repoPath(first.repository);
-    const output = sendingOutput(send);
-    await runHook(send, output, async () => {
-      const changes = new Uint8Array([...first.stdin ?? [], ...await readStdin(rest)]);
-      await hookChainFor(deps).preReceive({
-        repository: first.repository ?? {},
-        repoPath,
-        env: first.environment_variables ?? [],
-        pushOptions: first.git_push_options ?? [],
-        output,
-        signal: ctx.signal,
-      }, changes);
-    });
-  });
+  return bidiStream((requests, ctx, send) =>
+    runReceiveHook(deps, "preReceive", requests, ctx, send)
+  );
 }

@@ -4,9 +4,13 @@
  *
  * @module
  */
+import type { PreReceiveHookRequest } from "../../proto/types.ts";
 import { internal } from "../../server/errors.ts";
+import type { CallContext } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { firstRequest } from "../shared/git_stream.ts";
 import { HookChain, HookFailure, type HookOutput } from "./chain.ts";
+import { readStdin, sendingOutput } from "./output.ts";
 
 const chains = new WeakMap<ServiceDeps, HookChain>();
 
@@ -47,5 +51,34 @@ export async function runHook(
   await send({
     exit_status: { value: code },
     ...(message ? { stderr: new TextEncoder().encode(message) } : {}),
+  });
+}
+
+/**
+ * The body of `PreReceiveHook` and `PostReceiveHook` (their messages have
+ * the same fields): the changes from stdin, then `stage` of the chain.
+ */
+export async function runReceiveHook(
+  deps: ServiceDeps,
+  stage: "preReceive" | "postReceive",
+  requests: AsyncIterable<PreReceiveHookRequest>,
+  ctx: CallContext,
+  send: (
+    response: { stdout?: Uint8Array; stderr?: Uint8Array; exit_status?: { value: number } },
+  ) => Promise<void>,
+): Promise<void> {
+  const { first, rest } = await firstRequest(requests);
+  const repoPath = await deps.locator.repoPath(first.repository);
+  const output = sendingOutput(send);
+  await runHook(send, output, async () => {
+    const changes = new Uint8Array([...first.stdin ?? [], ...await readStdin(rest)]);
+    await hookChainFor(deps)[stage]({
+      repository: first.repository ?? {},
+      repoPath,
+      env: first.environment_variables ?? [],
+      pushOptions: first.git_push_options ?? [],
+      output,
+      signal: ctx.signal,
+    }, changes);
   });
 }
