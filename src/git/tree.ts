@@ -52,9 +52,15 @@ export function entryKind(mode: string | number): TreeEntryKind {
   }
 }
 
-/** Parses a tree object's content; `hashBytes` is 20 (SHA-1) or 32 (SHA-256). */
-export function parseTree(content: Uint8Array, hashBytes = 20): TreeObjectEntry[] {
-  const entries: TreeObjectEntry[] = [];
+/** Where one entry of a raw tree lies: `mode` before `space`, the name up to `nul`, then the id. */
+interface TreeRecord {
+  at: number;
+  space: number;
+  nul: number;
+}
+
+/** The entries of a tree object's content, as offsets; throws on a malformed tree. */
+function* treeRecords(content: Uint8Array, hashBytes: number): Generator<TreeRecord> {
   let at = 0;
   while (at < content.byteLength) {
     const space = content.indexOf(SPACE, at);
@@ -64,14 +70,22 @@ export function parseTree(content: Uint8Array, hashBytes = 20): TreeObjectEntry[
     if (nul + 1 + hashBytes > content.byteLength) {
       throw new Error("malformed tree object: short oid");
     }
-    entries.push({
-      mode: decoder.decode(content.subarray(at, space)),
-      name: content.slice(space + 1, nul),
-      oid: toHex(content.subarray(nul + 1, nul + 1 + hashBytes)),
-    });
+    yield { at, space, nul };
     at = nul + 1 + hashBytes;
   }
-  return entries;
+}
+
+function decodeRecord(content: Uint8Array, r: TreeRecord, hashBytes: number): TreeObjectEntry {
+  return {
+    mode: decoder.decode(content.subarray(r.at, r.space)),
+    name: content.slice(r.space + 1, r.nul),
+    oid: toHex(content.subarray(r.nul + 1, r.nul + 1 + hashBytes)),
+  };
+}
+
+/** Parses a tree object's content; `hashBytes` is 20 (SHA-1) or 32 (SHA-256). */
+export function parseTree(content: Uint8Array, hashBytes = 20): TreeObjectEntry[] {
+  return Array.from(treeRecords(content, hashBytes), (r) => decodeRecord(content, r, hashBytes));
 }
 
 /**
@@ -83,23 +97,13 @@ export function findTreeEntry(
   name: Uint8Array,
   hashBytes = 20,
 ): TreeObjectEntry | undefined {
-  let at = 0;
-  while (at < content.byteLength) {
-    const space = content.indexOf(SPACE, at);
-    if (space <= at) throw new Error("malformed tree object: no mode");
-    const nul = content.indexOf(NUL, space + 1);
-    if (nul <= space + 1) throw new Error("malformed tree object: no name");
-    if (nul + 1 + hashBytes > content.byteLength) {
-      throw new Error("malformed tree object: short oid");
+  for (const r of treeRecords(content, hashBytes)) {
+    if (
+      r.nul - r.space - 1 === name.byteLength &&
+      bytesEqual(content.subarray(r.space + 1, r.nul), name)
+    ) {
+      return decodeRecord(content, r, hashBytes);
     }
-    if (nul - space - 1 === name.byteLength && bytesEqual(content.subarray(space + 1, nul), name)) {
-      return {
-        mode: decoder.decode(content.subarray(at, space)),
-        name: content.slice(space + 1, nul),
-        oid: toHex(content.subarray(nul + 1, nul + 1 + hashBytes)),
-      };
-    }
-    at = nul + 1 + hashBytes;
   }
   return undefined;
 }
@@ -144,13 +148,13 @@ function parseLsTreeRecord(record: Uint8Array): LsTreeEntry {
   return { mode, type, oid, path: record.slice(tab + 1) };
 }
 
-/** Reads and parses the tree `oid`; null when there is no such object or it is not a tree. */
-export async function readTree(
+/** The raw content of the tree `oid`; null when `oid` names no tree. */
+async function readTreeObject(
   catfile: CatfileCache,
   repoPath: string,
   oid: string,
   signal?: AbortSignal,
-): Promise<TreeObjectEntry[] | null> {
+): Promise<Uint8Array | null> {
   const object = await catfile.object(repoPath, oid, { signal });
   if (!object) return null;
   if (object.type !== "tree") {
@@ -159,7 +163,18 @@ export async function readTree(
   }
   const parts: Uint8Array[] = [];
   for await (const chunk of object.content) parts.push(chunk);
-  return parseTree(concatBytes(parts), oid.length / 2);
+  return concatBytes(parts);
+}
+
+/** Reads and parses the tree `oid`; null when there is no such object or it is not a tree. */
+export async function readTree(
+  catfile: CatfileCache,
+  repoPath: string,
+  oid: string,
+  signal?: AbortSignal,
+): Promise<TreeObjectEntry[] | null> {
+  const content = await readTreeObject(catfile, repoPath, oid, signal);
+  return content && parseTree(content, oid.length / 2);
 }
 
 /**
@@ -173,15 +188,8 @@ export async function readTreeEntry(
   name: Uint8Array,
   signal?: AbortSignal,
 ): Promise<TreeObjectEntry | undefined | null> {
-  const object = await catfile.object(repoPath, oid, { signal });
-  if (!object) return null;
-  if (object.type !== "tree") {
-    await object.content.cancel();
-    return null;
-  }
-  const parts: Uint8Array[] = [];
-  for await (const chunk of object.content) parts.push(chunk);
-  return findTreeEntry(concatBytes(parts), name, oid.length / 2);
+  const content = await readTreeObject(catfile, repoPath, oid, signal);
+  return content && findTreeEntry(content, name, oid.length / 2);
 }
 
 /** The object a path names inside a tree, found by walking trees by id. */
