@@ -15,7 +15,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { invalidArgument } from "../../server/errors.ts";
 import { SizeChunker } from "../shared/chunker.ts";
 import { readCommit } from "../shared/commits.ts";
-import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
+import { type PipedRequest, pipeObjects, readGitOutput } from "./object_pipe.ts";
 
 const decoder = new TextDecoder();
 
@@ -44,29 +44,15 @@ export async function forEachRecord(
 ): Promise<GitExit & { stopped: boolean }> {
   const git = await deps.git.start({ ...spawn, stdout: "piped" });
   const reader = new RecordReader(git.stdout);
-  let stopped = false;
-  try {
+  const result = await readGitOutput(git, reader, async () => {
     while (true) {
       const record = await reader.next(delimiter);
-      if (record === null) break;
-      if (await onRecord(record) === false) {
-        stopped = true;
-        break;
-      }
+      if (record === null) return false;
+      if (await onRecord(record) === false) return true;
     }
-  } catch (error) {
-    git.kill();
-    await reader.cancel().catch(() => {});
-    await git.wait();
-    throw error;
-  }
-  if (stopped) {
-    git.kill();
-    await reader.cancel().catch(() => {});
-  }
-  const exit = await git.wait();
+  });
   spawn.signal.throwIfAborted();
-  return { ...exit, stopped };
+  return result;
 }
 
 /** A record without its trailing delimiter, LF or CR. */

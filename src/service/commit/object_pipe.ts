@@ -8,7 +8,7 @@
  * @module
  */
 import { BufferedReader } from "../../git/bufreader.ts";
-import { concatBytes } from "../../git/command.ts";
+import { concatBytes, type GitExit, type GitProcess } from "../../git/command.ts";
 import { type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import type { ServiceDeps } from "../deps.ts";
 
@@ -68,20 +68,16 @@ export async function pipeObjects<T>(
     signal,
   });
   const reader = new BufferedReader(git.stdout);
-  let stopped = false;
-  try {
+  const { stopped, ...exit } = await readGitOutput(git, reader, async () => {
     while (true) {
       const header = await reader.readLine();
-      if (header === null) break;
+      if (header === null) return false;
       const extra = pending.shift() as T;
       const fields = decoder.decode(header).split(" ");
       const found = fields.length === 3 && /^[0-9a-f]{40,64}$/.test(fields[0]) &&
         /^[0-9]+$/.test(fields[2]);
       if (!found) {
-        if (await onObject(null, extra) === false) {
-          stopped = true;
-          break;
-        }
+        if (await onObject(null, extra) === false) return true;
         continue;
       }
       let remaining = Number(fields[2]);
@@ -94,22 +90,9 @@ export async function pipeObjects<T>(
       }
       await reader.expectByte(LF, "the newline after an object");
       const object = { oid: fields[0], type: fields[1], data: concatBytes(parts) };
-      if (await onObject(object, extra) === false) {
-        stopped = true;
-        break;
-      }
+      if (await onObject(object, extra) === false) return true;
     }
-  } catch (error) {
-    git.kill();
-    await reader.cancel().catch(() => {});
-    await git.wait();
-    throw error;
-  }
-  if (stopped) {
-    git.kill();
-    await reader.cancel().catch(() => {});
-  }
-  const exit = await git.wait();
+  });
   signal.throwIfAborted();
   if (!stopped && exit.code !== 0) {
     throw new Error(`cat-file failed with exit code ${exit.code}: ${exit.stderr.trim()}`);
@@ -139,4 +122,31 @@ export async function peeledCommits(
   await pipeObjects(deps, repoPath, signal, requests(), async (object, index) => {
     if (object !== null) await onCommit(parseCommit(object.oid, object.data), index);
   });
+}
+
+/**
+ * Runs `read` over the output of a started git: `read` resolves `true`
+ * when it stopped early, and then git is killed and its stdout cancelled;
+ * a failing `read` does the same and rethrows once git is reaped. Resolves
+ * with git's exit (and whether `read` stopped) once git has been reaped.
+ */
+export async function readGitOutput(
+  git: GitProcess,
+  reader: { cancel(): Promise<void> },
+  read: () => Promise<boolean>,
+): Promise<GitExit & { stopped: boolean }> {
+  let stopped: boolean;
+  try {
+    stopped = await read();
+  } catch (error) {
+    git.kill();
+    await reader.cancel().catch(() => {});
+    await git.wait();
+    throw error;
+  }
+  if (stopped) {
+    git.kill();
+    await reader.cancel().catch(() => {});
+  }
+  return { ...await git.wait(), stopped };
 }
