@@ -13,6 +13,7 @@
 import { gitEnv } from "../helpers/gitrepo.ts";
 import {
   type Case,
+  importAndRepack,
   requestsPerSecond,
   runSection,
   seconds,
@@ -56,21 +57,7 @@ async function buildRepo(path: string): Promise<void> {
     parts.push("\n");
   }
   parts.push("done\n");
-  const child = new Deno.Command("git", {
-    args: ["--git-dir", path, "fast-import", "--quiet", "--done"],
-    env: gitEnv(),
-    clearEnv: true,
-    stdin: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(parts.join("")));
-  await writer.close();
-  if (!(await child.status).success) throw new Error("fast-import failed");
-  const repack = await new Deno.Command("git", {
-    args: ["--git-dir", path, "repack", "-a", "-d", "-q"],
-    env: gitEnv(),
-  }).output();
-  if (!repack.success) throw new Error("repack failed");
+  await importAndRepack(path, parts.join(""));
 }
 
 const CASES: Case[] = [

@@ -11,6 +11,7 @@
 import { gitEnv } from "../helpers/gitrepo.ts";
 import {
   type Case,
+  importAndRepack,
   requestsPerSecond,
   runSection,
   seconds,
@@ -92,18 +93,7 @@ async function buildRepo(path: string): Promise<void> {
     ]),
   );
   parts.push("done\n");
-  const child = new Deno.Command("git", {
-    args: ["--git-dir", path, "fast-import", "--quiet", "--done"],
-    env: gitEnv(),
-    clearEnv: true,
-    stdin: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(encoder.encode(parts.join("")));
-  await writer.close();
-  if (!(await child.status).success) throw new Error("fast-import failed");
-  const repack = await git(["--git-dir", path, "repack", "-a", "-d", "-q"]).status;
-  if (!repack.success) throw new Error("repack failed");
+  await importAndRepack(path, parts.join(""));
 }
 
 const CASES: Case[] = [

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition } from "../../src/proto/mod.ts";
 import { referenceAvailable, refgitaly } from "../differential/harness.ts";
-import { copyRepo } from "../helpers/gitrepo.ts";
+import { copyRepo, gitEnv } from "../helpers/gitrepo.ts";
 import { startTestServer } from "../helpers/server.ts";
 
 /** One server under test. */
@@ -177,4 +177,23 @@ export async function runSection(section: Section): Promise<void> {
     if (referenceStarted) await refgitaly("stop", refDir).catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Runs `git fast-import` on the bare repository `path` with `stream` (ending in `done`), then packs it. */
+export async function importAndRepack(path: string, stream: string): Promise<void> {
+  const child = new Deno.Command("git", {
+    args: ["--git-dir", path, "fast-import", "--quiet", "--done"],
+    env: gitEnv(),
+    clearEnv: true,
+    stdin: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stream));
+  await writer.close();
+  if (!(await child.status).success) throw new Error("fast-import failed");
+  const repack = await new Deno.Command("git", {
+    args: ["--git-dir", path, "repack", "-a", "-d", "-q"],
+    env: gitEnv(),
+  }).output();
+  if (!repack.success) throw new Error("repack failed");
 }
