@@ -17,7 +17,7 @@
  * @module
  */
 import { join } from "node:path";
-import { gitEnv, PseudoRandom } from "../helpers/gitrepo.ts";
+import { gitEnv, gitOk, PseudoRandom } from "../helpers/gitrepo.ts";
 import { buildMessyRepo } from "../helpers/messy_repo.ts";
 
 const encoder = new TextEncoder();
@@ -70,25 +70,7 @@ export async function fixtureGit(
   args: string[],
   options: { stdin?: Uint8Array | string; env?: Record<string, string> } = {},
 ): Promise<string> {
-  const child = new Deno.Command("/usr/bin/git", {
-    args: ["--git-dir", repo, ...args],
-    env: gitEnv(options.env),
-    clearEnv: true,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    const data = typeof options.stdin === "string" ? encoder.encode(options.stdin) : options.stdin;
-    await writer.write(data);
-    await writer.close();
-  }
-  const out = await child.output();
-  if (!out.success) {
-    throw new Error(`git ${args.join(" ")} failed: ${decoder.decode(out.stderr)}`);
-  }
-  return decoder.decode(out.stdout).replace(/\n$/, "");
+  return await gitOk(["--git-dir", repo, ...args], { ...options, bin: "/usr/bin/git" });
 }
 
 async function run(command: string, args: string[], env: Record<string, string>): Promise<void> {

@@ -47,6 +47,8 @@ export interface GitOutput {
 
 /** Options of {@link git}. */
 export interface GitOptions {
+  /** The git executable (default: `git` from PATH). */
+  bin?: string;
   cwd?: string;
   env?: Record<string, string>;
   stdin?: Uint8Array | string;
@@ -54,7 +56,7 @@ export interface GitOptions {
 
 /** Runs `git args…` with {@link gitEnv}; never throws on a non-zero exit. */
 export async function git(args: string[], options: GitOptions = {}): Promise<GitOutput> {
-  const child = new Deno.Command("git", {
+  const child = new Deno.Command(options.bin ?? "git", {
     args,
     cwd: options.cwd,
     env: gitEnv(options.env),
