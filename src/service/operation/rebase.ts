@@ -10,7 +10,7 @@
  * @module
  */
 import { type Signature, writeCommit } from "../../git/commit_writer.ts";
-import { type MergeTreeConflictError, mergeTree } from "../../git/merge_tree.ts";
+import { mergeTree, type MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { MergeTreeConflictError as ConflictError } from "../../git/merge_tree.ts";
 import { Code, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { writeCommit } from "../../git/commit_writer.ts";
-import { MergeTreeConflictError, mergeTree } from "../../git/merge_tree.ts";
+import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { failedPrecondition, internal, notFound } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -38,7 +38,7 @@ export function userCherryPick(
     validateCherryPickOrRevert(req);
     const commitId = req.commit!.id;
     const branch = text(req.branch_name);
-    return await withQuarantine(deps, req.repository!, repoPath, async (quarantine) => {
+    return await withQuarantine(deps, req.repository, async (quarantine) => {
       const env = quarantine.env;
       const signal = ctx.signal;
       const start = await fetchStartRevision(deps, ctx, repoPath, env, {
@@ -130,7 +130,7 @@ export function userCherryPick(
       } catch (err) {
         if (err instanceof CustomHookError) {
           throw failedPrecondition("access check failed").withDetail(ERROR_TYPE, {
-            access_check: { error_message: err.message.replace(/\n$/, "") },
+            access_check: { error_message: err.text.replace(/\n$/, "") },
           });
         }
         throw internal(`update reference with hooks: ${(err as Error).message}`);

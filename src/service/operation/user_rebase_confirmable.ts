@@ -28,6 +28,7 @@ import { text } from "../shared/bytes.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { firstRequest } from "../shared/git_stream.ts";
 import { rebase, RebaseConflictError } from "./rebase.ts";
+import { userSignature } from "./signature.ts";
 import { fetchStartRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
 import { CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
@@ -56,7 +57,7 @@ export function userRebaseConfirmable(
     const repoPath = await deps.locator.repoPath(header.repository);
     validateHeader(header);
     const signal = ctx.signal;
-    await withQuarantine(deps, header.repository!, repoPath, async (quarantine) => {
+    await withQuarantine(deps, header.repository, async (quarantine) => {
       const env = quarantine.env;
       const branch = text(header.branch);
       const problem = hexProblem(header.branch_sha, SHA1);
@@ -70,11 +71,7 @@ export function userRebaseConfirmable(
         throw err instanceof GrpcError ? err : internal((err as Error).message);
       });
       const user = header.user!;
-      // Gitaly takes the timestamp as is, in UTC.
-      const seconds = header.timestamp
-        ? Number(header.timestamp.seconds ?? 0)
-        : Math.floor(Date.now() / 1000);
-      const committer = { name: text(user.name), email: text(user.email), seconds, offsetMinutes: 0 };
+      const committer = userSignature(user, header.timestamp);
       let newrev: string;
       try {
         newrev = await rebase(deps, repoPath, {
@@ -114,7 +111,7 @@ export function userRebaseConfirmable(
       } catch (err) {
         if (err instanceof CustomHookError) {
           throw new GrpcError(Code.PERMISSION_DENIED, `access check: ${goQuote(err.message)}`)
-            .withDetail(ERROR_TYPE, { access_check: { error_message: err.message } });
+            .withDetail(ERROR_TYPE, { access_check: { error_message: err.text } });
         }
         throw wrapError("updating ref with hooks", err);
       }

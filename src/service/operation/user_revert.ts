@@ -8,7 +8,8 @@
  * @module
  */
 import { writeCommit } from "../../git/commit_writer.ts";
-import { MergeTreeConflictError, mergeTree } from "../../git/merge_tree.ts";
+import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
+import { UserRevertResponse_CreateTreeError } from "../../proto/types.ts";
 import { internal, notFound } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -37,7 +38,7 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
     const repoPath = await deps.locator.repoPath(req.repository);
     validateCherryPickOrRevert(req);
     const branch = text(req.branch_name);
-    return await withQuarantine(deps, req.repository!, repoPath, async (quarantine) => {
+    return await withQuarantine(deps, req.repository, async (quarantine) => {
       const env = quarantine.env;
       const signal = ctx.signal;
       const start = await fetchStartRevision(deps, ctx, repoPath, env, {
@@ -48,7 +49,9 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
       const repoHadBranches = await hasBranches(deps, repoPath, { env, signal });
       const signature = userSignature(req.user, req.timestamp);
       const ours = await readCommit(deps, repoPath, start, signal, env);
-      if (!ours) throw notFound("ours commit lookup: commit not found").withField("revision", start);
+      if (!ours) {
+        throw notFound("ours commit lookup: commit not found").withField("revision", start);
+      }
       const reverted = await readCommit(deps, repoPath, req.commit!.id, signal, env);
       if (!reverted) {
         throw notFound("revert commit lookup: commit not found")
@@ -80,7 +83,7 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
         if (err instanceof MergeTreeConflictError) {
           return {
             create_tree_error: "revert: could not apply due to conflicts",
-            create_tree_error_code: "CONFLICT",
+            create_tree_error_code: UserRevertResponse_CreateTreeError.CONFLICT,
           };
         }
         throw internal(`merge-tree: ${(err as Error).message}`);
@@ -88,7 +91,7 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
       if (ours.tree_id === tree) {
         return {
           create_tree_error: "revert: could not apply because the result was empty",
-          create_tree_error_code: "EMPTY",
+          create_tree_error_code: UserRevertResponse_CreateTreeError.EMPTY,
         };
       }
       let newrev = await writeCommit(deps.git, repoPath, {
@@ -128,7 +131,7 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
           oldOid: old.oid,
         });
       } catch (err) {
-        if (err instanceof CustomHookError) return { pre_receive_error: err.message };
+        if (err instanceof CustomHookError) return { pre_receive_error: err.text };
         throw internal(`update reference with hooks: ${(err as Error).message}`);
       }
       return {

@@ -9,7 +9,7 @@
  * @module
  */
 import { writeCommit } from "../../git/commit_writer.ts";
-import { MergeTreeConflictError, mergeTree } from "../../git/merge_tree.ts";
+import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { failedPrecondition, internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import { Code } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
@@ -43,7 +43,7 @@ export function userSquash(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
     const repoPath = await deps.locator.repoPath(req.repository);
     validate(req);
     const signal = ctx.signal;
-    return await withQuarantine(deps, req.repository!, repoPath, async (quarantine) => {
+    return await withQuarantine(deps, req.repository, async (quarantine) => {
       const env = quarantine.env;
       const resolve = async (revision: string, what: string) => {
         try {

@@ -21,7 +21,7 @@ export interface ObjectBytes {
 
 /**
  * Reads the object `revision` names whole, or null when there is none. For
- * small objects only. `env` changes what git sees (e.g. a quarantine).
+ * small objects only. `env` names other object directories (a quarantine's).
  */
 export async function readObjectBytes(
   deps: ServiceDeps,
@@ -43,7 +43,8 @@ export async function readObjectBytes(
 
 /**
  * The commit `revision` peels to (`revision^{commit}`), or null when it
- * names nothing or nothing that peels to a commit (seen through `env`).
+ * names nothing or nothing that peels to a commit. `env` names other
+ * object directories (a quarantine's).
  */
 export async function readCommit(
   deps: ServiceDeps,

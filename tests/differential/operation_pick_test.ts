@@ -1,0 +1,591 @@
+/**
+ * OperationService's commit-picking RPCs on both servers: UserCherryPick,
+ * UserRevert, UserSquash and UserRebaseConfirmable — the commits they
+ * write (same ids), the refs they move, and their refusals (conflicts,
+ * empty results, diverged branches, missing commits, GitLab's `/allowed`
+ * and custom hooks).
+ *
+ * Every test works on a fresh copy of a small repository built here:
+ *
+ * ```text
+ * main      c1 - c2            (c2: a.txt a → a2)
+ * feature    \- f1 - f2        (f1: b.txt b → b2; f2: adds c.txt)
+ * conflict   \- x1             (x1: a.txt a → ax)
+ * merged    c2 + f2 → m        (a merge: first parent c2)
+ * orphan    r2                 (a root commit: d.txt)
+ * ```
+ *
+ * @module
+ */
+import { encodeGitalyServers } from "../../src/service/remote/gitaly_servers.ts";
+import { fixtureGit } from "./fixtures.ts";
+import {
+  assertSame,
+  type CallResult,
+  differentialTest,
+  type Harness,
+  type Method,
+  type RepoRef,
+  type RequestOf,
+  SIDES,
+} from "./harness.ts";
+import {
+  compareOperation,
+  configureOperationServers,
+  denyAccess,
+  installCustomHook,
+  user,
+  withGlRepository,
+} from "./operation_harness.ts";
+
+configureOperationServers();
+
+const SERVICE = "gitaly.OperationService";
+const EPOCH = 1_700_000_000;
+/** The requests' time: a while after the fixture's commits. */
+const timestamp = { seconds: 1_700_100_000, nanos: 0 };
+
+/** The fixture's history as a `git fast-import` stream (fixed names and dates). */
+function history(): string {
+  const out: string[] = [];
+  let tick = 0;
+  const blob = (mark: number, content: string) =>
+    out.push(`blob\nmark :${mark}\ndata ${content.length}\n${content}`);
+  const commit = (ref: string, mark: number, msg: string, parents: number[], files: string[]) => {
+    const when = `${EPOCH + 60 * ++tick} +0100`;
+    out.push(
+      `commit ${ref}\nmark :${mark}`,
+      `author Ada Author <ada@example.com> ${when}`,
+      `committer Carl Committer <carl@example.com> ${when}`,
+      `data ${msg.length}\n${msg}`,
+    );
+    parents.forEach((parent, i) => out.push(`${i === 0 ? "from" : "merge"} :${parent}`));
+    out.push(...files, "");
+  };
+  ["a\n", "b\n", "a2\n", "b2\n", "c\n", "ax\n", "d\n"].forEach((text, i) => blob(i + 1, text));
+  commit("refs/heads/main", 10, "c1\n", [], ["M 100644 :1 a.txt", "M 100644 :2 b.txt"]);
+  commit("refs/heads/main", 11, "c2\n", [10], ["M 100644 :3 a.txt"]);
+  commit("refs/heads/feature", 12, "f1\n", [10], ["M 100644 :4 b.txt"]);
+  commit("refs/heads/feature", 13, "f2\n\nWith a body.\n", [12], ["M 100644 :5 c.txt"]);
+  commit("refs/heads/conflict", 14, "x1\n", [10], ["M 100644 :6 a.txt"]);
+  commit("refs/heads/merged", 15, "merge\n", [11, 13], ["M 100644 :4 b.txt", "M 100644 :5 c.txt"]);
+  commit("refs/heads/orphan", 16, "root2\n", [], ["M 100644 :7 d.txt"]);
+  return out.join("\n") + "\ndone\n";
+}
+
+/** The fixture's commits by name. */
+interface Commits {
+  c1: string;
+  c2: string;
+  f1: string;
+  f2: string;
+  x1: string;
+  m: string;
+  r2: string;
+}
+
+/** A fresh copy of the fixture on both sides, and its commits. */
+async function pickRepo(h: Harness): Promise<{ repo: RepoRef; commits: Commits }> {
+  const repo = await h.repo("empty");
+  const stream = history();
+  for (const side of SIDES) {
+    await fixtureGit(h.gitDir(side, repo), ["fast-import", "--quiet", "--done"], {
+      stdin: stream,
+    });
+  }
+  const oid = async (rev: string) => (await h.git("ours", repo, ["rev-parse", rev])).trim();
+  const commits: Commits = {
+    c1: await oid("main^"),
+    c2: await oid("main"),
+    f1: await oid("feature^"),
+    f2: await oid("feature"),
+    x1: await oid("conflict"),
+    m: await oid("merged"),
+    r2: await oid("orphan"),
+  };
+  return { repo, commits };
+}
+
+/** Both sides have the same commit at `rev` (raw object compared). */
+async function sameObject(h: Harness, repo: RepoRef, rev: string): Promise<void> {
+  const [ours, reference] = await Promise.all(
+    SIDES.map((side) => h.git(side, repo, ["cat-file", "-p", rev])),
+  );
+  assertSame(ours, reference, `object ${rev}`);
+}
+
+/** Each side's number of loose objects. */
+async function looseObjects(h: Harness, repo: RepoRef): Promise<Record<string, string>> {
+  const count = async (side: "ours" | "reference") =>
+    (await h.git(side, repo, ["count-objects", "-v"])).match(/^count: (\d+)$/m)?.[1] ?? "";
+  return { ours: await count("ours"), reference: await count("reference") };
+}
+
+/**
+ * Calls `method` on each side with `gitaly-servers` naming that side's own
+ * server for the storage (what a start or remote repository needs), and
+ * asserts the same outcome and refs.
+ */
+async function compareWithServers<M extends Method<typeof SERVICE>>(
+  h: Harness,
+  repo: RepoRef,
+  method: M,
+  request: RequestOf<typeof SERVICE, M>,
+): Promise<CallResult> {
+  const [ours, reference] = await Promise.all(
+    SIDES.map((side) =>
+      h.callSide(side, SERVICE, method, request, {
+        metadata: {
+          "gitaly-servers": encodeGitalyServers({
+            default: { address: h.addresses[side], token: "" },
+          }),
+        },
+      })
+    ),
+  );
+  assertSame(ours, reference, method);
+  await h.compareRefs(repo);
+  return ours;
+}
+
+/** A call that must fail on both sides alike and leave the refs as they were. */
+async function compareRejected<M extends Method<typeof SERVICE>>(
+  h: Harness,
+  repo: RepoRef,
+  method: M,
+  request: RequestOf<typeof SERVICE, M>,
+): Promise<void> {
+  await compareOperation(h, repo, method, request, { rejected: true });
+}
+
+// ---- UserCherryPick ----
+
+differentialTest(
+  "UserCherryPick: picks a commit onto a branch, then it is already applied",
+  async (h) => {
+    const { repo, commits } = await pickRepo(h);
+    const request = {
+      repository: withGlRepository(repo),
+      user: user(),
+      commit: { id: commits.f1 },
+      branch_name: "main",
+      message: "Cherry-pick f1\n\n(cherry picked from commit f1)",
+      timestamp,
+    };
+    await compareOperation(h, repo, "UserCherryPick", request);
+    await sameObject(h, repo, "main");
+    await compareRejected(h, repo, "UserCherryPick", request);
+  },
+);
+
+differentialTest("UserCherryPick: merge commits, new branches, dry runs", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = { repository: withGlRepository(repo), user: user(), timestamp, message: "pick" };
+  // A merge commit: its changes against the first parent.
+  await compareOperation(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.m, parent_ids: [commits.c2, commits.f2] },
+    branch_name: "conflict",
+  });
+  await sameObject(h, repo, "conflict");
+  // A new branch from another one.
+  await compareOperation(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "new-branch",
+    start_branch_name: "main",
+  });
+  await sameObject(h, repo, "new-branch");
+  // A dry run answers the start and moves nothing.
+  await compareOperation(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f1 },
+    branch_name: "main",
+    dry_run: true,
+  });
+  // Into an empty branch name of the same history; user in another zone, no name in the commit.
+  await compareOperation(h, repo, "UserCherryPick", {
+    ...base,
+    user: user({ timezone: "America/New_York" }),
+    commit: { id: commits.x1 },
+    branch_name: "feature",
+  });
+  await sameObject(h, repo, "feature");
+});
+
+differentialTest("UserCherryPick: conflicts, divergence, missing commits", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = { repository: withGlRepository(repo), user: user(), timestamp, message: "pick" };
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.x1 },
+    branch_name: "main",
+  });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.m },
+    branch_name: "orphan",
+  });
+  // Built on `conflict`, but `main` does not descend from it.
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "main",
+    start_branch_name: "conflict",
+  });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: "1".repeat(40) },
+    branch_name: "main",
+  });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.r2 },
+    branch_name: "main",
+  });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "main",
+    start_branch_name: "nope",
+  });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "nope",
+  });
+});
+
+differentialTest("UserCherryPick: expected old object ids", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "pick",
+    commit: { id: commits.f2 },
+    branch_name: "main",
+  };
+  await compareRejected(h, repo, "UserCherryPick", { ...base, expected_old_oid: "xyz" });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, expected_old_oid: "2".repeat(40) });
+  // Not the branch's tip: the update-ref fails.
+  await compareRejected(h, repo, "UserCherryPick", { ...base, expected_old_oid: commits.c1 });
+  await compareOperation(h, repo, "UserCherryPick", { ...base, expected_old_oid: commits.c2 });
+});
+
+differentialTest("UserCherryPick: invalid requests", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "pick",
+    commit: { id: commits.f2 },
+    branch_name: "main",
+  };
+  await compareRejected(h, repo, "UserCherryPick", { ...base, repository: null });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, user: null });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, commit: null });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, branch_name: "" });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, message: "" });
+  await compareRejected(h, repo, "UserCherryPick", {
+    ...base,
+    user: user({ timezone: "Mars/Olympus" }),
+  });
+});
+
+differentialTest("UserCherryPick: refused by GitLab and by a custom hook", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const request = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "pick",
+    commit: { id: commits.f2 },
+    branch_name: "main",
+  };
+  const before = await looseObjects(h, repo);
+  await denyAccess(
+    "You are not allowed to push into this branch",
+    () => compareRejected(h, repo, "UserCherryPick", request),
+  );
+  const remove = await installCustomHook(h, repo, "pre-receive", 'echo "hook says no" >&2; exit 1');
+  await compareRejected(h, repo, "UserCherryPick", request);
+  await remove();
+  // Nothing of the refused picks reached the repository.
+  assertSame(await looseObjects(h, repo), before, "loose objects after the refusals");
+});
+
+differentialTest("UserCherryPick: start repository", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const repository = withGlRepository(repo);
+  const result = await compareWithServers(h, repo, "UserCherryPick", {
+    repository,
+    user: user(),
+    timestamp,
+    message: "pick",
+    commit: { id: commits.f1 },
+    branch_name: "from-start-repo",
+    start_branch_name: "conflict",
+    start_repository: repository,
+  });
+  assertSame(result.ok, true, "cherry-pick from a start repository");
+  await compareWithServers(h, repo, "UserCherryPick", {
+    repository,
+    user: user(),
+    timestamp,
+    message: "pick",
+    commit: { id: commits.f1 },
+    branch_name: "x",
+    start_branch_name: "nope",
+    start_repository: repository,
+  });
+});
+
+// ---- UserRevert ----
+
+differentialTest("UserRevert: reverts, then the result is empty", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const request = {
+    repository: withGlRepository(repo),
+    user: user(),
+    commit: { id: commits.c2 },
+    branch_name: "main",
+    message: 'Revert "c2"\n\nThis reverts commit c2.',
+    timestamp,
+  };
+  await compareOperation(h, repo, "UserRevert", request);
+  await sameObject(h, repo, "main");
+  await compareOperation(h, repo, "UserRevert", request);
+});
+
+differentialTest("UserRevert: root and merge commits, new branches, dry runs", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = { repository: withGlRepository(repo), user: user(), timestamp, message: "revert" };
+  await compareOperation(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: commits.r2 },
+    branch_name: "orphan",
+  });
+  await sameObject(h, repo, "orphan");
+  await compareOperation(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: commits.m, parent_ids: [commits.c2, commits.f2] },
+    branch_name: "merged",
+  });
+  await sameObject(h, repo, "merged");
+  await compareOperation(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "reverted",
+    start_branch_name: "feature",
+  });
+  await sameObject(h, repo, "reverted");
+  await compareOperation(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: commits.f1 },
+    branch_name: "feature",
+    dry_run: true,
+  });
+});
+
+differentialTest("UserRevert: conflicts, divergence, missing commits, bad requests", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "revert",
+    commit: { id: commits.c2 },
+    branch_name: "conflict",
+  };
+  await compareOperation(h, repo, "UserRevert", base);
+  await compareOperation(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "main",
+    start_branch_name: "feature",
+  });
+  await compareRejected(h, repo, "UserRevert", { ...base, commit: { id: "1".repeat(40) } });
+  await compareRejected(h, repo, "UserRevert", { ...base, start_branch_name: "nope" });
+  const clean = { ...base, commit: { id: commits.f2 }, branch_name: "feature" };
+  await compareRejected(h, repo, "UserRevert", { ...clean, expected_old_oid: "xyz" });
+  await compareRejected(h, repo, "UserRevert", { ...clean, expected_old_oid: "3".repeat(40) });
+  await compareRejected(h, repo, "UserRevert", { ...clean, expected_old_oid: commits.f1 });
+  await compareRejected(h, repo, "UserRevert", { ...base, user: null });
+  await compareRejected(h, repo, "UserRevert", { ...base, commit: null });
+  await compareRejected(h, repo, "UserRevert", { ...base, branch_name: "" });
+  await compareRejected(h, repo, "UserRevert", { ...base, message: "" });
+  await compareRejected(h, repo, "UserRevert", { ...base, user: user({ timezone: "Nowhere" }) });
+});
+
+differentialTest("UserRevert: refused by GitLab and by a custom hook", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const request = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "revert",
+    commit: { id: commits.c2 },
+    branch_name: "main",
+  };
+  await denyAccess(
+    "You are not allowed to push into this branch",
+    () => compareRejected(h, repo, "UserRevert", request),
+  );
+  const remove = await installCustomHook(h, repo, "pre-receive", 'echo "hook says no" >&2; exit 1');
+  await compareOperation(h, repo, "UserRevert", request);
+  await remove();
+  await compareOperation(h, repo, "UserRevert", { ...request, expected_old_oid: commits.c2 });
+});
+
+// ---- UserSquash ----
+
+differentialTest("UserSquash: squashes a range into one commit", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    author: user({ name: "Ann Author", email: "ann@example.com", timezone: "Asia/Tokyo" }),
+    timestamp,
+    commit_message: "Squashed f1 and f2",
+  };
+  const first = await compareOperation(h, repo, "UserSquash", {
+    ...base,
+    start_sha: commits.c1,
+    end_sha: commits.f2,
+  });
+  const sha = (first.ours as { responses: { squash_sha: string } }).responses.squash_sha;
+  await sameObject(h, repo, sha);
+  // A message already ending in a newline; unrelated histories; a branch name as revision.
+  await compareOperation(h, repo, "UserSquash", {
+    ...base,
+    start_sha: commits.c2,
+    end_sha: commits.r2,
+    commit_message: "unrelated\n",
+  });
+  await compareOperation(h, repo, "UserSquash", {
+    ...base,
+    start_sha: "main",
+    end_sha: "feature",
+  });
+});
+
+differentialTest("UserSquash: conflicts and bad requests", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    author: user(),
+    timestamp,
+    commit_message: "squash",
+    start_sha: commits.c2,
+    end_sha: commits.f2,
+  };
+  await compareRejected(h, repo, "UserSquash", { ...base, end_sha: commits.x1 });
+  await compareRejected(h, repo, "UserSquash", { ...base, start_sha: "nope" });
+  await compareRejected(h, repo, "UserSquash", { ...base, end_sha: "1".repeat(40) });
+  await compareRejected(h, repo, "UserSquash", { ...base, user: null });
+  await compareRejected(h, repo, "UserSquash", { ...base, user: user({ name: "" }) });
+  await compareRejected(h, repo, "UserSquash", { ...base, user: user({ email: "" }) });
+  await compareRejected(h, repo, "UserSquash", { ...base, start_sha: "" });
+  await compareRejected(h, repo, "UserSquash", { ...base, end_sha: "" });
+  await compareRejected(h, repo, "UserSquash", { ...base, commit_message: "" });
+  await compareRejected(h, repo, "UserSquash", { ...base, author: null });
+  await compareRejected(h, repo, "UserSquash", { ...base, author: user({ name: "" }) });
+  await compareRejected(h, repo, "UserSquash", { ...base, author: user({ email: "" }) });
+  await compareRejected(h, repo, "UserSquash", { ...base, author: user({ timezone: "Nope" }) });
+  await compareRejected(h, repo, "UserSquash", { ...base, repository: null });
+});
+
+// ---- UserRebaseConfirmable ----
+
+/** The header of a rebase of `branch` (at `sha`) onto `main` of the same repository. */
+function rebaseHeader(repo: RepoRef, branch: string, sha: string) {
+  return {
+    repository: withGlRepository(repo),
+    user: user(),
+    rebase_id: "1",
+    branch,
+    branch_sha: sha,
+    remote_repository: withGlRepository(repo),
+    remote_branch: "main",
+    git_push_options: ["ci.skip"],
+    timestamp,
+  };
+}
+
+differentialTest("UserRebaseConfirmable: rebases and applies", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const header = rebaseHeader(repo, "feature", commits.f2);
+  const result = await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header },
+    { apply: true },
+  ]);
+  assertSame(result.ok, true, "rebase");
+  await sameObject(h, repo, "feature");
+  await sameObject(h, repo, "feature^");
+  // Already on top of main: a fast-forward to itself.
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    {
+      header: {
+        ...header,
+        branch_sha: (await h.git("ours", repo, ["rev-parse", "feature"])).trim(),
+      },
+    },
+    { apply: true },
+  ]);
+  // Behind main: fast-forwards to main.
+  for (const side of SIDES) await h.git(side, repo, ["branch", "old", commits.c1]);
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header: rebaseHeader(repo, "old", commits.c1) },
+    { apply: true },
+  ]);
+});
+
+differentialTest("UserRebaseConfirmable: not applied, conflicts, bad headers", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const header = rebaseHeader(repo, "feature", commits.f2);
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [{ header }, { apply: false }]);
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [{ header }]);
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header: rebaseHeader(repo, "conflict", commits.x1) },
+    { apply: true },
+  ]);
+  const bad = [
+    { ...header, branch_sha: "xyz" },
+    { ...header, branch_sha: "4".repeat(40) },
+    { ...header, remote_branch: "nope" },
+    { ...header, remote_branch: "-main" },
+    { ...header, remote_branch: "" },
+    { ...header, branch: "" },
+    { ...header, branch_sha: "" },
+    { ...header, user: null },
+    { ...header, user: user({ timezone: "Atlantis/Central" }) },
+    { ...header, remote_repository: null },
+    { ...header, repository: null },
+  ];
+  for (const wrong of bad) {
+    await compareWithServers(h, repo, "UserRebaseConfirmable", [{ header: wrong }, {
+      apply: true,
+    }]);
+  }
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [{ apply: true }]);
+});
+
+differentialTest("UserRebaseConfirmable: refused by GitLab and by a custom hook", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const request = [{ header: rebaseHeader(repo, "feature", commits.f2) }, { apply: true }];
+  await denyAccess(
+    "You are not allowed to push into this branch",
+    () => compareWithServers(h, repo, "UserRebaseConfirmable", request),
+  );
+  const remove = await installCustomHook(
+    h,
+    repo,
+    "pre-receive",
+    'echo "push option: $GIT_PUSH_OPTION_0" >&2; exit 1',
+  );
+  await compareWithServers(h, repo, "UserRebaseConfirmable", request);
+  await remove();
+});
