@@ -27,6 +27,7 @@ import {
   type Method,
   type RepoRef,
   type RequestOf,
+  type Side,
   SIDES,
 } from "./harness.ts";
 import {
@@ -121,6 +122,12 @@ async function looseObjects(h: Harness, repo: RepoRef): Promise<Record<string, s
   return { ours: await count("ours"), reference: await count("reference") };
 }
 
+/** Call options naming `side`'s own server for the storage in `gitaly-servers`. */
+function servers(h: Harness, side: Side): { metadata: Record<string, string> } {
+  const value = encodeGitalyServers({ default: { address: h.addresses[side], token: "" } });
+  return { metadata: { "gitaly-servers": value } };
+}
+
 /**
  * Calls `method` on each side with `gitaly-servers` naming that side's own
  * server for the storage (what a start or remote repository needs), and
@@ -133,15 +140,7 @@ async function compareWithServers<M extends Method<typeof SERVICE>>(
   request: RequestOf<typeof SERVICE, M>,
 ): Promise<CallResult> {
   const [ours, reference] = await Promise.all(
-    SIDES.map((side) =>
-      h.callSide(side, SERVICE, method, request, {
-        metadata: {
-          "gitaly-servers": encodeGitalyServers({
-            default: { address: h.addresses[side], token: "" },
-          }),
-        },
-      })
-    ),
+    SIDES.map((side) => h.callSide(side, SERVICE, method, request, servers(h, side))),
   );
   assertSame(ours, reference, method);
   await h.compareRefs(repo);
@@ -541,6 +540,70 @@ differentialTest("UserRebaseConfirmable: rebases and applies", async (h) => {
     { header: rebaseHeader(repo, "old", commits.c1) },
     { apply: true },
   ]);
+});
+
+differentialTest("UserRebaseConfirmable: drops merges and commits upstream has", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  // main gets f1 cherry-picked: rebasing feature onto it leaves f1 out.
+  await compareOperation(h, repo, "UserCherryPick", {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "f1\n",
+    commit: { id: commits.f1 },
+    branch_name: "main",
+  });
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header: rebaseHeader(repo, "feature", commits.f2) },
+    { apply: true },
+  ]);
+  await sameObject(h, repo, "feature");
+  // A branch that merged an unrelated root commit: the root commit is picked, the merge dropped.
+  for (const side of SIDES) {
+    const dir = h.gitDir(side, repo);
+    const joined = await fixtureGit(dir, [
+      "commit-tree",
+      "-p",
+      commits.c2,
+      "-p",
+      commits.r2,
+      "-m",
+      "join",
+      `${commits.m}^{tree}`,
+    ]);
+    await fixtureGit(dir, ["update-ref", "refs/heads/joined", joined.trim()]);
+  }
+  const joined = (await h.git("ours", repo, ["rev-parse", "joined"])).trim();
+  await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header: { ...rebaseHeader(repo, "joined", joined), remote_branch: "feature" } },
+    { apply: true },
+  ]);
+  await sameObject(h, repo, "joined");
+  await sameObject(h, repo, "joined^");
+  // Onto an unrelated history: Gitaly answers Internal, we a precise FailedPrecondition.
+  const request = [
+    { header: { ...rebaseHeader(repo, "merged", commits.m), remote_branch: "orphan" } },
+    { apply: true },
+  ];
+  const [ours, reference] = await Promise.all(
+    SIDES.map((side) =>
+      h.callSide(side, SERVICE, "UserRebaseConfirmable", request, servers(h, side))
+    ),
+  );
+  assertSame(
+    ours.ok ? ours : { code: ours.codeName, message: ours.message },
+    {
+      code: "FailedPrecondition",
+      message: "rebasing commits: branch and upstream share no history",
+    },
+    "ours, onto an unrelated history",
+  );
+  assertSame(
+    reference.ok ? reference : { code: reference.codeName, message: reference.message },
+    { code: "Internal", message: "rebasing commits: get merge-base: exit status 1" },
+    "the reference, onto an unrelated history",
+  );
+  await h.compareRefs(repo);
 });
 
 differentialTest("UserRebaseConfirmable: not applied, conflicts, bad headers", async (h) => {

@@ -12,7 +12,7 @@
 import { type Signature, writeCommit } from "../../git/commit_writer.ts";
 import { mergeTree, type MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { MergeTreeConflictError as ConflictError } from "../../git/merge_tree.ts";
-import { Code, wrapError } from "../../server/errors.ts";
+import { Code, failedPrecondition, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { readCommit } from "../shared/commits.ts";
 import { commitSignature } from "./signature.ts";
@@ -52,7 +52,8 @@ export interface RebaseOptions {
 /**
  * Rebases `branch` onto `upstream` and returns the new tip. Throws
  * {@link RebaseConflictError} on a conflict; `InvalidArgument` for a
- * revision that names no commit.
+ * revision that names no commit, `FailedPrecondition` for unrelated
+ * histories.
  */
 export async function rebase(
   deps: ServiceDeps,
@@ -76,7 +77,11 @@ export async function rebase(
     env,
     signal,
   });
-  if (base.code !== 0 && base.code !== 1) {
+  if (base.code === 1) {
+    // Gitaly answers Internal (`get merge-base: exit status 1`): the request is at fault.
+    throw failedPrecondition("branch and upstream share no history");
+  }
+  if (base.code !== 0) {
     throw new Error(`get merge-base: exit status ${base.code}: ${base.stderr.trim()}`);
   }
   const mergeBase = decoder.decode(base.stdout).trim();
