@@ -129,6 +129,36 @@ export async function compareOperation<M extends Method<"gitaly.OperationService
   return compared;
 }
 
+/**
+ * For bad input Gitaly answers with a vague code (Internal) and we with a
+ * precise one: calls both sides, asserts that both fail with the same
+ * message and details, the reference with `referenceCode` and ours with
+ * `ourCode` (code names, e.g. `InvalidArgument`), and that no ref changed.
+ */
+export async function compareBetterCode<M extends Method<"gitaly.OperationService">>(
+  h: Harness,
+  repo: RepoRef,
+  method: M,
+  request: RequestOf<"gitaly.OperationService", M>,
+  codes: { ours: string; reference: string },
+): Promise<void> {
+  const before = await h.compareRefs(repo);
+  const results = await h.call("gitaly.OperationService", method, request);
+  const outcome = (side: "ours" | "reference") => {
+    const result = results[side];
+    if (result.ok) throw new Error(`${method} succeeded on ${side}`);
+    return { code: result.codeName, message: result.message, details: result.details };
+  };
+  const ours = outcome("ours");
+  const reference = outcome("reference");
+  assertSame(
+    { ...ours, code: ours.code === codes.ours ? "<expected>" : ours.code },
+    { ...reference, code: reference.code === codes.reference ? "<expected>" : reference.code },
+    `${method} (better code)`,
+  );
+  assertSame(await h.compareRefs(repo), before, `refs of ${repo.relative_path}`);
+}
+
 /** The object id `ref` points at on each side (asserted equal); undefined when missing. */
 export async function refOid(h: Harness, repo: RepoRef, ref: string): Promise<string | undefined> {
   const refs = await h.refs(repo);

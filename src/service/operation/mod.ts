@@ -9,10 +9,14 @@
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { userCreateBranch } from "./user_create_branch.ts";
+import { userDeleteBranch } from "./user_delete_branch.ts";
+import { userUpdateBranch } from "./user_update_branch.ts";
 
 /** Builds the service's handlers. */
 export function operationService(deps: ServiceDeps): ServiceImplementation {
   return defineService("gitaly.OperationService", {
     UserCreateBranch: userCreateBranch(deps),
+    UserUpdateBranch: userUpdateBranch(deps),
+    UserDeleteBranch: userDeleteBranch(deps),
   });
 }

@@ -45,7 +45,7 @@ import {
   type Repository,
   type User,
 } from "../../proto/types.ts";
-import { internal } from "../../server/errors.ts";
+import { internal, invalidArgument } from "../../server/errors.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { HookFailure, NotAllowedFailure } from "../hooks/chain.ts";
@@ -175,6 +175,38 @@ export function branchReference(name: Uint8Array): Uint8Array {
 /** `refs/tags/<name>` as bytes. */
 export function tagReference(name: Uint8Array): Uint8Array {
   return concatBytes([encoder.encode("refs/tags/"), name]);
+}
+
+/**
+ * The old value a deletion of `reference` expects, as Gitaly's
+ * UserDeleteBranch and UserDeleteTag find it: `expectedOldOid` when given
+ * (it must be a full object id, InvalidArgument `invalid expected old
+ * object ID: …`, of an object the repository has, InvalidArgument `cannot
+ * resolve expected old object ID: reference not found`), else where the
+ * reference points now (`notFound()` when it does not exist). Also returns
+ * the repository's zero id.
+ */
+export async function resolveOldValue(
+  deps: ServiceDeps,
+  repoPath: string,
+  reference: Uint8Array,
+  expectedOldOid: string | undefined,
+  signal: AbortSignal,
+  notFound: () => Error,
+): Promise<{ oldOid: string; zeroOid: string }> {
+  const hash = await readObjectFormat(repoPath);
+  if (expectedOldOid) {
+    const problem = hexProblem(expectedOldOid, hash);
+    if (problem) throw invalidArgument(`invalid expected old object ID: ${problem}`);
+    const info = await deps.catfile.info(repoPath, `${expectedOldOid}^{object}`, { signal });
+    if (!info) {
+      throw invalidArgument("cannot resolve expected old object ID: reference not found");
+    }
+    return { oldOid: info.oid, zeroOid: hash.zeroOid };
+  }
+  const info = await deps.catfile.info(repoPath, reference, { signal });
+  if (!info) throw notFound();
+  return { oldOid: info.oid, zeroOid: hash.zeroOid };
 }
 
 /** One reference change of an operation. */
