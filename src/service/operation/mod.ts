@@ -8,8 +8,12 @@
  */
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { userCherryPick } from "./user_cherry_pick.ts";
 import { userCreateBranch } from "./user_create_branch.ts";
 import { userDeleteBranch } from "./user_delete_branch.ts";
+import { userRebaseConfirmable } from "./user_rebase_confirmable.ts";
+import { userRevert } from "./user_revert.ts";
+import { userSquash } from "./user_squash.ts";
 import { userUpdateBranch } from "./user_update_branch.ts";
 
 /** Builds the service's handlers. */
@@ -18,5 +22,9 @@ export function operationService(deps: ServiceDeps): ServiceImplementation {
     UserCreateBranch: userCreateBranch(deps),
     UserUpdateBranch: userUpdateBranch(deps),
     UserDeleteBranch: userDeleteBranch(deps),
+    UserCherryPick: userCherryPick(deps),
+    UserRevert: userRevert(deps),
+    UserSquash: userSquash(deps),
+    UserRebaseConfirmable: userRebaseConfirmable(deps),
   });
 }
