@@ -5,19 +5,13 @@
  * empty results, diverged branches, missing commits, GitLab's `/allowed`
  * and custom hooks).
  *
- * Every test works on a fresh copy of a small repository built here:
- *
- * ```text
- * main      c1 - c2            (c2: a.txt a → a2)
- * feature    \- f1 - f2        (f1: b.txt b → b2; f2: adds c.txt)
- * conflict   \- x1             (x1: a.txt a → ax)
- * merged    c2 + f2 → m        (a merge: first parent c2)
- * orphan    r2                 (a root commit: d.txt)
- * ```
+ * Every test works on a fresh copy of the small repository of
+ * `../helpers/pick_history.ts`.
  *
  * @module
  */
 import { encodeGitalyServers } from "../../src/service/remote/gitaly_servers.ts";
+import { importPickHistory, type PickCommits, pickCommits } from "../helpers/pick_history.ts";
 import { fixtureGit } from "./fixtures.ts";
 import {
   assertSame,
@@ -42,69 +36,14 @@ import {
 configureOperationServers();
 
 const SERVICE = "gitaly.OperationService";
-const EPOCH = 1_700_000_000;
 /** The requests' time: a while after the fixture's commits. */
 const timestamp = { seconds: 1_700_100_000, nanos: 0 };
 
-/** The fixture's history as a `git fast-import` stream (fixed names and dates). */
-function history(): string {
-  const out: string[] = [];
-  let tick = 0;
-  const blob = (mark: number, content: string) =>
-    out.push(`blob\nmark :${mark}\ndata ${content.length}\n${content}`);
-  const commit = (ref: string, mark: number, msg: string, parents: number[], files: string[]) => {
-    const when = `${EPOCH + 60 * ++tick} +0100`;
-    out.push(
-      `commit ${ref}\nmark :${mark}`,
-      `author Ada Author <ada@example.com> ${when}`,
-      `committer Carl Committer <carl@example.com> ${when}`,
-      `data ${msg.length}\n${msg}`,
-    );
-    parents.forEach((parent, i) => out.push(`${i === 0 ? "from" : "merge"} :${parent}`));
-    out.push(...files, "");
-  };
-  ["a\n", "b\n", "a2\n", "b2\n", "c\n", "ax\n", "d\n"].forEach((text, i) => blob(i + 1, text));
-  commit("refs/heads/main", 10, "c1\n", [], ["M 100644 :1 a.txt", "M 100644 :2 b.txt"]);
-  commit("refs/heads/main", 11, "c2\n", [10], ["M 100644 :3 a.txt"]);
-  commit("refs/heads/feature", 12, "f1\n", [10], ["M 100644 :4 b.txt"]);
-  commit("refs/heads/feature", 13, "f2\n\nWith a body.\n", [12], ["M 100644 :5 c.txt"]);
-  commit("refs/heads/conflict", 14, "x1\n", [10], ["M 100644 :6 a.txt"]);
-  commit("refs/heads/merged", 15, "merge\n", [11, 13], ["M 100644 :4 b.txt", "M 100644 :5 c.txt"]);
-  commit("refs/heads/orphan", 16, "root2\n", [], ["M 100644 :7 d.txt"]);
-  return out.join("\n") + "\ndone\n";
-}
-
-/** The fixture's commits by name. */
-interface Commits {
-  c1: string;
-  c2: string;
-  f1: string;
-  f2: string;
-  x1: string;
-  m: string;
-  r2: string;
-}
-
 /** A fresh copy of the fixture on both sides, and its commits. */
-async function pickRepo(h: Harness): Promise<{ repo: RepoRef; commits: Commits }> {
+async function pickRepo(h: Harness): Promise<{ repo: RepoRef; commits: PickCommits }> {
   const repo = await h.repo("empty");
-  const stream = history();
-  for (const side of SIDES) {
-    await fixtureGit(h.gitDir(side, repo), ["fast-import", "--quiet", "--done"], {
-      stdin: stream,
-    });
-  }
-  const oid = async (rev: string) => (await h.git("ours", repo, ["rev-parse", rev])).trim();
-  const commits: Commits = {
-    c1: await oid("main^"),
-    c2: await oid("main"),
-    f1: await oid("feature^"),
-    f2: await oid("feature"),
-    x1: await oid("conflict"),
-    m: await oid("merged"),
-    r2: await oid("orphan"),
-  };
-  return { repo, commits };
+  for (const side of SIDES) await importPickHistory(h.gitDir(side, repo));
+  return { repo, commits: await pickCommits(h.gitDir("ours", repo)) };
 }
 
 /** Both sides have the same commit at `rev` (raw object compared). */
