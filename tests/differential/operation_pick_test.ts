@@ -46,6 +46,29 @@ async function pickRepo(h: Harness): Promise<{ repo: RepoRef; commits: PickCommi
   return { repo, commits: await pickCommits(h.gitDir("ours", repo)) };
 }
 
+/**
+ * A second copy of the history (a fork) whose `main` has one more commit,
+ * `fork`, that only it has; returns the fork and that commit.
+ */
+async function forkRepo(h: Harness, commits: PickCommits): Promise<{ fork: RepoRef; tip: string }> {
+  const { repo: fork } = await pickRepo(h);
+  let tip = "";
+  for (const side of SIDES) {
+    const dir = h.gitDir(side, fork);
+    tip = (await fixtureGit(dir, [
+      "commit-tree",
+      "-p",
+      commits.c2,
+      "-m",
+      "fork",
+      `${commits.x1}^{tree}`,
+    ]))
+      .trim();
+    await fixtureGit(dir, ["update-ref", "refs/heads/main", tip]);
+  }
+  return { fork, tip };
+}
+
 /** Both sides have the same commit at `rev` (raw object compared). */
 async function sameObject(h: Harness, repo: RepoRef, rev: string): Promise<void> {
   const [ours, reference] = await Promise.all(
@@ -278,6 +301,34 @@ differentialTest("UserCherryPick: start repository", async (h) => {
     start_branch_name: "nope",
     start_repository: repository,
   });
+});
+
+differentialTest("UserCherryPick and UserRevert: start branch in another repository", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const { fork, tip } = await forkRepo(h, commits);
+  const base = {
+    repository: withGlRepository(repo),
+    user: user(),
+    timestamp,
+    message: "from the fork",
+    start_branch_name: "main",
+    start_repository: withGlRepository(fork),
+  };
+  const picked = await compareWithServers(h, repo, "UserCherryPick", {
+    ...base,
+    commit: { id: commits.f2 },
+    branch_name: "picked",
+  });
+  assertSame(picked.ok, true, "cherry-pick onto the fork's main");
+  await sameObject(h, repo, "picked");
+  assertSame((await h.git("ours", repo, ["rev-parse", "picked^"])).trim(), tip, "parent");
+  // The fork's own commit: only the fetched objects have it.
+  await compareWithServers(h, repo, "UserRevert", {
+    ...base,
+    commit: { id: tip },
+    branch_name: "reverted",
+  });
+  await sameObject(h, repo, "reverted");
 });
 
 // ---- UserRevert ----
@@ -543,6 +594,22 @@ differentialTest("UserRebaseConfirmable: drops merges and commits upstream has",
     "the reference, onto an unrelated history",
   );
   await h.compareRefs(repo);
+});
+
+differentialTest("UserRebaseConfirmable: onto a branch of another repository", async (h) => {
+  const { repo, commits } = await pickRepo(h);
+  const { fork, tip } = await forkRepo(h, commits);
+  const header = {
+    ...rebaseHeader(repo, "feature", commits.f2),
+    remote_repository: withGlRepository(fork),
+  };
+  const result = await compareWithServers(h, repo, "UserRebaseConfirmable", [
+    { header },
+    { apply: true },
+  ]);
+  assertSame(result.ok, true, "rebase onto the fork");
+  await sameObject(h, repo, "feature");
+  assertSame((await h.git("ours", repo, ["rev-parse", "feature~2"])).trim(), tip, "new base");
 });
 
 differentialTest("UserRebaseConfirmable: not applied, conflicts, bad headers", async (h) => {
