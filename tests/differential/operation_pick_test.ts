@@ -322,6 +322,15 @@ differentialTest("UserCherryPick and UserRevert: start branch in another reposit
   assertSame(picked.ok, true, "cherry-pick onto the fork's main");
   await sameObject(h, repo, "picked");
   assertSame((await h.git("ours", repo, ["rev-parse", "picked^"])).trim(), tip, "parent");
+  // A storage neither server has: named by no `gitaly-servers`, or not at all.
+  const elsewhere = { ...base, commit: { id: commits.f2 }, branch_name: "x" };
+  elsewhere.start_repository = { ...base.start_repository, storage_name: "elsewhere" };
+  await compareRejected(h, repo, "UserCherryPick", elsewhere);
+  const otherServers = encodeGitalyServers({ other: { address: "unix:/nonexistent", token: "" } });
+  await compareOperation(h, repo, "UserCherryPick", elsewhere, {
+    rejected: true,
+    metadata: { "gitaly-servers": otherServers },
+  });
   // The fork's own commit: only the fetched objects have it.
   await compareWithServers(h, repo, "UserRevert", {
     ...base,

@@ -11,6 +11,7 @@ import type { Repository } from "../../proto/types.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import { Code, internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { gitalyServers } from "../remote/gitaly_servers.ts";
 import { fetchFrom } from "../repository/git_transfer.ts";
 import { openSource } from "../repository/replication_source.ts";
 
@@ -73,7 +74,9 @@ export interface StartRevisionRequest {
  * resolved in `startRepository` (or this repository); a commit from another
  * repository is fetched into `env`'s object directory (the quarantine)
  * first. Errors as Gitaly's: `resolve start ref: reference not found`
- * (InvalidArgument), `fetch start: …` (Internal).
+ * (InvalidArgument), `fetch start: …` (Internal). Unlike Gitaly, a start
+ * repository on one of this server's storages needs no `gitaly-servers`
+ * metadata: it is read directly.
  */
 export async function fetchStartRevision(
   deps: ServiceDeps,
@@ -90,6 +93,13 @@ export async function fetchStartRevision(
     } catch (err) {
       throw wrapError("resolve start ref", err, Code.INVALID_ARGUMENT);
     }
+  }
+  const storage = req.startRepository.storage_name;
+  if (!deps.locator.storageNames().includes(storage)) {
+    // Gitaly's `remoterepo.New` wording for a server the call does not name.
+    const servers = gitalyServers(ctx.metadata);
+    if (!servers) throw internal("remote repository: empty gitaly-servers metadata");
+    if (!servers[storage]) throw internal("remote repository: storage name not found");
   }
   const source = await openSource(deps, req.startRepository, ctx.metadata).catch((err) => {
     throw wrapError("remote repository", err);
