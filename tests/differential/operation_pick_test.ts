@@ -249,6 +249,9 @@ differentialTest("UserCherryPick: invalid requests", async (h) => {
   await compareRejected(h, repo, "UserCherryPick", { ...base, commit: null });
   await compareRejected(h, repo, "UserCherryPick", { ...base, branch_name: "" });
   await compareRejected(h, repo, "UserCherryPick", { ...base, message: "" });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, commit: { id: "" } });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, commit: { id: "-x" } });
+  await compareRejected(h, repo, "UserCherryPick", { ...base, start_branch_name: "-x" });
   await compareRejected(h, repo, "UserCherryPick", {
     ...base,
     user: user({ timezone: "Mars/Olympus" }),
@@ -414,6 +417,8 @@ differentialTest("UserRevert: conflicts, divergence, missing commits, bad reques
   await compareRejected(h, repo, "UserRevert", { ...base, commit: null });
   await compareRejected(h, repo, "UserRevert", { ...base, branch_name: "" });
   await compareRejected(h, repo, "UserRevert", { ...base, message: "" });
+  await compareRejected(h, repo, "UserRevert", { ...base, commit: { id: "" } });
+  await compareRejected(h, repo, "UserRevert", { ...base, commit: { id: "-x" } });
   await compareRejected(h, repo, "UserRevert", { ...base, user: user({ timezone: "Nowhere" }) });
 });
 
@@ -482,6 +487,8 @@ differentialTest("UserSquash: conflicts and bad requests", async (h) => {
   };
   await compareRejected(h, repo, "UserSquash", { ...base, end_sha: commits.x1 });
   await compareRejected(h, repo, "UserSquash", { ...base, start_sha: "nope" });
+  await compareRejected(h, repo, "UserSquash", { ...base, start_sha: "-x" });
+  await compareRejected(h, repo, "UserSquash", { ...base, end_sha: "main:a.txt" });
   await compareRejected(h, repo, "UserSquash", { ...base, end_sha: "1".repeat(40) });
   await compareRejected(h, repo, "UserSquash", { ...base, user: null });
   await compareRejected(h, repo, "UserSquash", { ...base, user: user({ name: "" }) });

@@ -12,6 +12,7 @@ import type { CallContext } from "../../server/rpc.ts";
 import { Code, internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { gitalyServers } from "../remote/gitaly_servers.ts";
+import { goQuote } from "../shared/git_options.ts";
 import { fetchFrom } from "../repository/git_transfer.ts";
 import { openSource } from "../repository/replication_source.ts";
 
@@ -20,7 +21,9 @@ const decoder = new TextDecoder();
 /** Why Gitaly's `ResolveRevision` refuses `revision`, or undefined when it may be resolved. */
 function revisionRefusal(revision: string): string | undefined {
   if (revision === "") return "repository cannot contain empty reference name";
-  if (revision.startsWith("-")) return "revision can't start with '-'";
+  if (revision.startsWith("-")) {
+    return `positional arg ${goQuote(revision)} cannot start with dash '-': invalid argument`;
+  }
   return undefined;
 }
 
@@ -105,7 +108,7 @@ export async function fetchStartRevision(
     throw wrapError("remote repository", err);
   });
   try {
-    const refusal = revisionRefusal(startBranch);
+    const refusal = revisionRefusal(revision);
     if (refusal) throw invalidArgument(`resolve start ref: ${refusal}`);
     const oid = await source.resolveCommit(revision, ctx.signal).catch((err) => {
       throw wrapError("resolve start ref", err, Code.INVALID_ARGUMENT);
