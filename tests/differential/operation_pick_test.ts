@@ -28,6 +28,7 @@ import {
   compareOperation,
   configureOperationServers,
   denyAccess,
+  gitlab,
   installCustomHook,
   user,
   withGlRepository,
@@ -528,6 +529,9 @@ differentialTest("UserRebaseConfirmable: rebases and applies", async (h) => {
     { apply: true },
   ]);
   assertSame(result.ok, true, "rebase");
+  // Both servers passed the push options on to GitLab's /post_receive.
+  const posted = gitlab().seen("/post_receive").slice(-2).map((r) => r.body?.push_options);
+  assertSame(posted, [["ci.skip"], ["ci.skip"]], "push options");
   await sameObject(h, repo, "feature");
   await sameObject(h, repo, "feature^");
   // Already on top of main: a fast-forward to itself.
