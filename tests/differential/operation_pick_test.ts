@@ -342,6 +342,24 @@ differentialTest("UserCherryPick and UserRevert: start branch in another reposit
     branch_name: "reverted",
   });
   await sameObject(h, repo, "reverted");
+  // Into an empty repository: the branch and the repository are created.
+  const empty = await h.repo("empty");
+  const created = await compareWithServers(h, empty, "UserRevert", {
+    ...base,
+    repository: withGlRepository(empty),
+    start_repository: withGlRepository(repo),
+    commit: { id: commits.c2 },
+    branch_name: "main",
+  });
+  assertSame(
+    created.ok && (created.responses[0] as Record<string, unknown>).branch_update,
+    {
+      commit_id: (await h.git("ours", empty, ["rev-parse", "main"])).trim(),
+      branch_created: true,
+      repo_created: true,
+    },
+    "revert into an empty repository",
+  );
 });
 
 // ---- UserRevert ----
