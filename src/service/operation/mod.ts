@@ -9,7 +9,9 @@
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { userCreateBranch } from "./user_create_branch.ts";
+import { userCreateTag } from "./user_create_tag.ts";
 import { userDeleteBranch } from "./user_delete_branch.ts";
+import { userDeleteTag } from "./user_delete_tag.ts";
 import { userUpdateBranch } from "./user_update_branch.ts";
 
 /** Builds the service's handlers. */
@@ -18,5 +20,7 @@ export function operationService(deps: ServiceDeps): ServiceImplementation {
     UserCreateBranch: userCreateBranch(deps),
     UserUpdateBranch: userUpdateBranch(deps),
     UserDeleteBranch: userDeleteBranch(deps),
+    UserCreateTag: userCreateTag(deps),
+    UserDeleteTag: userDeleteTag(deps),
   });
 }
