@@ -9,6 +9,7 @@ import { assertEquals } from "../helpers/assert.ts";
 import { differentialTest } from "./harness.ts";
 import {
   compareBetterCode,
+  compareGitlabRequests,
   compareOperation,
   configureOperationServers,
   denyAccess,
@@ -193,4 +194,30 @@ differentialTest("UserDeleteBranch: refusals", async (h) => {
     await refused({});
     await remove();
   }
+});
+
+differentialTest("branch operations: the same GitLab API requests", async (h) => {
+  const repo = await h.repo("rich");
+  const repository = withGlRepository(repo);
+  const requests = await compareGitlabRequests(h, repo, "UserCreateBranch", {
+    repository,
+    branch_name: "via-api",
+    start_point: "main",
+    user: user(),
+  });
+  assertEquals(
+    requests.map((r) => (r as { endpoint: string }).endpoint),
+    ["/allowed", "/pre_receive", "/post_receive"],
+  );
+  await compareGitlabRequests(h, repo, "UserDeleteBranch", {
+    repository,
+    branch_name: "via-api",
+    user: user(),
+  });
+  await denyAccess("Not you", () =>
+    compareGitlabRequests(h, repo, "UserDeleteBranch", {
+      repository,
+      branch_name: "feature/stale",
+      user: user(),
+    }));
 });

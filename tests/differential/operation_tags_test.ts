@@ -7,6 +7,7 @@
  */
 import { differentialTest } from "./harness.ts";
 import {
+  compareGitlabRequests,
   compareOperation,
   configureOperationServers,
   denyAccess,
@@ -123,3 +124,29 @@ differentialTest("UserDeleteTag: refusals", async (h) => {
   await remove();
   await h.compareRefs(repo);
 });
+
+differentialTest(
+  "UserCreateTag: hooks see the quarantined tag; the same API requests",
+  async (h) => {
+    const repo = await h.repo("rich");
+    const repository = withGlRepository(repo);
+    const request = {
+      repository,
+      tag_name: "seen",
+      target_revision: "main",
+      message: "Checked by hooks\n",
+      user: user(),
+      timestamp,
+    };
+    // the custom hook reads the new tag object from the quarantine
+    const remove = await installCustomHook(
+      h,
+      repo,
+      "pre-receive",
+      'read old new ref; git cat-file -t "$new" >&2; git cat-file -p "$new" | head -3 >&2; exit 1',
+    );
+    await compareOperation(h, repo, "UserCreateTag", request, { rejected: true });
+    await remove();
+    await compareGitlabRequests(h, repo, "UserCreateTag", request);
+  },
+);

@@ -12,7 +12,10 @@
  *    `core.hooksPath`, so git runs the reference-transaction hook
  *    (`prepared` once the reference is locked, `committed` after) exactly
  *    as in a push; the scripts call `ReferenceTransactionHook` only when
- *    the payload carries a transaction;
+ *    the payload carries a transaction. (Deleting a reference that is
+ *    packed and loose, git 2.39 first runs the hook for the packed-refs
+ *    transaction with zero old and new ids: force deletions only, which
+ *    Gitaly's hook handler does not vote on; a voter must skip them too.)
  * 6. post-receive (`/post_receive`, custom hooks): a failing custom
  *    post-receive hook is logged and ignored, as in Gitaly.
  *
