@@ -76,6 +76,7 @@ differentialTest("UserCreateTag: refusals", async (h) => {
   await refused({ repository: { ...repository, relative_path: "missing.git" } });
   await refused({ tag_name: "", repository: { ...repository, relative_path: "missing.git" } });
   await refused({ repository: repo }); // no gl_repository
+  await refused({ repository: null });
   await denyAccess("Denied tag", () => refused({}));
   await denyAccess("Denied tag", () => refused({ message: "annotated" }));
   for (const hook of ["pre-receive", "update"]) {
@@ -117,6 +118,8 @@ differentialTest("UserDeleteTag: refusals", async (h) => {
   await refused({ expected_old_oid: "1".repeat(40) });
   await refused({ expected_old_oid: refs["refs/heads/main"] });
   await refused({ repository: repo });
+  await refused({ repository: { ...repository, relative_path: "missing.git" } });
+  await refused({ repository: null });
   await denyAccess("Denied tag deletion", () => refused({}));
   // a custom hook's refusal is an answer (pre_receive_error), not an error
   const remove = await installCustomHook(h, repo, "pre-receive", 'echo "keep it" >&2; exit 1');
