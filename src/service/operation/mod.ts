@@ -10,7 +10,9 @@ import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { userCherryPick } from "./user_cherry_pick.ts";
 import { userCreateBranch } from "./user_create_branch.ts";
+import { userCreateTag } from "./user_create_tag.ts";
 import { userDeleteBranch } from "./user_delete_branch.ts";
+import { userDeleteTag } from "./user_delete_tag.ts";
 import { userRebaseConfirmable } from "./user_rebase_confirmable.ts";
 import { userRevert } from "./user_revert.ts";
 import { userSquash } from "./user_squash.ts";
@@ -22,6 +24,8 @@ export function operationService(deps: ServiceDeps): ServiceImplementation {
     UserCreateBranch: userCreateBranch(deps),
     UserUpdateBranch: userUpdateBranch(deps),
     UserDeleteBranch: userDeleteBranch(deps),
+    UserCreateTag: userCreateTag(deps),
+    UserDeleteTag: userDeleteTag(deps),
     UserCherryPick: userCherryPick(deps),
     UserRevert: userRevert(deps),
     UserSquash: userSquash(deps),

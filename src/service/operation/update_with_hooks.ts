@@ -12,7 +12,10 @@
  *    `core.hooksPath`, so git runs the reference-transaction hook
  *    (`prepared` once the reference is locked, `committed` after) exactly
  *    as in a push; the scripts call `ReferenceTransactionHook` only when
- *    the payload carries a transaction;
+ *    the payload carries a transaction. (Deleting a reference that is
+ *    packed and loose, git 2.39 first runs the hook for the packed-refs
+ *    transaction with zero old and new ids: force deletions only, which
+ *    Gitaly's hook handler does not vote on; a voter must skip them too.)
  * 6. post-receive (`/post_receive`, custom hooks): a failing custom
  *    post-receive hook is logged and ignored, as in Gitaly.
  *
@@ -177,36 +180,58 @@ export function tagReference(name: Uint8Array): Uint8Array {
   return concatBytes([encoder.encode("refs/tags/"), name]);
 }
 
+/** A deletion, as UserDeleteBranch and UserDeleteTag request it. */
+export interface ReferenceDeletion {
+  /** The request's repository. */
+  repository: Partial<Repository> | null | undefined;
+  user: Partial<User> | null | undefined;
+  /** The full reference name. */
+  reference: Uint8Array;
+  /** The request's `expected_old_oid` (may be empty). */
+  expectedOldOid?: string;
+  /** The error for a reference that does not exist (without `expectedOldOid`). */
+  notFound: () => Error;
+}
+
 /**
- * The old value a deletion of `reference` expects, as Gitaly's
- * UserDeleteBranch and UserDeleteTag find it: `expectedOldOid` when given
- * (it must be a full object id, InvalidArgument `invalid expected old
- * object ID: …`, of an object the repository has, InvalidArgument `cannot
- * resolve expected old object ID: reference not found`), else where the
- * reference points now (`notFound()` when it does not exist). Also returns
- * the repository's zero id.
+ * The change that deletes a reference, as Gitaly's UserDeleteBranch and
+ * UserDeleteTag find it (pass it to {@link updateReferenceWithHooks}): the
+ * old value is `expectedOldOid` when given (it must be a full object id,
+ * InvalidArgument `invalid expected old object ID: …`, of an object the
+ * repository has, InvalidArgument `cannot resolve expected old object ID:
+ * reference not found`), else where the reference points now
+ * (`notFound()` when it does not exist).
  */
-export async function resolveOldValue(
+export async function resolveDeletion(
   deps: ServiceDeps,
-  repoPath: string,
-  reference: Uint8Array,
-  expectedOldOid: string | undefined,
+  deletion: ReferenceDeletion,
   signal: AbortSignal,
-  notFound: () => Error,
-): Promise<{ oldOid: string; zeroOid: string }> {
+): Promise<ReferenceChange> {
+  const repoPath = await deps.locator.repoPath(deletion.repository);
   const hash = await readObjectFormat(repoPath);
-  if (expectedOldOid) {
-    const problem = hexProblem(expectedOldOid, hash);
+  let oldOid: string;
+  if (deletion.expectedOldOid) {
+    const problem = hexProblem(deletion.expectedOldOid, hash);
     if (problem) throw invalidArgument(`invalid expected old object ID: ${problem}`);
-    const info = await deps.catfile.info(repoPath, `${expectedOldOid}^{object}`, { signal });
+    const info = await deps.catfile.info(repoPath, `${deletion.expectedOldOid}^{object}`, {
+      signal,
+    });
     if (!info) {
       throw invalidArgument("cannot resolve expected old object ID: reference not found");
     }
-    return { oldOid: info.oid, zeroOid: hash.zeroOid };
+    oldOid = info.oid;
+  } else {
+    const info = await deps.catfile.info(repoPath, deletion.reference, { signal });
+    if (!info) throw deletion.notFound();
+    oldOid = info.oid;
   }
-  const info = await deps.catfile.info(repoPath, reference, { signal });
-  if (!info) throw notFound();
-  return { oldOid: info.oid, zeroOid: hash.zeroOid };
+  return {
+    repository: deletion.repository,
+    user: deletion.user,
+    reference: deletion.reference,
+    newOid: hash.zeroOid,
+    oldOid,
+  };
 }
 
 /** One reference change of an operation. */

@@ -21,7 +21,7 @@ import {
   CustomHookError,
   NotAllowedError,
   ReferenceUpdateError,
-  resolveOldValue,
+  resolveDeletion,
   updateReferenceWithHooks,
 } from "./update_with_hooks.ts";
 
@@ -38,26 +38,18 @@ export function userDeleteBranch(
   deps: ServiceDeps,
 ): Rpc<"gitaly.OperationService", "UserDeleteBranch"> {
   return unary(async (req, ctx) => {
-    const repoPath = await deps.locator.repoPath(req.repository);
+    await deps.locator.repoPath(req.repository);
     if (!req.branch_name?.length) throw invalidArgument("bad request: empty branch name");
     if (!req.user) throw invalidArgument("bad request: empty user");
-    const reference = branchReference(req.branch_name);
-    const { oldOid, zeroOid } = await resolveOldValue(
-      deps,
-      repoPath,
-      reference,
-      req.expected_old_oid,
-      ctx.signal,
-      () => failedPrecondition(`branch not found: ${goQuote(text(req.branch_name))}`),
-    );
+    const deletion = await resolveDeletion(deps, {
+      repository: req.repository,
+      user: req.user,
+      reference: branchReference(req.branch_name),
+      expectedOldOid: req.expected_old_oid,
+      notFound: () => failedPrecondition(`branch not found: ${goQuote(text(req.branch_name))}`),
+    }, ctx.signal);
     try {
-      await updateReferenceWithHooks(deps, ctx, {
-        repository: req.repository,
-        user: req.user,
-        reference,
-        newOid: zeroOid,
-        oldOid,
-      });
+      await updateReferenceWithHooks(deps, ctx, deletion);
     } catch (error) {
       if (error instanceof NotAllowedError) {
         throw new GrpcError(
