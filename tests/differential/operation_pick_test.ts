@@ -662,6 +662,8 @@ differentialTest("UserRebaseConfirmable: not applied, conflicts, bad headers", a
   const bad = [
     { ...header, branch_sha: "xyz" },
     { ...header, branch_sha: "4".repeat(40) },
+    // Not the branch's tip any more: the rebase works, the update fails.
+    { ...header, branch_sha: commits.f1 },
     { ...header, remote_branch: "nope" },
     { ...header, remote_branch: "-main" },
     { ...header, remote_branch: "" },
