@@ -25,7 +25,7 @@ import {
 import { commitSignature, userSignature, zoneOffset } from "./signature.ts";
 import { fetchStartRevision, resolveRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
-import { CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
+import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 const ERROR_TYPE = "gitaly.UserCherryPickError";
 
@@ -123,7 +123,7 @@ export function userCherryPick(
           repository: req.repository!,
           user: req.user!,
           quarantine,
-          reference: `refs/heads/${branch}`,
+          reference: branchReference(req.branch_name),
           newOid: newrev,
           oldOid: old.oid,
         });

@@ -31,7 +31,7 @@ import { rebase, RebaseConflictError } from "./rebase.ts";
 import { userSignature } from "./signature.ts";
 import { fetchStartRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
-import { CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
+import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 const ERROR_TYPE = "gitaly.UserRebaseConfirmableError";
 const encoder = new TextEncoder();
@@ -103,7 +103,7 @@ export function userRebaseConfirmable(
           repository: header.repository!,
           user,
           quarantine,
-          reference: `refs/heads/${branch}`,
+          reference: branchReference(header.branch),
           newOid: newrev,
           oldOid: oldrev,
           pushOptions: header.git_push_options,

@@ -24,7 +24,7 @@ import {
 import { userSignature } from "./signature.ts";
 import { fetchStartRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
-import { CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
+import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 /** The empty tree's object id (SHA-1). */
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -126,7 +126,7 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
           repository: req.repository!,
           user: req.user!,
           quarantine,
-          reference: `refs/heads/${branch}`,
+          reference: branchReference(req.branch_name),
           newOid: newrev,
           oldOid: old.oid,
         });
