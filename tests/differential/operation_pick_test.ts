@@ -634,6 +634,35 @@ differentialTest("UserRebaseConfirmable: drops merges and commits upstream has",
   await h.compareRefs(repo);
 });
 
+differentialTest(
+  "UserRebaseConfirmable: keeps long messages and odd zones of the picks",
+  async (h) => {
+    const { repo, commits } = await pickRepo(h);
+    const message = `long\n\n${"x".repeat(80).concat("\n").repeat(150)}`;
+    for (const side of SIDES) {
+      const dir = h.gitDir(side, repo);
+      const long = await fixtureGit(dir, [
+        "commit-tree",
+        "-p",
+        commits.f2,
+        "-F",
+        "-",
+        `${commits.x1}^{tree}`,
+      ], {
+        stdin: message,
+        env: { GIT_AUTHOR_DATE: "1700000500 -0930" },
+      });
+      await fixtureGit(dir, ["update-ref", "refs/heads/long", long.trim()]);
+    }
+    const long = (await h.git("ours", repo, ["rev-parse", "long"])).trim();
+    await compareWithServers(h, repo, "UserRebaseConfirmable", [
+      { header: { ...rebaseHeader(repo, "long", long), remote_branch: "conflict" } },
+      { apply: true },
+    ]);
+    await sameObject(h, repo, "long");
+  },
+);
+
 differentialTest("UserRebaseConfirmable: onto a branch of another repository", async (h) => {
   const { repo, commits } = await pickRepo(h);
   const { fork, tip } = await forkRepo(h, commits);
