@@ -151,6 +151,7 @@ async function pickAll(
       parents: [ours],
       author,
       committer: options.committer ?? commitSignature(theirs.committer),
+      // The parsed message, cut at 10 KiB like Gitaly's commit parser cuts it.
       message: theirs.body,
       env,
       signal,
