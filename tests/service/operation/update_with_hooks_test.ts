@@ -15,6 +15,7 @@ import { HooksRuntime } from "../../../src/service/hooks/runtime.ts";
 import { Quarantine } from "../../../src/service/operation/quarantine.ts";
 import {
   CustomHookError,
+  ReferenceTransactionHookError,
   ReferenceUpdateError,
   updateReferenceWithHooks,
 } from "../../../src/service/operation/update_with_hooks.ts";
@@ -173,6 +174,21 @@ Deno.test("updateReferenceWithHooks: git runs the reference-transaction hook", a
     assert(error instanceof ReferenceUpdateError, String(error));
     assertEquals(error.message, "reference update: reference already exists");
     assertEquals(error.detail().old_oid, "0".repeat(40));
+    // a hook refusing the prepared phase (a failed vote) aborts the update
+    await Deno.writeTextFile(
+      join(runtime.hooksDir, "reference-transaction"),
+      `#!/bin/sh\ncat >/dev/null\n[ "$1" = prepared ] || exit 0\necho "vote failed" >&2\nexit 1\n`,
+    );
+    const voted = await updateReferenceWithHooks(h.deps, ctx(), {
+      repository: repo,
+      user: HOOK_USER,
+      reference: "refs/heads/voted",
+      newOid: main,
+      oldOid: "0".repeat(40),
+    }).then(() => undefined, (e) => e);
+    assert(voted instanceof ReferenceTransactionHookError, String(voted));
+    assertEquals(voted.message, "executing preparatory reference-transaction hook: vote failed");
+    assertEquals((await runGit(["for-each-ref", "refs/heads/voted"], path)).trim(), "");
   } finally {
     runtime.closeSync();
     await Deno.remove(runtimeRoot, { recursive: true }).catch(() => {});
