@@ -104,7 +104,9 @@ Deno.test("quarantine: objects stay out of the repository until migrated", async
     assertEquals(info?.type, "blob");
     await q.migrate();
     assert(await hasObject(path, quarantined), "migrated");
+    assertEquals(h.deps.catfile.stats().idle, 1); // the cat-file that read the quarantine
     await q.cleanup();
+    assertEquals(h.deps.catfile.stats().idle, 0);
     await q.cleanup(); // idempotent
     assertEquals(await tmpEntries(h), []);
   } finally {
