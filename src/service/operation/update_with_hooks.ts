@@ -347,13 +347,14 @@ export async function updateReferenceWithHooks(
   await runStage(
     "pre-receive",
     preOutput,
+    ctx.signal,
     () => chain.preReceive(call(hookRepo, preOutput), changes),
   );
 
   if (change.quarantine) await change.quarantine.migrate();
 
   const updateOutput = new CollectedOutput();
-  await runStage("update", updateOutput, () =>
+  await runStage("update", updateOutput, ctx.signal, () =>
     chain.update(
       call(repository, updateOutput),
       decoder.decode(reference),
@@ -372,6 +373,7 @@ export async function updateReferenceWithHooks(
     await runStage(
       "post-receive",
       postOutput,
+      ctx.signal,
       () => chain.postReceive(call(repository, postOutput), changes),
     );
   } catch (error) {
@@ -471,15 +473,20 @@ class CollectedOutput {
   }
 }
 
-/** Runs one hook stage and turns its refusal into Gitaly's error for it. */
+/**
+ * Runs one hook stage and turns its refusal into Gitaly's error for it; a
+ * hook stopped by a cancelled call is the cancellation, not a refusal.
+ */
 async function runStage(
   hook: CustomHookName,
   output: CollectedOutput,
+  signal: AbortSignal,
   run: () => Promise<void>,
 ): Promise<void> {
   try {
     await run();
   } catch (error) {
+    signal.throwIfAborted();
     if (!(error instanceof HookFailure)) throw error;
     const { stdout, stderr } = output;
     if (error instanceof NotAllowedFailure) {

@@ -20,6 +20,7 @@ import {
   updateReferenceWithHooks,
 } from "../../../src/service/operation/update_with_hooks.ts";
 import type { CallContext } from "../../../src/server/rpc.ts";
+import { Code, GrpcError } from "../../../src/server/errors.ts";
 import { Metadata } from "@grpc/grpc-js";
 import type { Repository } from "../../../src/proto/types.ts";
 
@@ -260,6 +261,31 @@ Deno.test("updateReferenceWithHooks: typed custom hook errors; post-receive fail
     await writeHook(path, "post-receive", "echo late >&2; exit 1");
     await updateReferenceWithHooks(h.deps, ctx(), change);
     assertEquals((await runGit(["rev-parse", "x"], path)).trim(), main);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("UserCreateTag: a cancelled call stops its hooks and leaves nothing behind", async () => {
+  const { h, repo, path } = await setup("cancelled");
+  try {
+    await writeHook(path, "pre-receive", "cat >/dev/null; sleep 30");
+    const controller = new AbortController();
+    const started = Date.now();
+    // as the server cancels a call
+    setTimeout(() => controller.abort(new GrpcError(Code.CANCELLED, "call cancelled")), 300);
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", {
+      repository: repo,
+      tag_name: bytes("v1"),
+      target_revision: bytes("main"),
+      message: bytes("annotated\n"),
+      user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
+    }, { signal: controller.signal });
+    assert(!result.ok);
+    assertEquals(result.codeName, "Canceled");
+    assert(Date.now() - started < 10_000, "the hook was stopped");
+    assertEquals(await tmpEntries(h), []);
+    assertEquals((await runGit(["tag", "--list"], path)).trim(), "");
   } finally {
     await h.close();
   }
