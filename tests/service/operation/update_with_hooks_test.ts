@@ -36,6 +36,18 @@ const HOOK_USER = { gl_id: "user-1", gl_username: "jane" };
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+/** An annotated `v1` at main, as the handler harness takes it (bytes as bytes). */
+function tagRequest(repo: Repository): Record<string, unknown> {
+  return {
+    repository: repo,
+    tag_name: bytes("v1"),
+    target_revision: bytes("main"),
+    message: bytes("annotated\n"),
+    user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
+    timestamp: { seconds: 1_700_000_000 },
+  };
+}
+
 function ctx(): CallContext {
   return {
     path: "/gitaly.OperationService/Test",
@@ -208,14 +220,7 @@ Deno.test("UserCreateTag: a refused tag leaves no object and no quarantine behin
       "pre-receive",
       'read old new ref; git cat-file -t "$new" >&2; echo "$GL_ID $GL_USERNAME $GL_PROTOCOL"; exit 1',
     );
-    const result = await h.call("gitaly.OperationService", "UserCreateTag", {
-      repository: repo,
-      tag_name: bytes("v1"),
-      target_revision: bytes("main"),
-      message: bytes("annotated\n"),
-      user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
-      timestamp: { seconds: 1_700_000_000 },
-    });
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo));
     assert(!result.ok);
     assertEquals(result.codeName, "PermissionDenied");
     assertEquals(result.message, "reference update denied by custom hooks");
@@ -274,13 +279,9 @@ Deno.test("UserCreateTag: a cancelled call stops its hooks and leaves nothing be
     const started = Date.now();
     // as the server cancels a call
     setTimeout(() => controller.abort(new GrpcError(Code.CANCELLED, "call cancelled")), 300);
-    const result = await h.call("gitaly.OperationService", "UserCreateTag", {
-      repository: repo,
-      tag_name: bytes("v1"),
-      target_revision: bytes("main"),
-      message: bytes("annotated\n"),
-      user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
-    }, { signal: controller.signal });
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo), {
+      signal: controller.signal,
+    });
     assert(!result.ok);
     assertEquals(result.codeName, "Canceled");
     assert(Date.now() - started < 10_000, "the hook was stopped");
