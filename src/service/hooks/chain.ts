@@ -13,6 +13,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import type { AllowedParams, GitlabApi, PostReceiveMessage } from "../../gitlab/client.ts";
+import { findOnPath } from "../../git/command.ts";
 import { INHERITED_ENV_VARS } from "../../git/env.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -339,7 +340,20 @@ export function customHooksEnv(
   return env;
 }
 
-/** Runs one custom hook in the repository; resolves to its exit code. */
+/** `setsid`, to run each custom hook in a process group of its own (looked up once). */
+let setsidPath: string | null | undefined;
+
+function setsid(): string | undefined {
+  setsidPath ??= findOnPath("setsid", Deno.env.get("PATH") ?? "/usr/bin:/bin") ?? null;
+  return setsidPath ?? undefined;
+}
+
+/**
+ * Runs one custom hook in the repository; resolves to its exit code. The
+ * hook runs in a process group of its own where `setsid` exists, so a
+ * cancelled call kills it with everything it started (which would
+ * otherwise keep its output open).
+ */
 async function runOne(
   file: string,
   args: string[],
@@ -347,23 +361,34 @@ async function runOne(
   stdin: Uint8Array,
   call: HookCall,
 ): Promise<number> {
+  call.signal.throwIfAborted();
+  const group = setsid();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(file, {
-      args,
+    child = new Deno.Command(group ?? file, {
+      args: group ? [file, ...args] : args,
       cwd: call.repoPath,
       env,
       clearEnv: true,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      signal: call.signal,
     }).spawn();
   } catch (error) {
     throw new HookFailure(
       `executing custom hooks: error executing "${file}": ${(error as Error).message}`,
     );
   }
+  const kill = () => {
+    try {
+      // setsid execs the hook as the leader of a new group with the same pid.
+      Deno.kill(group ? -child.pid : child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  call.signal.addEventListener("abort", kill, { once: true });
+  child.status.finally(() => call.signal.removeEventListener("abort", kill));
   const feed = (async () => {
     const writer = child.stdin.getWriter();
     try {

@@ -15,10 +15,12 @@ import { HooksRuntime } from "../../../src/service/hooks/runtime.ts";
 import { Quarantine } from "../../../src/service/operation/quarantine.ts";
 import {
   CustomHookError,
+  ReferenceTransactionHookError,
   ReferenceUpdateError,
   updateReferenceWithHooks,
 } from "../../../src/service/operation/update_with_hooks.ts";
 import type { CallContext } from "../../../src/server/rpc.ts";
+import { Code, GrpcError } from "../../../src/server/errors.ts";
 import { Metadata } from "@grpc/grpc-js";
 import type { Repository } from "../../../src/proto/types.ts";
 
@@ -33,6 +35,18 @@ const USER = {
 const HOOK_USER = { gl_id: "user-1", gl_username: "jane" };
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** An annotated `v1` at main, as the handler harness takes it (bytes as bytes). */
+function tagRequest(repo: Repository): Record<string, unknown> {
+  return {
+    repository: repo,
+    tag_name: bytes("v1"),
+    target_revision: bytes("main"),
+    message: bytes("annotated\n"),
+    user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
+    timestamp: { seconds: 1_700_000_000 },
+  };
+}
 
 function ctx(): CallContext {
   return {
@@ -103,7 +117,9 @@ Deno.test("quarantine: objects stay out of the repository until migrated", async
     assertEquals(info?.type, "blob");
     await q.migrate();
     assert(await hasObject(path, quarantined), "migrated");
+    assertEquals(h.deps.catfile.stats().idle, 1); // the cat-file that read the quarantine
     await q.cleanup();
+    assertEquals(h.deps.catfile.stats().idle, 0);
     await q.cleanup(); // idempotent
     assertEquals(await tmpEntries(h), []);
   } finally {
@@ -173,6 +189,21 @@ Deno.test("updateReferenceWithHooks: git runs the reference-transaction hook", a
     assert(error instanceof ReferenceUpdateError, String(error));
     assertEquals(error.message, "reference update: reference already exists");
     assertEquals(error.detail().old_oid, "0".repeat(40));
+    // a hook refusing the prepared phase (a failed vote) aborts the update
+    await Deno.writeTextFile(
+      join(runtime.hooksDir, "reference-transaction"),
+      `#!/bin/sh\ncat >/dev/null\n[ "$1" = prepared ] || exit 0\necho "vote failed" >&2\nexit 1\n`,
+    );
+    const voted = await updateReferenceWithHooks(h.deps, ctx(), {
+      repository: repo,
+      user: HOOK_USER,
+      reference: "refs/heads/voted",
+      newOid: main,
+      oldOid: "0".repeat(40),
+    }).then(() => undefined, (e) => e);
+    assert(voted instanceof ReferenceTransactionHookError, String(voted));
+    assertEquals(voted.message, "executing preparatory reference-transaction hook: vote failed");
+    assertEquals((await runGit(["for-each-ref", "refs/heads/voted"], path)).trim(), "");
   } finally {
     runtime.closeSync();
     await Deno.remove(runtimeRoot, { recursive: true }).catch(() => {});
@@ -189,14 +220,7 @@ Deno.test("UserCreateTag: a refused tag leaves no object and no quarantine behin
       "pre-receive",
       'read old new ref; git cat-file -t "$new" >&2; echo "$GL_ID $GL_USERNAME $GL_PROTOCOL"; exit 1',
     );
-    const result = await h.call("gitaly.OperationService", "UserCreateTag", {
-      repository: repo,
-      tag_name: bytes("v1"),
-      target_revision: bytes("main"),
-      message: bytes("annotated\n"),
-      user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
-      timestamp: { seconds: 1_700_000_000 },
-    });
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo));
     assert(!result.ok);
     assertEquals(result.codeName, "PermissionDenied");
     assertEquals(result.message, "reference update denied by custom hooks");
@@ -242,6 +266,27 @@ Deno.test("updateReferenceWithHooks: typed custom hook errors; post-receive fail
     await writeHook(path, "post-receive", "echo late >&2; exit 1");
     await updateReferenceWithHooks(h.deps, ctx(), change);
     assertEquals((await runGit(["rev-parse", "x"], path)).trim(), main);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("UserCreateTag: a cancelled call stops its hooks and leaves nothing behind", async () => {
+  const { h, repo, path } = await setup("cancelled");
+  try {
+    await writeHook(path, "pre-receive", "cat >/dev/null; sleep 30");
+    const controller = new AbortController();
+    const started = Date.now();
+    // as the server cancels a call
+    setTimeout(() => controller.abort(new GrpcError(Code.CANCELLED, "call cancelled")), 300);
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo), {
+      signal: controller.signal,
+    });
+    assert(!result.ok);
+    assertEquals(result.codeName, "Canceled");
+    assert(Date.now() - started < 10_000, "the hook was stopped");
+    assertEquals(await tmpEntries(h), []);
+    assertEquals((await runGit(["tag", "--list"], path)).trim(), "");
   } finally {
     await h.close();
   }
