@@ -1,0 +1,18 @@
+/**
+ * `gitaly.OperationService`: changes made as a user (branches, tags,
+ * commits, merges), each through the hooks and GitLab's checks like a push
+ * (see `update_with_hooks.ts`), with new objects written to a quarantine
+ * first (`quarantine.ts`). Methods without a handler answer Unimplemented.
+ *
+ * @module
+ */
+import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { userCreateBranch } from "./user_create_branch.ts";
+
+/** Builds the service's handlers. */
+export function operationService(deps: ServiceDeps): ServiceImplementation {
+  return defineService("gitaly.OperationService", {
+    UserCreateBranch: userCreateBranch(deps),
+  });
+}
