@@ -1,0 +1,306 @@
+/**
+ * OperationService's file RPCs, ours against the reference Gitaly:
+ * UserCommitFiles (every action, the path and index errors, start points
+ * in this and another repository, force, expected old ids, hooks),
+ * UserUpdateSubmodule and UserApplyPatch. Commit ids must match, so the
+ * trees and commits written are byte-identical.
+ *
+ * @module
+ */
+import {
+  type UserCommitFilesActionHeader,
+  UserCommitFilesActionHeader_ActionType as A,
+} from "../../src/proto/types.ts";
+import { differentialTest, type Harness, type Loose, type RepoRef } from "./harness.ts";
+import {
+  compareOperation,
+  type CompareOperationOptions,
+  configureOperationServers,
+  denyAccess,
+  installCustomHook,
+  refOid,
+  timestamp,
+  user,
+  withGlRepository,
+} from "./operation_harness.ts";
+import { RICH } from "./fixtures.ts";
+
+configureOperationServers();
+
+type ActionHeader = Loose<UserCommitFilesActionHeader>;
+type Header = Record<string, unknown>;
+
+/** An action: its header, then its content in the given chunks. */
+function act(header: ActionHeader, ...content: (string | Uint8Array)[]) {
+  return [{ action: { header } }, ...content.map((chunk) => ({ action: { content: chunk } }))];
+}
+
+function commitHeader(repo: RepoRef, extra: Header = {}) {
+  return {
+    header: {
+      repository: withGlRepository(repo),
+      user: user(),
+      branch_name: "main",
+      commit_message: "Commit files\n\nmade by a test",
+      timestamp,
+      ...extra,
+    },
+  };
+}
+
+/** Calls UserCommitFiles on both sides with `actions` after the header; compares everything. */
+function commitFiles(
+  h: Harness,
+  repo: RepoRef,
+  extra: Header,
+  actions: unknown[][],
+  options: CompareOperationOptions = {},
+) {
+  return compareOperation(
+    h,
+    repo,
+    "UserCommitFiles",
+    [commitHeader(repo, extra), ...actions.flat()] as never,
+    options,
+  );
+}
+
+/** The same tree on both sides: `ls-tree -r -t` of `rev`. */
+async function compareTree(h: Harness, repo: RepoRef, rev: string): Promise<string> {
+  const ours = await h.git("ours", repo, ["ls-tree", "-r", "-t", rev]);
+  const reference = await h.git("reference", repo, ["ls-tree", "-r", "-t", rev]);
+  if (ours !== reference) throw new Error(`trees differ:\n${ours}\n---\n${reference}`);
+  return ours;
+}
+
+differentialTest("UserCommitFiles: every action in one commit", async (h) => {
+  const repo = await h.repo("rich");
+  await commitFiles(h, repo, {}, [
+    act({ action: A.CREATE, file_path: "new/file.txt" }, "hello ", "world\n"),
+    act({ action: A.CREATE, file_path: "new/run.sh", execute_filemode: true }, "#!/bin/sh\n"),
+    act({ action: A.CREATE_DIR, file_path: "empty/dir" }),
+    act({ action: A.UPDATE, file_path: "README.md" }, "# Updated\n"),
+    act({
+      action: A.MOVE,
+      previous_path: "bin/blob.bin",
+      file_path: "moved/blob.bin",
+      infer_content: true,
+    }),
+    act({ action: A.MOVE, previous_path: "link-to-readme", file_path: "link2" }, "other"),
+    act({ action: A.DELETE, file_path: "lfs/valid-1.bin" }),
+    act({ action: A.CHMOD, file_path: "bin/run.sh", execute_filemode: false }),
+    act({ action: A.CHMOD, file_path: "large.bin", execute_filemode: true }),
+    act({ action: A.CREATE, file_path: "b64.txt", base64_content: true }, "aGVsbG8g", "d29ybGQK"),
+  ]);
+  await compareTree(h, repo, "main");
+});
+
+differentialTest("UserCommitFiles: Gitaly's tree quirks", async (h) => {
+  const repo = await h.repo("rich");
+  // `a/a` where `a` is missing puts the file at the root; emptied trees are dropped.
+  await commitFiles(h, repo, {}, [
+    act({ action: A.CREATE, file_path: "x/y/x" }, "quirk\n"),
+    act({ action: A.DELETE, file_path: "feature" }),
+    act({ action: A.DELETE, file_path: "lfs/valid-1.bin" }),
+    act({ action: A.DELETE, file_path: "lfs/valid-2.bin" }),
+    act({ action: A.CHMOD, file_path: "bin", execute_filemode: true }),
+  ]);
+  await compareTree(h, repo, "main");
+  // A file moved once cannot be moved again in the same request.
+  await commitFiles(h, repo, {}, [
+    act({ action: A.MOVE, previous_path: "README.md", file_path: "m1", infer_content: true }),
+    act({ action: A.MOVE, previous_path: "m1", file_path: "m2", infer_content: true }),
+  ], { rejected: true });
+  // Paths are cleaned; creating over a directory replaces it.
+  await commitFiles(h, repo, {}, [
+    act({ action: A.CREATE, file_path: "/./lfs//../lfs/x.txt/" }, "x\n"),
+  ], { rejected: true });
+  await commitFiles(h, repo, {}, [
+    act({ action: A.CREATE, file_path: "./dir/../lfs" }, "replaces a directory\n"),
+    act({ action: A.UPDATE, file_path: "lfs" }, "updated\n"),
+  ]);
+  await compareTree(h, repo, "main");
+});
+
+differentialTest("UserCommitFiles: deleting everything leaves the empty tree", async (h) => {
+  const repo = await h.repo("rich");
+  const tree = await h.git("ours", repo, ["ls-tree", "--name-only", "main"]);
+  await commitFiles(
+    h,
+    repo,
+    {},
+    tree.split("\n").map((name) => act({ action: A.DELETE, file_path: name })),
+  );
+  await compareTree(h, repo, "main");
+});
+
+differentialTest("UserCommitFiles: index errors", async (h) => {
+  const repo = await h.repo("rich", { shared: true });
+  const cases: ActionHeader[] = [
+    { action: A.CREATE, file_path: "../outside" },
+    { action: A.CREATE, file_path: "a/../../outside" },
+    { action: A.CREATE, file_path: "" },
+    { action: A.CREATE, file_path: "invalid://file/name" },
+    { action: A.CREATE, file_path: "README.md" },
+    { action: A.CREATE, file_path: ".git/config" },
+    { action: A.CREATE, file_path: "a/.." },
+    { action: A.CREATE, file_path: "sub/.git/x" },
+    { action: A.CREATE, file_path: "README.md/below" },
+    { action: A.CREATE_DIR, file_path: "bin" },
+    { action: A.CREATE_DIR, file_path: "README.md" },
+    { action: A.CREATE_DIR, file_path: RICH.submodulePath },
+    { action: A.UPDATE, file_path: "missing.txt" },
+    { action: A.DELETE, file_path: "missing/file.txt" },
+    { action: A.CHMOD, file_path: "missing" },
+    { action: A.MOVE, previous_path: "missing", file_path: "there" },
+    { action: A.MOVE, previous_path: "bin", file_path: "there", infer_content: true },
+    { action: A.MOVE, previous_path: "README.md", file_path: "bin/run.sh", infer_content: true },
+    { action: A.MOVE, previous_path: "../x", file_path: "there" },
+    { action: 42 as A, file_path: "x" },
+  ];
+  for (const header of cases) {
+    await commitFiles(h, repo, {}, [act(header, "content\n")], { rejected: true });
+  }
+});
+
+differentialTest("UserCommitFiles: errors of the request stream", async (h) => {
+  const repo = await h.repo("rich", { shared: true });
+  const request = (extra: Header, ...rest: unknown[]) => [commitHeader(repo, extra), ...rest];
+  const cases: unknown[][] = [
+    [{ action: { content: "no header yet" } }],
+    [...act({ action: A.CREATE, file_path: "ok" }), {}],
+    [...act({ action: A.CREATE, file_path: "../x" }), { action: { content: "late" } }, {}],
+    act({ action: A.CREATE, file_path: "b64", base64_content: true }, "aGVsbG8=!!!!"),
+    act({ action: A.UPDATE, file_path: "README.md", base64_content: true }, "a$b"),
+    act(
+      { action: A.MOVE, previous_path: "README.md", file_path: "x", base64_content: true },
+      "abc",
+    ),
+  ];
+  for (const rest of cases) {
+    await compareOperation(h, repo, "UserCommitFiles", request({}, ...rest) as never, {
+      rejected: true,
+    });
+  }
+  await compareOperation(h, repo, "UserCommitFiles", [{ action: { content: "x" } }] as never, {
+    rejected: true,
+  });
+});
+
+differentialTest("UserCommitFiles: invalid headers", async (h) => {
+  const repo = await h.repo("rich", { shared: true });
+  const headers: Header[] = [
+    { user: null },
+    { commit_message: "" },
+    { branch_name: "" },
+    { start_sha: "abc" },
+    { start_sha: "z".repeat(40) },
+    { start_sha: "1".repeat(40) },
+    { start_branch_name: "missing" },
+    { expected_old_oid: "zz" },
+    { expected_old_oid: "1".repeat(40) },
+    { repository: { storage_name: "default", relative_path: "missing.git" } },
+    { repository: { storage_name: "nope", relative_path: repo.relative_path } },
+    { user: user({ timezone: "Mars/Olympus" }) },
+    { user: user({ name: " ", email: "" }) },
+    { user: user({ name: "..", email: "<>" }) },
+  ];
+  for (const extra of headers) {
+    await commitFiles(h, repo, extra, [act({ action: A.CREATE, file_path: "x" }, "x")], {
+      rejected: true,
+    });
+  }
+});
+
+differentialTest("UserCommitFiles: branches, start points, force, expected old oid", async (h) => {
+  const repo = await h.repo("rich");
+  const main = await refOid(h, repo, "refs/heads/main");
+  const stale = await refOid(h, repo, "refs/heads/feature/stale");
+  const create = (name: string) => act({ action: A.CREATE, file_path: name }, `${name}\n`);
+  // A new branch from the target's default (none: an orphan commit), from a branch, from a sha.
+  await commitFiles(h, repo, { branch_name: "new/orphan" }, [create("orphan.txt")]);
+  await commitFiles(
+    h,
+    repo,
+    { branch_name: "new/from-stale", start_branch_name: "feature/stale" },
+    [
+      create("a.txt"),
+    ],
+  );
+  await commitFiles(h, repo, { branch_name: "new/from-sha", start_sha: main }, [create("b.txt")]);
+  // An existing branch from another start point: refused unless forced.
+  await commitFiles(h, repo, { branch_name: "feature/merged", start_sha: stale }, [create("c")], {
+    rejected: true,
+  });
+  await commitFiles(h, repo, { branch_name: "feature/merged", start_sha: stale, force: true }, [
+    create("c"),
+  ]);
+  // expected_old_oid: the current tip passes, another commit fails.
+  const tip = await refOid(h, repo, "refs/heads/main");
+  await commitFiles(h, repo, { expected_old_oid: stale }, [create("d")], { rejected: true });
+  await commitFiles(h, repo, {
+    expected_old_oid: tip,
+    commit_author_name: "Ann",
+    commit_author_email: "ann@example.com",
+  }, [
+    create("d"),
+  ]);
+  // No actions: a commit with the parent's tree.
+  await commitFiles(h, repo, { commit_author_name: "Only name" }, []);
+});
+
+differentialTest("UserCommitFiles: empty repository, start_repository", async (h) => {
+  const empty = await h.repo("empty");
+  const rich = await h.repo("rich", { shared: true });
+  await commitFiles(h, empty, { branch_name: "first" }, [
+    act({ action: A.CREATE, file_path: "README.md" }, "first\n"),
+    act({ action: A.CREATE_DIR, file_path: "docs" }),
+  ]);
+  await compareTree(h, empty, "first");
+  // Start from another repository's branch: its objects are fetched.
+  const other = await h.repo("empty");
+  await commitFiles(h, other, {
+    branch_name: "imported",
+    start_repository: withGlRepository(rich),
+    start_branch_name: "feature/merged",
+  }, [act({ action: A.UPDATE, file_path: "README.md" }, "imported\n")]);
+  await compareTree(h, other, "imported");
+  await commitFiles(h, other, {
+    branch_name: "by-sha",
+    start_repository: withGlRepository(rich),
+    start_sha: await refOid(h, rich, "refs/heads/feature/stale"),
+  }, [act({ action: A.DELETE, file_path: "README.md" })]);
+  await commitFiles(
+    h,
+    other,
+    {
+      branch_name: "missing-start",
+      start_repository: withGlRepository(rich),
+      start_branch_name: "no-such-branch",
+    },
+    [act({ action: A.DELETE, file_path: "README.md" })],
+    { rejected: true },
+  );
+  // The start repository is the target itself: resolved locally.
+  await commitFiles(h, other, {
+    branch_name: "self",
+    start_repository: withGlRepository(other),
+    start_branch_name: "imported",
+  }, [act({ action: A.CREATE, file_path: "self.txt" }, "self\n")]);
+});
+
+differentialTest("UserCommitFiles: hooks refuse", async (h) => {
+  const repo = await h.repo("rich");
+  const remove = await installCustomHook(h, repo, "pre-receive", "echo refused >&2; exit 1");
+  await commitFiles(h, repo, {}, [act({ action: A.CREATE, file_path: "x" }, "x")], {
+    rejected: true,
+  });
+  await remove();
+  await denyAccess(
+    "not allowed to push",
+    () =>
+      commitFiles(h, repo, {}, [act({ action: A.CREATE, file_path: "x" }, "x")], {
+        rejected: true,
+      }),
+  );
+});
