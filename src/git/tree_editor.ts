@@ -185,7 +185,8 @@ function sortKey(entry: EditableEntry): string {
   return entry.type === "tree" ? entry.name + "/" : entry.name;
 }
 
-const IGNORABLE_HFS = /\u00e2\u0080[\u008c-\u008f\u00aa-\u00ae]|\u00e2\u0081[\u00aa-\u00af]|\u00ef\u00bb\u00bf/g;
+const IGNORABLE_HFS =
+  /\u00e2\u0080[\u008c-\u008f\u00aa-\u00ae]|\u00e2\u0081[\u00aa-\u00af]|\u00ef\u00bb\u00bf/g;
 
 /**
  * Whether git's object check (`hash-object`'s fsck in strict mode) refuses
@@ -197,13 +198,16 @@ function refusedByFsck(name: string, mode: string): boolean {
   if (name === "" || name === "." || name === ".." || name.includes("/")) return true;
   const folded = name.replace(IGNORABLE_HFS, "").toLowerCase();
   if (folded === ".git" || /^(\.git|git~1)[. ]*(:.*)?$/i.test(name)) return true;
-  return mode === "120000" && (folded === ".gitmodules" || /^(\.gitmodules|gitmod~1)[. ]*$/i.test(name));
+  return mode === "120000" &&
+    (folded === ".gitmodules" || /^(\.gitmodules|gitmod~1)[. ]*$/i.test(name));
 }
 
 const HEX_PAIR = /^[0-9a-f]*$/;
 
 function oidBytes(oid: string): Uint8Array {
-  if (!HEX_PAIR.test(oid) || oid.length % 2 !== 0) throw new TreeWriteError("encoding/hex: invalid byte");
+  if (!HEX_PAIR.test(oid) || oid.length % 2 !== 0) {
+    throw new TreeWriteError("encoding/hex: invalid byte");
+  }
   const out = new Uint8Array(oid.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(oid.slice(2 * i, 2 * i + 2), 16);
   return out;
@@ -277,7 +281,13 @@ export class TreeEditor {
         entries.push(entry);
         return;
       }
-      const tree: EditableEntry = { oid: "", mode: "040000", name: first, type: "tree", entries: [] };
+      const tree: EditableEntry = {
+        oid: "",
+        mode: "040000",
+        name: first,
+        type: "tree",
+        entries: [],
+      };
       entries.push(tree);
       current.oid = "";
       current = tree;

@@ -249,7 +249,14 @@ differentialTest("UserCommitFiles: branches, start points, force, expected old o
   await commitFiles(h, repo, { commit_author_name: "Only name" }, []);
 });
 
+/** The `gitaly-servers` metadata Rails sends: where each storage lives (the reference's address). */
+function gitalyServersMetadata(h: Harness): Record<string, string> {
+  const servers = { default: { address: h.addresses.reference, token: "" } };
+  return { "gitaly-servers": btoa(JSON.stringify(servers)) };
+}
+
 differentialTest("UserCommitFiles: empty repository, start_repository", async (h) => {
+  const metadata = gitalyServersMetadata(h);
   const empty = await h.repo("empty");
   const rich = await h.repo("rich", { shared: true });
   await commitFiles(h, empty, { branch_name: "first" }, [
@@ -259,17 +266,29 @@ differentialTest("UserCommitFiles: empty repository, start_repository", async (h
   await compareTree(h, empty, "first");
   // Start from another repository's branch: its objects are fetched.
   const other = await h.repo("empty");
-  await commitFiles(h, other, {
-    branch_name: "imported",
-    start_repository: withGlRepository(rich),
-    start_branch_name: "feature/merged",
-  }, [act({ action: A.UPDATE, file_path: "README.md" }, "imported\n")]);
+  await commitFiles(
+    h,
+    other,
+    {
+      branch_name: "imported",
+      start_repository: withGlRepository(rich),
+      start_branch_name: "feature/merged",
+    },
+    [act({ action: A.UPDATE, file_path: "README.md" }, "imported\n")],
+    { metadata },
+  );
   await compareTree(h, other, "imported");
-  await commitFiles(h, other, {
-    branch_name: "by-sha",
-    start_repository: withGlRepository(rich),
-    start_sha: await refOid(h, rich, "refs/heads/feature/stale"),
-  }, [act({ action: A.DELETE, file_path: "README.md" })]);
+  await commitFiles(
+    h,
+    other,
+    {
+      branch_name: "by-sha",
+      start_repository: withGlRepository(rich),
+      start_sha: await refOid(h, rich, "refs/heads/feature/stale"),
+    },
+    [act({ action: A.DELETE, file_path: "README.md" })],
+    { metadata },
+  );
   await commitFiles(
     h,
     other,
@@ -277,6 +296,18 @@ differentialTest("UserCommitFiles: empty repository, start_repository", async (h
       branch_name: "missing-start",
       start_repository: withGlRepository(rich),
       start_branch_name: "no-such-branch",
+    },
+    [act({ action: A.DELETE, file_path: "README.md" })],
+    { rejected: true, metadata },
+  );
+  // Without the metadata Gitaly cannot reach the start repository.
+  await commitFiles(
+    h,
+    other,
+    {
+      branch_name: "no-metadata",
+      start_repository: withGlRepository(rich),
+      start_branch_name: "main",
     },
     [act({ action: A.DELETE, file_path: "README.md" })],
     { rejected: true },

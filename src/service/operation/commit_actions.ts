@@ -50,7 +50,10 @@ const INDEX_ERRORS: Record<IndexErrorType, { code: Code; proto: IndexError_Error
   empty_path: { code: Code.INVALID_ARGUMENT, proto: IndexError_ErrorType.ERROR_TYPE_EMPTY_PATH },
   file_exists: { code: Code.ALREADY_EXISTS, proto: IndexError_ErrorType.ERROR_TYPE_FILE_EXISTS },
   file_not_found: { code: Code.NOT_FOUND, proto: IndexError_ErrorType.ERROR_TYPE_FILE_NOT_FOUND },
-  invalid_path: { code: Code.INVALID_ARGUMENT, proto: IndexError_ErrorType.ERROR_TYPE_INVALID_PATH },
+  invalid_path: {
+    code: Code.INVALID_ARGUMENT,
+    proto: IndexError_ErrorType.ERROR_TYPE_INVALID_PATH,
+  },
 };
 
 const utf8 = new TextDecoder();
@@ -163,8 +166,10 @@ export async function applyAction(
         type: "unknown",
       };
       await edit(action.path, () => tree.remove(action.path));
-      return await edit(action.newPath, () =>
-        tree.add(action.newPath, moved, { overwriteDir: true }));
+      return await edit(
+        action.newPath,
+        () => tree.add(action.newPath, moved, { overwriteDir: true }),
+      );
     }
     case "create_dir": {
       let existing: EditableEntry | undefined;

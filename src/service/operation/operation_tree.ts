@@ -9,7 +9,7 @@
  */
 import { concatBytes } from "../../git/command.ts";
 import { parseTree } from "../../git/tree.ts";
-import { TreeWriteError, type TreeStore } from "../../git/tree_editor.ts";
+import { type TreeStore, TreeWriteError } from "../../git/tree_editor.ts";
 import type { ServiceDeps } from "../deps.ts";
 import type { Quarantine } from "./quarantine.ts";
 

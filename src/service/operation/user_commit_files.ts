@@ -28,6 +28,7 @@ import { type CallContext, clientStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { hexProblem } from "../../git/objectid.ts";
+import { gitalyServers } from "../remote/gitaly_servers.ts";
 import { applyAction, type CommitAction, pathText, validateActionPath } from "./commit_actions.ts";
 import {
   hasBranches,
@@ -39,7 +40,6 @@ import { type Quarantine, withQuarantine } from "./quarantine.ts";
 import {
   branchReference,
   CustomHookError,
-  NotAllowedError,
   ReferenceUpdateError,
   updateReferenceWithHooks,
 } from "./update_with_hooks.ts";
@@ -77,10 +77,6 @@ export function userCommitFiles(
         if (error instanceof CustomHookError) {
           throw new GrpcError(Code.PERMISSION_DENIED, "denied by custom hooks")
             .withDetail("gitaly.UserCommitFilesError", { custom_hook: error.detail() });
-        }
-        if (error instanceof NotAllowedError) {
-          throw new GrpcError(Code.PERMISSION_DENIED, error.message)
-            .withDetail("gitaly.UserCommitFilesError", { access_check: error.detail() });
         }
         throw error;
       }
@@ -141,7 +137,15 @@ async function commitFiles(
   let parent: string;
   if (!header.start_sha) {
     try {
-      parent = await resolveParentCommit(deps, quarantine, remote, targetRevision, targetCommit, header, signal);
+      parent = await resolveParentCommit(
+        deps,
+        ctx,
+        quarantine,
+        remote,
+        targetRevision,
+        targetCommit,
+        header,
+      );
     } catch (error) {
       throw wrapError("resolve parent commit", error);
     }
@@ -164,7 +168,7 @@ async function commitFiles(
     signature = signatureFromUser(header.user, header.timestamp);
   } catch (error) {
     if (error instanceof UnknownTimezoneError) {
-      throw invalidArgument(`getting date from proto: ${error.message}`);
+      throw invalidArgument(error.message);
     }
     throw error;
   }
@@ -226,9 +230,13 @@ async function commitFiles(
         old_object_id: header.expected_old_oid,
       });
     }
-    const info = await deps.catfile.info(quarantine.repoPath, `${header.expected_old_oid}^{object}`, {
-      signal,
-    });
+    const info = await deps.catfile.info(
+      quarantine.repoPath,
+      `${header.expected_old_oid}^{object}`,
+      {
+        signal,
+      },
+    );
     if (!info) {
       throw invalidArgument("cannot resolve expected old object ID: reference not found", {
         old_object_id: header.expected_old_oid,
@@ -254,7 +262,7 @@ async function commitFiles(
     if (error instanceof ReferenceUpdateError) {
       throw new GrpcError(Code.FAILED_PRECONDITION, error.message);
     }
-    if (error instanceof CustomHookError || error instanceof NotAllowedError) throw error;
+    if (error instanceof CustomHookError) throw error;
     throw wrapError("update reference", error);
   }
 
@@ -270,19 +278,32 @@ async function commitFiles(
 /** Gitaly's `resolveParentCommit`: the commit the new one builds on ("" for none). */
 async function resolveParentCommit(
   deps: ServiceDeps,
+  ctx: CallContext,
   quarantine: Quarantine,
   remote: Partial<Repository> | undefined,
   targetRevision: string,
   targetCommit: string,
   header: UserCommitFilesRequestHeader,
-  signal: AbortSignal,
 ): Promise<string> {
+  const signal = ctx.signal;
   const startBranch = header.start_branch_name?.length ? header.start_branch_name : undefined;
   if (!remote && !startBranch) return targetCommit;
   let repoPath = quarantine.repoPath;
   let env: Record<string, string> | undefined = quarantine.env;
   let kind = "*localrepo.Repo";
   if (remote) {
+    // Like Gitaly, reach the other repository only as the caller says where it lives.
+    const servers = gitalyServers(ctx.metadata);
+    if (!servers) {
+      throw new Error("remote repository: remote repository: empty gitaly-servers metadata");
+    }
+    if (!servers[remote.storage_name ?? ""]) {
+      throw new Error(
+        `remote repository: remote repository: no storage info for ${
+          JSON.stringify(remote.storage_name ?? "")
+        }`,
+      );
+    }
     try {
       repoPath = await deps.locator.repoPath(remote);
     } catch (error) {
@@ -406,7 +427,8 @@ async function readAction(
     throw invalidArgument(`NoMethodError: undefined method \`downcase' for ${type}:Integer`);
   }
   const path = validateActionPath(repoPath, binaryString(header.file_path ?? new Uint8Array()));
-  const content = () => blobFrom(deps, quarantine, reader, path, header.base64_content, type, signal);
+  const content = () =>
+    blobFrom(deps, quarantine, reader, path, header.base64_content, type, signal);
   switch (type) {
     case ActionType.CREATE:
       return { kind: "create", path, oid: await content(), executable: header.execute_filemode };

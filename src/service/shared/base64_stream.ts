@@ -15,11 +15,14 @@ const PAD = 0x3d;
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Malformed base64 input (Go's `base64.CorruptInputError`). */
+/**
+ * Malformed base64 input: Go's `base64.CorruptInputError` for a bad byte,
+ * or `unexpected EOF` when the input ends inside a quantum.
+ */
 export class Base64InputError extends Error {
-  /** Builds the error for the offending input offset. */
-  constructor(readonly offset: number) {
-    super(`illegal base64 data at input byte ${offset}`);
+  /** Builds the error for the offending input offset; undefined: the input ended early. */
+  constructor(readonly offset?: number) {
+    super(offset === undefined ? "unexpected EOF" : `illegal base64 data at input byte ${offset}`);
     this.name = "Base64InputError";
   }
 }
@@ -45,15 +48,9 @@ export class Base64Decoder {
     return Uint8Array.from(out);
   }
 
-  /** Checks the input ended on a quantum. */
+  /** Checks the input ended on a quantum (Go reads whole quanta: a short rest is an early EOF). */
   end(): void {
-    if (this.#quantum.length === 0) return;
-    const at = this.#offset;
-    if (this.#quantum.length === 1 || this.#quantum.some((b) => b !== PAD)) {
-      const bad = this.#quantum.findIndex((b, i) => b === PAD ? i < 2 : VALUES[b] < 0);
-      throw new Base64InputError(bad >= 0 ? at + bad : at);
-    }
-    throw new Base64InputError(at);
+    if (this.#quantum.length > 0) throw new Base64InputError();
   }
 
   #decodeQuantum(out: number[]): void {
