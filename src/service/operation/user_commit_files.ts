@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Base64Decoder, Base64InputError } from "../shared/base64_stream.ts";
+import { Base64Decoder, type Base64InputError } from "../shared/base64_stream.ts";
 import {
   DisallowedCharactersError,
   signatureFromUser,
@@ -15,8 +15,8 @@ import {
   writeCommit,
 } from "../../git/commit_writer.ts";
 import { type ObjectHash, readObjectFormat } from "../../git/objectid.ts";
-import { binaryString } from "../../git/tree_editor.ts";
-import { TreeEditor } from "../../git/tree_editor.ts";
+import { bytesEqual } from "../../git/tree.ts";
+import { binaryString, bytesOfBinary, TreeEditor } from "../../git/tree_editor.ts";
 import {
   type Repository,
   UserCommitFilesActionHeader_ActionType as ActionType,
@@ -496,7 +496,8 @@ async function blobFrom(
     }
   };
   const text = pathText(path);
-  const validUtf8 = encoder.encode(text).length === path.length || /^[\x00-\x7f]*$/.test(path);
+  // `--path` only when the path survives as a command-line argument.
+  const validUtf8 = bytesEqual(encoder.encode(text), bytesOfBinary(path));
   try {
     return await writeBlob(
       deps,
