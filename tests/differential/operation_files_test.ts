@@ -11,7 +11,7 @@ import {
   type UserCommitFilesActionHeader,
   UserCommitFilesActionHeader_ActionType as A,
 } from "../../src/proto/types.ts";
-import { differentialTest, type Harness, type Loose, type RepoRef } from "./harness.ts";
+import { assertSame, differentialTest, type Harness, type Loose, type RepoRef } from "./harness.ts";
 import {
   compareOperation,
   type CompareOperationOptions,
@@ -334,4 +334,88 @@ differentialTest("UserCommitFiles: hooks refuse", async (h) => {
         rejected: true,
       }),
   );
+});
+
+/**
+ * Calls UserUpdateSubmodule on both sides, compares the outcome (an error,
+ * or a response carrying `commit_error`/`pre_receive_error`) and asserts no
+ * ref changed.
+ */
+async function refusedInResponse(h: Harness, repo: RepoRef, request: Header): Promise<void> {
+  const before = await h.compareRefs(repo);
+  const compared = await compareOperation(h, repo, "UserUpdateSubmodule", request as never);
+  if (compared.ours.ok) {
+    const response = compared.ours.responses as { branch_update?: unknown };
+    if (response.branch_update) throw new Error(`updated: ${JSON.stringify(response)}`);
+  }
+  assertSame(await h.compareRefs(repo), before, "refs after the refusal");
+}
+
+function submoduleRequest(repo: RepoRef, extra: Header = {}) {
+  return {
+    repository: withGlRepository(repo),
+    user: user(),
+    submodule: RICH.submodulePath,
+    commit_sha: "abcdefabcdefabcdefabcdefabcdefabcdefabcd",
+    branch: "main",
+    commit_message: "Update the submodule",
+    timestamp,
+    ...extra,
+  };
+}
+
+differentialTest("UserUpdateSubmodule: updates the gitlink", async (h) => {
+  const repo = await h.repo("rich");
+  await compareOperation(h, repo, "UserUpdateSubmodule", submoduleRequest(repo) as never);
+  await compareTree(h, repo, "main");
+  // Again: already there.
+  await refusedInResponse(h, repo, submoduleRequest(repo));
+  const tip = await refOid(h, repo, "refs/heads/main");
+  await compareOperation(
+    h,
+    repo,
+    "UserUpdateSubmodule",
+    submoduleRequest(repo, {
+      commit_sha: "1111111111111111111111111111111111111111",
+      expected_old_oid: tip,
+      submodule: `./${RICH.submodulePath}/`,
+    }) as never,
+  );
+});
+
+differentialTest("UserUpdateSubmodule: errors", async (h) => {
+  const repo = await h.repo("rich", { shared: true });
+  const empty = await h.repo("empty", { shared: true });
+  const cases: Header[] = [
+    { user: null },
+    { commit_sha: "" },
+    { commit_sha: "ABCDEFABCDEFABCDEFABCDEFABCDEFABCDEFABCD" },
+    { commit_sha: "abc" },
+    { branch: "" },
+    { submodule: "" },
+    { commit_message: "" },
+    { branch: "missing" },
+    { submodule: "README.md" },
+    { submodule: "bin" },
+    { submodule: "no/such/path" },
+    { submodule: "../outside" },
+    { submodule: "." },
+    { expected_old_oid: "zz" },
+    { expected_old_oid: "1".repeat(40) },
+    { user: user({ timezone: "Mars/Olympus" }) },
+    { repository: { storage_name: "default", relative_path: "missing.git" } },
+  ];
+  for (const extra of cases) {
+    await refusedInResponse(h, repo, submoduleRequest(repo, extra));
+  }
+  await refusedInResponse(h, empty, submoduleRequest(empty));
+  const stale = await refOid(h, repo, "refs/heads/feature/stale");
+  await refusedInResponse(h, repo, submoduleRequest(repo, { expected_old_oid: stale }));
+});
+
+differentialTest("UserUpdateSubmodule: hooks refuse", async (h) => {
+  const repo = await h.repo("rich");
+  const remove = await installCustomHook(h, repo, "pre-receive", "echo no submodules >&2; exit 1");
+  await refusedInResponse(h, repo, submoduleRequest(repo));
+  await remove();
 });
