@@ -419,3 +419,182 @@ differentialTest("UserUpdateSubmodule: hooks refuse", async (h) => {
   await refusedInResponse(h, repo, submoduleRequest(repo));
   await remove();
 });
+
+function applyPatchRequests(repo: RepoRef, mbox: string | Uint8Array, extra: Header = {}) {
+  const bytes = typeof mbox === "string" ? new TextEncoder().encode(mbox) : mbox;
+  const chunks = [];
+  for (let at = 0; at < bytes.length; at += 700) {
+    chunks.push({ patches: bytes.slice(at, at + 700) });
+  }
+  return [{
+    header: {
+      repository: withGlRepository(repo),
+      user: user(),
+      target_branch: "main",
+      timestamp,
+      ...extra,
+    },
+  }, ...chunks];
+}
+
+function applyPatch(
+  h: Harness,
+  repo: RepoRef,
+  mbox: string | Uint8Array,
+  extra: Header = {},
+  options: CompareOperationOptions = {},
+) {
+  return compareOperation(
+    h,
+    repo,
+    "UserApplyPatch",
+    applyPatchRequests(repo, mbox, extra) as never,
+    options,
+  );
+}
+
+/** The git blob id of `text`. */
+async function blobId(text: string): Promise<string> {
+  const body = new TextEncoder().encode(text);
+  const head = new TextEncoder().encode(`blob ${body.length}\0`);
+  const all = new Uint8Array(head.length + body.length);
+  all.set(head);
+  all.set(body, head.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", all));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const lines = (n: number, change: Record<number, string> = {}) =>
+  Array.from({ length: n }, (_, i) => change[i + 1] ?? `line ${i + 1}`).join("\n") + "\n";
+
+/** A mail with a patch of `path` from `before` to `after` (one hunk around `line`). */
+async function linePatch(
+  path: string,
+  before: string,
+  after: string,
+  line: number,
+  subject: string,
+) {
+  const old = before.split("\n");
+  const next = after.split("\n");
+  const start = Math.max(1, line - 3);
+  const end = Math.min(old.length - 1, line + 3);
+  const hunk: string[] = [];
+  for (let i = start; i <= end; i++) {
+    if (old[i - 1] === next[i - 1]) hunk.push(` ${old[i - 1]}`);
+    else hunk.push(`-${old[i - 1]}`, `+${next[i - 1]}`);
+  }
+  const count = end - start + 1;
+  return [
+    "From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001",
+    "From: Ann Example <ann@example.com>",
+    "Date: Tue, 14 Nov 2023 23:13:20 +0100",
+    `Subject: [PATCH] ${subject}`,
+    "",
+    "Explained in the body.",
+    "",
+    "",
+    "With trailing spaces.   ",
+    "---",
+    "",
+    `diff --git a/${path} b/${path}`,
+    `index ${(await blobId(before)).slice(0, 7)}..${(await blobId(after)).slice(0, 7)} 100644`,
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -${start},${count} +${start},${count} @@`,
+    ...hunk,
+    "-- ",
+    "2.42.0",
+    "",
+    "",
+  ].join("\n");
+}
+
+differentialTest("UserApplyPatch: applies format-patch mails", async (h) => {
+  const repo = await h.repo("rich");
+  const mbox = await h.git("ours", repo, [
+    "format-patch",
+    "--stdout",
+    "feature/merged~2..feature/merged",
+  ]);
+  await applyPatch(h, repo, mbox + "\n");
+  await compareTree(h, repo, "main");
+  // A branch that does not exist starts at the default branch.
+  await applyPatch(h, repo, mbox + "\n", { target_branch: "patched" });
+  // expected_old_oid: the branch's tip passes.
+  const tip = await refOid(h, repo, "refs/heads/feature/stale");
+  await applyPatch(h, repo, mbox + "\n", {
+    target_branch: "feature/stale",
+    expected_old_oid: tip,
+    user: user({ timezone: "America/New_York" }),
+  });
+});
+
+differentialTest("UserApplyPatch: three-way fallback and conflicts", async (h) => {
+  const repo = await h.repo("rich");
+  const base = lines(20);
+  await commitFiles(h, repo, {}, [act({ action: A.CREATE, file_path: "twenty.txt" }, base)]);
+  // Our side changes line 12, inside the patch's context: a plain apply fails, the merge works.
+  const ours = lines(20, { 12: "line twelve" });
+  await commitFiles(h, repo, {}, [act({ action: A.UPDATE, file_path: "twenty.txt" }, ours)]);
+  const theirs = lines(20, { 15: "line fifteen" });
+  await applyPatch(h, repo, await linePatch("twenty.txt", base, theirs, 15, "Change line 15"));
+  await compareTree(h, repo, "main");
+  // The same line changed on both sides: the patch fails.
+  const conflicting = lines(20, { 12: "line 12 changed", 15: "line fifteen" });
+  const mbox = await linePatch(
+    "twenty.txt",
+    base,
+    lines(20, { 12: "line 12 changed" }),
+    12,
+    "Clash",
+  );
+  await applyPatch(h, repo, mbox, {}, { rejected: true });
+  void conflicting;
+  // A patch whose preimage is unknown cannot be merged.
+  await applyPatch(
+    h,
+    repo,
+    await linePatch("README.md", lines(8), lines(8, { 4: "four" }), 4, "Unknown base"),
+    {},
+    { rejected: true },
+  );
+});
+
+differentialTest("UserApplyPatch: errors", async (h) => {
+  const repo = await h.repo("rich", { shared: true });
+  const mbox = await h.git("ours", repo, [
+    "format-patch",
+    "--stdout",
+    "feature/merged~1..feature/merged",
+  ]);
+  const cases: Header[] = [
+    { user: null },
+    { target_branch: "" },
+    { repository: { storage_name: "default", relative_path: "missing.git" } },
+    { user: user({ timezone: "Mars/Olympus" }) },
+    { expected_old_oid: "zz" },
+    { expected_old_oid: "1".repeat(40) },
+  ];
+  for (const extra of cases) {
+    await applyPatch(h, repo, mbox, extra, { rejected: true });
+  }
+  await compareOperation(h, repo, "UserApplyPatch", [{ patches: mbox }] as never, {
+    rejected: true,
+  });
+  await applyPatch(h, repo, "this is not a patch\n", {}, { rejected: true });
+  const empty = await h.repo("empty", { shared: true });
+  await applyPatch(h, empty, mbox, {}, { rejected: true });
+});
+
+differentialTest("UserApplyPatch: hooks refuse", async (h) => {
+  const repo = await h.repo("rich");
+  const mbox = await h.git("ours", repo, [
+    "format-patch",
+    "--stdout",
+    "feature/merged~1..feature/merged",
+  ]);
+  const remove = await installCustomHook(h, repo, "pre-receive", "echo no patches >&2; exit 1");
+  await applyPatch(h, repo, mbox, {}, { rejected: true });
+  await remove();
+});

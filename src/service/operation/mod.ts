@@ -8,6 +8,7 @@
  */
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { userApplyPatch } from "./user_apply_patch.ts";
 import { userCommitFiles } from "./user_commit_files.ts";
 import { userCreateBranch } from "./user_create_branch.ts";
 import { userUpdateSubmodule } from "./user_update_submodule.ts";
@@ -15,6 +16,7 @@ import { userUpdateSubmodule } from "./user_update_submodule.ts";
 /** Builds the service's handlers. */
 export function operationService(deps: ServiceDeps): ServiceImplementation {
   return defineService("gitaly.OperationService", {
+    UserApplyPatch: userApplyPatch(deps),
     UserCommitFiles: userCommitFiles(deps),
     UserCreateBranch: userCreateBranch(deps),
     UserUpdateSubmodule: userUpdateSubmodule(deps),
