@@ -25,9 +25,8 @@ import { hexProblem, readObjectFormat } from "../../git/objectid.ts";
 import { binaryString, bytesOfBinary } from "../../git/tree_editor.ts";
 import type { UserApplyPatchRequest, UserApplyPatchRequest_Header } from "../../proto/types.ts";
 import {
-  Code,
   failedPrecondition,
-  GrpcError,
+  type GrpcError,
   internal,
   invalidArgument,
   wrapError,
@@ -38,7 +37,7 @@ import { defaultBranch } from "../ref/for_each_ref.ts";
 import { makeStorageTempDir } from "../shared/storage.ts";
 import { resolveInQuarantine } from "./operation_tree.ts";
 import { type Quarantine, withQuarantine } from "./quarantine.ts";
-import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
+import { branchReference, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 const decoder = new TextDecoder();
 
