@@ -519,6 +519,10 @@ differentialTest("UserApplyPatch: applies format-patch mails", async (h) => {
   ]);
   await applyPatch(h, repo, mbox + "\n");
   await compareTree(h, repo, "main");
+  // The same mails again: the three-way merge finds them applied, no commit is added.
+  await applyPatch(h, repo, mbox + "\n");
+  // An empty mailbox changes nothing.
+  await applyPatch(h, repo, "");
   // A branch that does not exist starts at the default branch.
   await applyPatch(h, repo, mbox + "\n", { target_branch: "patched" });
   // expected_old_oid: the branch's tip passes.

@@ -6,8 +6,9 @@
  * Gitaly runs `git am --quiet --3way` in a temporary worktree. We do what
  * `git am` does without one: `git mailsplit` and `git mailinfo` split the
  * mailbox and read each mail's author, date, subject and message; the patch
- * is applied to a temporary index (`git apply --cached`, falling back to a
- * three-way merge with the blobs the patch names, `--3way`); the commit gets
+ * is applied to a temporary index (`git apply --cached`, falling back as
+ * `git am --3way` does to a three-way merge of trees, the base made of the
+ * blobs the patch names); the commit gets
  * the mail's author and date, the request's user as committer at the
  * request's timestamp, and `git am`'s message (subject, blank line, body,
  * cleaned up like `git stripspace`). Hence the same commits as Gitaly's.
@@ -21,6 +22,7 @@ import {
   UnknownTimezoneError,
   writeCommit,
 } from "../../git/commit_writer.ts";
+import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { hexProblem, readObjectFormat } from "../../git/objectid.ts";
 import { binaryString, bytesOfBinary } from "../../git/tree_editor.ts";
 import type { UserApplyPatchRequest, UserApplyPatchRequest_Header } from "../../proto/types.ts";
@@ -216,7 +218,7 @@ async function applyMailbox(
   committer: Signature,
   signal: AbortSignal,
 ): Promise<string> {
-  const git = (args: string[], stdin?: Uint8Array) =>
+  const git = (args: string[], stdin?: Uint8Array | ReadableStream<Uint8Array>) =>
     deps.git.run({
       gitDir: quarantine.repoPath,
       args,
@@ -226,7 +228,9 @@ async function applyMailbox(
     });
   const mails = join(dir, "mails");
   await Deno.mkdir(mails);
-  const split = await git(["mailsplit", "-d4", `-o${mails}`, "-b", "--", join(dir, "mbox")]);
+  // On stdin, as git am gives it: an empty mailbox is no error there.
+  const mbox = await Deno.open(join(dir, "mbox"));
+  const split = await git(["mailsplit", "-d4", `-o${mails}`, "-b", "--"], mbox.readable);
   if (split.code !== 0) {
     throw internal(`apply patch: exit status 128, stderr: ${JSON.stringify(split.stderr)}`);
   }
@@ -254,10 +258,11 @@ async function applyMailbox(
     }
     const plain = await git(["apply", "--cached", "--", patchPath]);
     if (plain.code !== 0) {
-      const threeWay = await git(["apply", "--cached", "--3way", "--", patchPath]);
-      if (threeWay.code !== 0) throw patchFailed(number, message);
+      const merged = await threeWay(deps, quarantine, dir, patchPath, currentTree, signal);
+      if (!merged) throw patchFailed(number, message);
       // Merged back to what we had: git am skips the patch.
-      if (await run(["write-tree"]) === currentTree) continue;
+      if (merged === currentTree) continue;
+      await run(["read-tree", merged]);
     }
     currentTree = await run(["write-tree"]);
     current = await writeCommit(deps.git, quarantine.repoPath, {
@@ -277,4 +282,48 @@ async function applyMailbox(
     });
   }
   return current;
+}
+
+/**
+ * `git am --3way`'s fallback: the blobs the patch names make a base tree,
+ * the patch applied to that base gives theirs, and base, ours and theirs
+ * are merged as trees. The merged tree, or undefined when the patch cannot
+ * be placed (blobs missing, the patch does not fit its own base, conflicts).
+ */
+async function threeWay(
+  deps: ServiceDeps,
+  quarantine: Quarantine,
+  dir: string,
+  patchPath: string,
+  ours: string,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const fake = join(dir, "fake-ancestor");
+  await Deno.remove(fake).catch(() => {});
+  const git = (args: string[]) =>
+    deps.git.run({
+      gitDir: quarantine.repoPath,
+      args,
+      env: { ...quarantine.env, GIT_INDEX_FILE: fake },
+      signal,
+    });
+  if ((await git(["apply", `--build-fake-ancestor=${fake}`, "--", patchPath])).code !== 0) return;
+  const base = await git(["write-tree"]);
+  if (base.code !== 0) return;
+  if ((await git(["apply", "--cached", "--", patchPath])).code !== 0) return;
+  const theirs = await git(["write-tree"]);
+  if (theirs.code !== 0) return;
+  try {
+    const { tree } = await mergeTree(deps.git, quarantine.repoPath, {
+      ours,
+      theirs: decoder.decode(theirs.stdout).trim(),
+      mergeBase: decoder.decode(base.stdout).trim(),
+      env: quarantine.env,
+      signal,
+    });
+    return tree;
+  } catch (error) {
+    if (error instanceof MergeTreeConflictError) return;
+    throw error;
+  }
 }
