@@ -95,6 +95,36 @@ differentialTest("UserCommitFiles: every action in one commit", async (h) => {
   await compareTree(h, repo, "main");
 });
 
+differentialTest("UserCommitFiles: large and odd content, non-UTF-8 paths", async (h) => {
+  const repo = await h.repo("rich");
+  const large = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31 + (i >> 11)) % 251);
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < large.length; at += 128 * 1024) {
+    chunks.push(large.subarray(at, at + 128 * 1024));
+  }
+  const latin1 = (name: string) => new Uint8Array([...new TextEncoder().encode(name), 0xe9]);
+  await commitFiles(h, repo, {}, [
+    act({ action: A.CREATE, file_path: "large/three-mib.bin" }, ...chunks),
+    act(
+      { action: A.CREATE, file_path: "b64/lines.txt", base64_content: true },
+      "aGVs\r\n",
+      "bG8K\n",
+    ),
+    act({ action: A.CREATE, file_path: "empty.txt" }),
+    act({ action: A.UPDATE, file_path: RICH.latin1FileName }, "updated caf\xe9\n"),
+    act({ action: A.CREATE, file_path: latin1("new/caf") }, "bytes\n"),
+  ]);
+  await compareTree(h, repo, "main");
+  await commitFiles(h, repo, {}, [act({ action: A.CREATE, file_path: RICH.latin1FileName }, "x")], {
+    rejected: true,
+  });
+  // A start_sha that names no commit.
+  const blob = (await h.git("ours", repo, ["rev-parse", "main:README.md"])).trim();
+  await commitFiles(h, repo, { start_sha: blob }, [act({ action: A.DELETE, file_path: "x" })], {
+    rejected: true,
+  });
+});
+
 differentialTest("UserCommitFiles: Gitaly's tree quirks", async (h) => {
   const repo = await h.repo("rich");
   // `a/a` where `a` is missing puts the file at the root; emptied trees are dropped.
@@ -418,6 +448,7 @@ differentialTest("UserUpdateSubmodule: hooks refuse", async (h) => {
   const remove = await installCustomHook(h, repo, "pre-receive", "echo no submodules >&2; exit 1");
   await refusedInResponse(h, repo, submoduleRequest(repo));
   await remove();
+  await denyAccess("not allowed", () => refusedInResponse(h, repo, submoduleRequest(repo)));
 });
 
 function applyPatchRequests(repo: RepoRef, mbox: string | Uint8Array, extra: Header = {}) {
@@ -601,4 +632,5 @@ differentialTest("UserApplyPatch: hooks refuse", async (h) => {
   const remove = await installCustomHook(h, repo, "pre-receive", "echo no patches >&2; exit 1");
   await applyPatch(h, repo, mbox, {}, { rejected: true });
   await remove();
+  await denyAccess("not allowed", () => applyPatch(h, repo, mbox, {}, { rejected: true }));
 });
