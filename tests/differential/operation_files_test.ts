@@ -618,6 +618,8 @@ differentialTest("UserApplyPatch: errors", async (h) => {
     rejected: true,
   });
   await applyPatch(h, repo, "this is not a patch\n", {}, { rejected: true });
+  const anonymous = mbox.replace(/^From: .*\n/m, "");
+  await applyPatch(h, repo, anonymous, {}, { rejected: true });
   const empty = await h.repo("empty", { shared: true });
   await applyPatch(h, empty, mbox, {}, { rejected: true });
 });

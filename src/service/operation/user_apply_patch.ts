@@ -22,6 +22,7 @@ import {
   UnknownTimezoneError,
   writeCommit,
 } from "../../git/commit_writer.ts";
+import { goQuote } from "../../git/goquote.ts";
 import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
 import { hexProblem, readObjectFormat } from "../../git/objectid.ts";
 import { binaryString, bytesOfBinary } from "../../git/tree_editor.ts";
@@ -198,6 +199,11 @@ export function stripspace(text: string): string {
   return out.map((line) => `${line}\n`).join("");
 }
 
+/** Gitaly's answer when `git am` stops with `stderr` (and not on a patch that failed). */
+function amFailed(stderr: string): GrpcError {
+  return internal(`apply patch: exit status 128, stderr: ${goQuote(stderr)}`);
+}
+
 /** `git am`'s words when patch `number` (its message `message`) does not apply. */
 function patchFailed(number: number, message: string): GrpcError {
   const subject = decoder.decode(bytesOfBinary(message.split("\n")[0]));
@@ -232,7 +238,7 @@ async function applyMailbox(
   const mbox = await Deno.open(join(dir, "mbox"));
   const split = await git(["mailsplit", "-d4", `-o${mails}`, "-b", "--"], mbox.readable);
   if (split.code !== 0) {
-    throw internal(`apply patch: exit status 128, stderr: ${JSON.stringify(split.stderr)}`);
+    throw amFailed(split.stderr);
   }
   const count = Number(decoder.decode(split.stdout).trim());
   const run = async (args: string[], stdin?: Uint8Array) => {
@@ -253,9 +259,9 @@ async function applyMailbox(
     if (info.author === "Mail System Internal Data") continue;
     const body = await Deno.readFile(msgPath);
     const message = stripspace(`${info.subject}\n\n${binaryString(body)}`);
-    if ((await Deno.stat(patchPath)).size === 0) {
-      throw internal(`apply patch: exit status 128, stderr: ""`);
-    }
+    // git am prints "Patch is empty." (stdout) and stops.
+    if ((await Deno.stat(patchPath)).size === 0) throw amFailed("");
+    if (!info.author) throw amFailed(`fatal: empty ident name (for <${info.email}>) not allowed\n`);
     const plain = await git(["apply", "--cached", "--", patchPath]);
     if (plain.code !== 0) {
       const merged = await threeWay(deps, quarantine, dir, patchPath, currentTree, signal);

@@ -28,6 +28,7 @@ import { type CallContext, clientStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { hexProblem } from "../../git/objectid.ts";
+import { goQuote } from "../../git/goquote.ts";
 import { gitalyServers } from "../remote/gitaly_servers.ts";
 import { applyAction, type CommitAction, pathText, validateActionPath } from "./commit_actions.ts";
 import {
@@ -47,6 +48,16 @@ import {
 const encoder = new TextEncoder();
 const EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 const EMPTY_TREE_SHA256 = "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321";
+
+/** Gitaly's Go type of each action, which its messages name. */
+const GO_ACTION_TYPES: Record<CommitAction["kind"], string> = {
+  create: "operations.createFile",
+  create_dir: "operations.createDirectory",
+  update: "operations.updateFile",
+  move: "operations.moveFile",
+  delete: "operations.deleteFile",
+  chmod: "operations.changeFileMode",
+};
 
 /** Gitaly's message when the signature ends up without a name or an email. */
 const SIGNATURE_MISSING =
@@ -188,7 +199,9 @@ async function commitFiles(
       await applyAction(editor, action, emptyBlobId);
     } catch (error) {
       if (error instanceof GrpcError) throw error;
-      throw new Error(`performing action ${action.kind}: ${(error as Error).message}`);
+      throw new Error(
+        `performing action ${GO_ACTION_TYPES[action.kind]}: ${(error as Error).message}`,
+      );
     }
   }
   let treeId: string | undefined;
@@ -300,7 +313,7 @@ async function resolveParentCommit(
     if (!servers[remote.storage_name ?? ""]) {
       throw new Error(
         `remote repository: remote repository: no storage info for ${
-          JSON.stringify(remote.storage_name ?? "")
+          goQuote(remote.storage_name ?? "")
         }`,
       );
     }
@@ -321,7 +334,7 @@ async function resolveParentCommit(
     : await deps.catfile.info(repoPath, revision, { env, signal });
   if (!info) {
     throw new Error(
-      `resolving refish ${JSON.stringify(revision)} in ${kind}: reference not found`,
+      `resolving refish ${goQuote(revision)} in ${kind}: reference not found`,
     );
   }
   return info.oid;
