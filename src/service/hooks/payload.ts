@@ -13,6 +13,11 @@ import type { Repository } from "../../proto/types.ts";
 /** The environment variable that carries the payload. */
 export const HOOKS_PAYLOAD_ENV = "GITALY_HOOKS_PAYLOAD";
 
+/** The metadata key naming the pack-objects hook's socket. */
+export const SIDECHANNEL_SOCKET_HEADER = "gitaly-sidechannel-socket";
+/** The file name of that socket. */
+export const SIDECHANNEL_SOCKET_NAME = "sidechannel";
+
 /** Gitaly's hook bits. */
 export const Hook = {
   ReferenceTransaction: 1,
@@ -34,6 +39,8 @@ export interface UserDetails {
   userid: string;
   /** `ssh`, `http` or `web`. */
   protocol: string;
+  /** The client's address, when the caller said (`remote_ip` metadata). */
+  remoteIp?: string;
 }
 
 /** The decoded payload. */
@@ -102,7 +109,14 @@ export function encodeHooksPayload(payload: HooksPayload): string {
     internal_socket: payload.internalSocket,
     internal_socket_token: payload.internalSocketToken,
     transaction: payload.transaction ?? null,
-    user_details: payload.userDetails ?? null,
+    user_details: payload.userDetails
+      ? {
+        username: payload.userDetails.username,
+        userid: payload.userDetails.userid,
+        protocol: payload.userDetails.protocol,
+        ...(payload.userDetails.remoteIp ? { remote_ip: payload.userDetails.remoteIp } : {}),
+      }
+      : null,
     repository: repositoryJson(payload.repository),
   };
   const bytes = new TextEncoder().encode(JSON.stringify(json));
@@ -147,6 +161,7 @@ export function decodeHooksPayload(encoded: string): HooksPayload {
         username: String(details.username ?? ""),
         userid: String(details.userid ?? ""),
         protocol: String(details.protocol ?? ""),
+        ...(details.remote_ip ? { remoteIp: String(details.remote_ip) } : {}),
       }
       : undefined,
     repository: parseRepository(json.repository),
