@@ -14,7 +14,7 @@ import {
   UnknownTimezoneError,
   writeCommit,
 } from "../../git/commit_writer.ts";
-import { type ObjectHash, readObjectFormat } from "../../git/objectid.ts";
+import { hexProblem, type ObjectHash, readObjectFormat } from "../../git/objectid.ts";
 import { bytesEqual } from "../../git/tree.ts";
 import { binaryString, bytesOfBinary, TreeEditor } from "../../git/tree_editor.ts";
 import {
@@ -27,7 +27,6 @@ import { Code, GrpcError, invalidArgument, wrapError } from "../../server/errors
 import { type CallContext, clientStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { hexProblem } from "../../git/objectid.ts";
 import { goQuote } from "../../git/goquote.ts";
 import { gitalyServers } from "../remote/gitaly_servers.ts";
 import { applyAction, type CommitAction, pathText, validateActionPath } from "./commit_actions.ts";
@@ -64,10 +63,11 @@ const SIGNATURE_MISSING =
   "commit: failed to parse signature - Signature cannot have an empty name or email";
 
 /**
- * Header checks and answers as Gitaly's: InvalidArgument for a bad header,
- * the index errors of `commit_actions.ts` (with `UserCommitFilesError`
- * details), PermissionDenied with `custom_hook` or `access_check` details
- * when the hooks refuse, FailedPrecondition when the branch moved.
+ * Header checks and answers as Gitaly 16.7's: InvalidArgument for a bad
+ * header, the index errors of `commit_actions.ts` (with
+ * `UserCommitFilesError` details), PermissionDenied with a `custom_hook`
+ * detail when a custom hook refuses (GitLab's refusal is Internal, as
+ * there), FailedPrecondition when the branch moved.
  */
 export function userCommitFiles(
   deps: ServiceDeps,
