@@ -275,6 +275,8 @@ differentialTest("UserCommitFiles: branches, start points, force, expected old o
   }, [
     create("d"),
   ]);
+  // A branch name git refuses.
+  await commitFiles(h, repo, { branch_name: "bad..name" }, [create("e")], { rejected: true });
   // No actions: a commit with the parent's tree.
   await commitFiles(h, repo, { commit_author_name: "Only name" }, []);
 });
@@ -357,6 +359,11 @@ differentialTest("UserCommitFiles: hooks refuse", async (h) => {
     rejected: true,
   });
   await remove();
+  const removeUpdate = await installCustomHook(h, repo, "update", "echo $1 refused; exit 1");
+  await commitFiles(h, repo, {}, [act({ action: A.CREATE, file_path: "x" }, "x")], {
+    rejected: true,
+  });
+  await removeUpdate();
   await denyAccess(
     "not allowed to push",
     () =>
