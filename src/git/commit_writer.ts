@@ -17,6 +17,11 @@ export interface Signature {
   seconds: number;
   /** The time zone's offset from UTC at that moment, in minutes (east positive). */
   offsetMinutes: number;
+  /**
+   * A date for git to parse instead of `seconds`/`offsetMinutes` (e.g. an
+   * email's RFC 2822 `Date:`, as `git am` takes the author date).
+   */
+  rawDate?: string;
 }
 
 /** A `User` message's time zone that Go's `time.LoadLocation` would refuse. */
@@ -117,10 +122,10 @@ export function signatureEnv(author: Signature, committer: Signature): Record<st
   return {
     GIT_AUTHOR_NAME: author.name,
     GIT_AUTHOR_EMAIL: author.email,
-    GIT_AUTHOR_DATE: gitDate(author),
+    GIT_AUTHOR_DATE: author.rawDate ?? gitDate(author),
     GIT_COMMITTER_NAME: committer.name,
     GIT_COMMITTER_EMAIL: committer.email,
-    GIT_COMMITTER_DATE: gitDate(committer),
+    GIT_COMMITTER_DATE: committer.rawDate ?? gitDate(committer),
   };
 }
 

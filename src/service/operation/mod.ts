@@ -17,10 +17,15 @@ import { userRebaseConfirmable } from "./user_rebase_confirmable.ts";
 import { userRevert } from "./user_revert.ts";
 import { userSquash } from "./user_squash.ts";
 import { userUpdateBranch } from "./user_update_branch.ts";
+import { userApplyPatch } from "./user_apply_patch.ts";
+import { userCommitFiles } from "./user_commit_files.ts";
+import { userUpdateSubmodule } from "./user_update_submodule.ts";
 
 /** Builds the service's handlers. */
 export function operationService(deps: ServiceDeps): ServiceImplementation {
   return defineService("gitaly.OperationService", {
+    UserApplyPatch: userApplyPatch(deps),
+    UserCommitFiles: userCommitFiles(deps),
     UserCreateBranch: userCreateBranch(deps),
     UserUpdateBranch: userUpdateBranch(deps),
     UserDeleteBranch: userDeleteBranch(deps),
@@ -30,5 +35,6 @@ export function operationService(deps: ServiceDeps): ServiceImplementation {
     UserRevert: userRevert(deps),
     UserSquash: userSquash(deps),
     UserRebaseConfirmable: userRebaseConfirmable(deps),
+    UserUpdateSubmodule: userUpdateSubmodule(deps),
   });
 }
