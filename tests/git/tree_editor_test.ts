@@ -10,7 +10,7 @@ import {
   binaryString,
   cleanPath,
   type EditableEntry,
-  TreeEditError,
+  type TreeEditError,
   TreeEditor,
   type TreeStore,
   TreeWriteError,
