@@ -37,11 +37,19 @@ export async function withRepositoryLock<T>(repoPath: string, fn: () => Promise<
   }
 }
 
-/** Moves a fully prepared repository into place; refuses to replace one. */
-export async function moveIntoPlace(stagedPath: string, repoPath: string): Promise<void> {
+/**
+ * Moves a fully prepared repository into place; refuses to replace one.
+ * `around` (e.g. transactional votes) runs under the lock once the target
+ * is known to be free, and calls `rename` to make the move.
+ */
+export async function moveIntoPlace(
+  stagedPath: string,
+  repoPath: string,
+  around: (rename: () => Promise<void>) => Promise<void> = (rename) => rename(),
+): Promise<void> {
   await withRepositoryLock(repoPath, async () => {
     if (await exists(repoPath)) throw alreadyExists("repository exists already");
-    await Deno.rename(stagedPath, repoPath);
+    await around(() => Deno.rename(stagedPath, repoPath));
   });
 }
 
