@@ -209,6 +209,50 @@ differentialTest("CreateRepository votes on the new repository's files, as Gital
   }
 });
 
+differentialTest("RemoveRepository and SetCustomHooks vote as Gitaly", async (h) => {
+  for (const answer of ["ABORT", "COMMIT"] as const) {
+    const repository = await h.repo("empty");
+    const result = await onBothSides(
+      h,
+      (conn, metadata) => repoClient(conn).removeRepository({ repository }, { metadata }),
+      answer,
+    );
+    assertEquals(result.ours, result.reference, `RemoveRepository ${answer}`);
+    assertEquals(result.ours.votes[0].hash, sha1(`pre-remove ${repository.relative_path}`));
+    const exists = await h.call(RS, "RepositoryExists", { repository });
+    for (const side of SIDES) {
+      const r = exists[side];
+      assertEquals(r.ok && r.responses, [{ exists: answer === "ABORT" }], `${answer} on ${side}`);
+    }
+  }
+
+  const dir = await Deno.makeTempDir({ dir: h.dir });
+  await Deno.mkdir(join(dir, "custom_hooks"));
+  await Deno.writeTextFile(join(dir, "custom_hooks", "pre-receive"), "#!/bin/sh\nexit 0\n", {
+    mode: 0o755,
+  });
+  await Deno.chmod(join(dir, "custom_hooks"), 0o755);
+  await Deno.chmod(join(dir, "custom_hooks", "pre-receive"), 0o755);
+  const tar = (await new Deno.Command("tar", {
+    args: ["-c", "-f", "-", "-C", dir, "custom_hooks"],
+  }).output()).stdout;
+  const repository = await h.repo("rich");
+  for (const answer of ["ABORT", "COMMIT"] as const) {
+    const result = await onBothSides(h, async (conn, metadata) => {
+      const call = repoClient(conn).setCustomHooks({ metadata });
+      await call.write({ repository, data: tar });
+      call.end();
+      return await call.response;
+    }, answer);
+    assertEquals(result.ours, result.reference, `SetCustomHooks ${answer}`);
+    for (const side of SIDES) {
+      const hook = join(h.gitDir(side, repository), "custom_hooks", "pre-receive");
+      const there = await Deno.stat(hook).then(() => true, () => false);
+      assertEquals(there, answer === "COMMIT", `${answer} on ${side}`);
+    }
+  }
+});
+
 /** A push over gitaly-ssh through each side's voter, in a transaction answered with `answer`. */
 async function pushBoth(
   h: Harness,

@@ -53,12 +53,23 @@ export async function moveIntoPlace(
   });
 }
 
-/** Removes a repository: renamed away first, so a crash never leaves half of it in place. */
-export async function removeRepositoryDir(storagePath: string, repoPath: string): Promise<void> {
+/**
+ * Removes a repository: renamed away first, so a crash never leaves half of
+ * it in place. `around` (e.g. transactional votes) runs under the lock and
+ * calls `rename` to move the repository away; the deletion follows.
+ */
+export async function removeRepositoryDir(
+  storagePath: string,
+  repoPath: string,
+  around: (rename: () => Promise<void>) => Promise<void> = (rename) => rename(),
+): Promise<void> {
   await withRepositoryLock(repoPath, async () => {
     const trash = await makeStorageTempDir(storagePath, "removed-");
-    await Deno.rename(repoPath, join(trash, "repo"));
-    await Deno.remove(trash, { recursive: true });
+    try {
+      await around(() => Deno.rename(repoPath, join(trash, "repo")));
+    } finally {
+      await Deno.remove(trash, { recursive: true });
+    }
   });
 }
 
