@@ -253,6 +253,25 @@ differentialTest("RemoveRepository and SetCustomHooks vote as Gitaly", async (h)
   }
 });
 
+differentialTest(
+  "FetchRemote votes through git's reference-transaction hook, as Gitaly",
+  async (h) => {
+    const source = await h.repo("history", { shared: true });
+    for (const answer of ["ABORT", "COMMIT"] as const) {
+      const repository = await h.repo("empty");
+      const result = await onBothSides(h, (conn, metadata, side) =>
+        repoClient(conn).fetchRemote({
+          repository,
+          remote_params: { url: `file://${h.gitDir(side, source)}` },
+        }, { metadata }), answer);
+      const ours = assertSameOutcome(result, `FetchRemote ${answer}`);
+      // One vote on all fetched updates (with --atomic, as Gitaly's atomic fetch).
+      assertEquals(ours.votes.length, answer === "COMMIT" ? 2 : 1);
+      await h.compareRefs(repository);
+    }
+  },
+);
+
 /** A push over gitaly-ssh through each side's voter, in a transaction answered with `answer`. */
 async function pushBoth(
   h: Harness,
