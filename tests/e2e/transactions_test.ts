@@ -108,6 +108,14 @@ Deno.test({
       });
       assertEquals(exists.code !== 0, true);
     });
+    await t.step(
+      "the votes' delays are in gitaly_hook_transaction_voting_delay_seconds",
+      async () => {
+        const text = await (await fetch(`http://${server.metricsAddress}/metrics`)).text();
+        const count = /^gitaly_hook_transaction_voting_delay_seconds_count (\d+)$/m.exec(text)?.[1];
+        assertEquals(Number(count) >= 8, true, `count ${count}`);
+      },
+    );
   } finally {
     await bridge.close();
     voter.close();
