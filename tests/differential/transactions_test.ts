@@ -15,8 +15,13 @@ import { assertEquals } from "../helpers/assert.ts";
 import { serviceClient } from "../../src/client/services.ts";
 import { gitalySshEnv } from "../helpers/gitaly_ssh.ts";
 import { git, gitOk } from "../helpers/gitrepo.ts";
-import { type GoVoteAnswer, type GoVoter, startGoVoter } from "../helpers/txvoter.ts";
-import { newTransactionId, type RecordedVote, transactionMetadata } from "../helpers/voter.ts";
+import {
+  type GoRecordedVote,
+  type GoVoteAnswer,
+  type GoVoter,
+  startGoVoter,
+} from "../helpers/txvoter.ts";
+import { newLargeTransactionId, transactionMetadata } from "../helpers/voter.ts";
 import { configureServers, differentialTest, type Harness, type Side, SIDES } from "./harness.ts";
 
 const voters = new Map<Side, Promise<GoVoter>>();
@@ -41,7 +46,7 @@ function voterFor(h: Harness, side: Side): Promise<GoVoter> {
 
 /** What one side did in its transaction. */
 interface Outcome {
-  votes: Omit<RecordedVote, "id">[];
+  votes: Omit<GoRecordedVote, "id">[];
   error?: { code: number; message: string };
 }
 
@@ -54,7 +59,7 @@ async function onBothSides(
   const out = {} as Record<Side, Outcome>;
   for (const side of SIDES) {
     const voter = await voterFor(h, side);
-    const id = newTransactionId();
+    const id = newLargeTransactionId();
     await voter.answer(id, answer);
     let error: Outcome["error"];
     try {
@@ -285,7 +290,7 @@ async function pushBoth(
   >;
   for (const side of SIDES) {
     const voter = await voterFor(h, side);
-    const id = newTransactionId();
+    const id = newLargeTransactionId();
     await voter.answer(id, answer);
     await voter.inject({ id, node: "gitaly-1", primary: true });
     try {

@@ -12,7 +12,15 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { dial } from "../../src/client/mod.ts";
 import { goBinary } from "./go.ts";
-import type { RecordedVote } from "./voter.ts";
+import { parseJsonWithIds, rawJsonId } from "../../src/service/shared/json_ids.ts";
+
+/** One vote as txvoter saw it (ids exact). */
+export interface GoRecordedVote {
+  id: bigint;
+  node: string;
+  phase: string;
+  hash: string;
+}
 
 /** How the voter answers a transaction's votes. */
 export type GoVoteAnswer = "COMMIT" | "ABORT" | "STOP" | `ERROR ${string}`;
@@ -24,16 +32,16 @@ export interface GoVoter {
   /** The voter's own address (`unix:…`), for clients such as gitaly-ssh. */
   address: string;
   /** Sets how transaction `id`'s votes are answered. */
-  answer(id: number, answer: GoVoteAnswer): Promise<void>;
+  answer(id: bigint, answer: GoVoteAnswer): Promise<void>;
   /**
    * Makes calls that carry no transaction metadata take part in transaction
    * `id` (for clients that cannot add metadata, e.g. gitaly-ssh); null: none.
    */
-  inject(tx: { id: number; node: string; primary: boolean } | null): Promise<void>;
+  inject(tx: { id: bigint; node: string; primary: boolean } | null): Promise<void>;
   /** Votes of transaction `id` so far. */
-  votesOf(id: number): Promise<RecordedVote[]>;
+  votesOf(id: bigint): Promise<GoRecordedVote[]>;
   /** Transactions stopped so far. */
-  stops(): Promise<number[]>;
+  stops(): Promise<bigint[]>;
   stop(): Promise<void>;
 }
 
@@ -55,12 +63,13 @@ export async function startGoVoter(gitalySocket: string, dir: string): Promise<G
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   const conn = dial(`unix:${socket}`);
+  type State = { votes: GoRecordedVote[] | null; stops: { id: bigint }[] | null };
   const control = (request: Record<string, unknown>) =>
-    new Promise<{ votes: RecordedVote[] | null; stops: number[] | null }>((resolve, reject) => {
+    new Promise<State>((resolve, reject) => {
       conn.makeUnaryRequest(
         "/txvoter.Voter/Control",
         (v: Buffer) => v,
-        (b: Buffer) => JSON.parse(b.toString()),
+        (b: Buffer) => parseJsonWithIds(b.toString()) as State,
         Buffer.from(JSON.stringify(request)),
         (error, value) => error ? reject(error) : resolve(value!),
       );
@@ -68,10 +77,11 @@ export async function startGoVoter(gitalySocket: string, dir: string): Promise<G
   return {
     conn,
     address: `unix:${socket}`,
-    answer: async (id, answer) => void await control({ id, answer }),
-    inject: async (tx) => void await control({ inject: tx }),
+    answer: async (id, answer) => void await control({ id: rawJsonId(id), answer }),
+    inject: async (tx) =>
+      void await control({ inject: tx ? { ...tx, id: rawJsonId(tx.id) } : null }),
     votesOf: async (id) => ((await control({})).votes ?? []).filter((v) => v.id === id),
-    stops: async () => (await control({})).stops ?? [],
+    stops: async () => ((await control({})).stops ?? []).map((stop) => stop.id),
     async stop() {
       conn.close();
       child.kill("SIGTERM");

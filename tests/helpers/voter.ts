@@ -96,18 +96,23 @@ export class TestVoter {
   }
 }
 
-/** A new transaction id (unique within the test process). */
+/** A new transaction id (unique within the test process; small: {@link TestVoter} decodes ids as numbers). */
 export function newTransactionId(): number {
   return nextId++;
 }
 
-/** The metadata that makes a call take part in transaction `id` as `node`. */
+/** A new random-looking 64-bit transaction id beyond a JS number's precision, as Praefect's are. */
+export function newLargeTransactionId(): bigint {
+  return 0xfedcba9876543210n + BigInt(nextId++);
+}
+
+/** The metadata that makes a call take part in transaction `id` as `node` (ids written exactly). */
 export function transactionMetadata(
-  id: number,
+  id: number | bigint,
   node = "gitaly-1",
   primary = true,
 ): Record<string, string> {
-  const json = JSON.stringify({ id, node, primary });
+  const json = `{"id":${BigInt(id)},"node":${JSON.stringify(node)},"primary":${primary}}`;
   return { [TRANSACTION_METADATA_KEY]: btoa(json) };
 }
 

@@ -32,8 +32,10 @@ import {
   VoteHash,
   voteHex,
   type VotePhase,
+  withTransactionId,
   ZERO_VOTE,
 } from "../../src/service/shared/transaction.ts";
+import { messageType } from "../../src/proto/mod.ts";
 import { directoryVote, repositoryVote } from "../../src/service/shared/repository_vote.ts";
 import type { YamuxSession } from "../../src/yamux/session.ts";
 
@@ -47,7 +49,7 @@ class RecordingManager implements TransactionManager {
   answer: (phase: VotePhase) => "COMMIT" | "ABORT" | "STOP" = () => "COMMIT";
 
   vote(tx: Transaction, vote: Uint8Array, phase: VotePhase): Promise<void> {
-    this.votes.push({ id: tx.id, phase, hash: voteHex(vote) });
+    this.votes.push({ id: Number(tx.id), phase, hash: voteHex(vote) });
     const answer = this.answer(phase);
     if (answer === "ABORT") return Promise.reject(new TransactionAbortedError());
     if (answer === "STOP") return Promise.reject(new TransactionStoppedError());
@@ -55,7 +57,7 @@ class RecordingManager implements TransactionManager {
   }
 
   stop(tx: Transaction): Promise<void> {
-    this.stops.push(tx.id);
+    this.stops.push(Number(tx.id));
     return Promise.resolve();
   }
 
@@ -72,17 +74,26 @@ function metadataOf(values: Record<string, string>): Metadata {
 
 Deno.test("transactionFromContext: none, Praefect's JSON with the backchannel id, malformed", () => {
   assertEquals(transactionFromContext({ metadata: new Metadata() }), undefined);
+  const plain = (tx: Transaction | undefined) => tx && { ...tx, id: String(tx.id) };
   const peer = new BackchannelPeer({ closed: new Promise(() => {}) } as unknown as YamuxSession);
   assertEquals(
-    transactionFromContext({ metadata: metadataOf(transactionMetadata(7, "gitaly-2", false)) }),
-    { id: 7, node: "gitaly-2", primary: false },
+    plain(transactionFromContext({
+      metadata: metadataOf(transactionMetadata(7, "gitaly-2", false)),
+    })),
+    { id: "7", node: "gitaly-2", primary: false },
   );
   assertEquals(
-    transactionFromContext({
+    plain(transactionFromContext({
       metadata: metadataOf(transactionMetadata(8)),
       backchannel: peer,
-    }),
-    { id: 8, node: "gitaly-1", primary: true, backchannel_id: peer.id },
+    })),
+    { id: "8", node: "gitaly-1", primary: true, backchannel_id: peer.id },
+  );
+  // Praefect's ids are random 64-bit numbers: none of their digits may get lost.
+  const big = 18446744073709551615n;
+  assertEquals(
+    transactionFromContext({ metadata: metadataOf(transactionMetadata(big)) })?.id,
+    big,
   );
   for (const bad of ["not base64!", btoa("not json"), btoa("[1]")]) {
     const error = assertThrows(
@@ -94,6 +105,23 @@ Deno.test("transactionFromContext: none, Praefect's JSON with the backchannel id
     );
     const message = (error as Error).message;
     assert(message.startsWith("from serialized: "), message);
+  }
+});
+
+Deno.test("vote requests carry 64-bit transaction ids exactly", () => {
+  const type = messageType("gitaly.VoteTransactionRequest");
+  for (const id of [0n, 1n, 300n, 2n ** 53n + 1n, 18446744073709551615n]) {
+    const body = withTransactionId(id, type.encode(type.fromObject({ node: "n" })).finish());
+    // Decode the varint by hand (our protobufjs reads 64-bit numbers as lossy JS numbers).
+    let at = body.indexOf(2 << 3, 3) + 1;
+    let value = 0n;
+    for (let shift = 0n;; shift += 7n) {
+      const byte = body[at++];
+      value |= BigInt(byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    assertEquals(value, id);
+    assertEquals((type.decode(body) as unknown as { node: string }).node, "n");
   }
 });
 
@@ -127,12 +155,18 @@ Deno.test("hooks payload: the transaction travels as Gitaly writes it", () => {
     internalSocketToken: "",
     repository: { storage_name: "default", relative_path: "a.git" },
   };
-  const tx = { backchannel_id: 3, id: 5, node: "gitaly-1", primary: true };
+  const tx = { backchannel_id: 3, id: 12345678901234567890n, node: "gitaly-1", primary: true };
   const encoded = encodeHooksPayload({ ...base, transaction: tx });
-  const json = JSON.parse(atob(encoded));
-  assertEquals(json.transaction, { backchannel_id: 3, id: 5, node: "gitaly-1", primary: true });
-  assertEquals(decodeHooksPayload(encoded).transaction, {
-    id: 5,
+  assert(
+    atob(encoded).includes(
+      '"transaction":{"backchannel_id":3,"id":12345678901234567890,"node":"gitaly-1","primary":true}',
+    ),
+    atob(encoded),
+  );
+  const decoded = decodeHooksPayload(encoded).transaction!;
+  assertEquals(decoded.id, 12345678901234567890n);
+  assertEquals({ ...decoded, id: 0 }, {
+    id: 0,
     node: "gitaly-1",
     primary: true,
     backchannel_id: 3,
@@ -298,7 +332,7 @@ Deno.test("hook RPCs: reference-transaction votes on stdin; secondaries skip hoo
         })
       }`,
     ];
-    const primary = { id: 9, node: "gitaly-1", primary: true, backchannel_id: 1 };
+    const primary = { id: 9n, node: "gitaly-1", primary: true, backchannel_id: 1 };
     const stdin = `${ZERO} ${"1".repeat(40)} refs/heads/x\n`;
     const hook = (state: number, tx: Transaction | null, input = stdin) =>
       h.call("gitaly.HookService", "ReferenceTransactionHook", [
@@ -341,7 +375,7 @@ Deno.test("hook RPCs: reference-transaction votes on stdin; secondaries skip hoo
     assertEquals(refused.responses.at(-1)?.exit_status, { value: 3 });
     assertEquals(votes.stops, [9]);
     assertEquals(votes.take(), [], "no synchronizing vote after a refusal");
-    const secondary = await preReceive({ ...primary, id: 10, primary: false });
+    const secondary = await preReceive({ ...primary, id: 10n, primary: false });
     assert(secondary.ok);
     assertEquals(secondary.responses.at(-1)?.exit_status, { value: 0 });
     assertEquals(votes.take(), [{

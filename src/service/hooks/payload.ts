@@ -10,6 +10,7 @@
  * @module
  */
 import type { Repository } from "../../proto/types.ts";
+import { parseJsonWithIds, rawJsonId } from "../shared/json_ids.ts";
 import type { Transaction } from "../shared/transaction.ts";
 
 /** The environment variable that carries the payload. */
@@ -100,7 +101,7 @@ function parseRepository(text: unknown): Partial<Repository> {
 function transactionJson(tx: Transaction): Record<string, unknown> {
   return {
     ...(tx.backchannel_id ? { backchannel_id: tx.backchannel_id } : {}),
-    id: tx.id,
+    id: rawJsonId(tx.id),
     node: tx.node,
     primary: tx.primary,
   };
@@ -110,7 +111,7 @@ function parseTransaction(value: unknown): Transaction | null {
   if (typeof value !== "object" || value === null) return null;
   const obj = value as Record<string, unknown>;
   const tx: Transaction = {
-    id: Number(obj.id ?? 0),
+    id: typeof obj.id === "bigint" ? obj.id : BigInt(Math.trunc(Number(obj.id ?? 0)) || 0),
     node: String(obj.node ?? ""),
     primary: obj.primary === true,
   };
@@ -149,7 +150,7 @@ export function decodeHooksPayload(encoded: string): HooksPayload {
   try {
     const binary = atob(encoded);
     const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = parseJsonWithIds(new TextDecoder().decode(bytes)) as Record<string, unknown>;
   } catch (error) {
     throw new PayloadError((error as Error).message);
   }

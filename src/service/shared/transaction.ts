@@ -22,6 +22,7 @@ import {
 } from "../../proto/types.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import { metadataValue } from "../../server/rpc.ts";
+import { parseJsonWithIds } from "./json_ids.ts";
 
 /** The metadata key Praefect puts the transaction under. */
 export const TRANSACTION_METADATA_KEY = "gitaly-reference-transaction";
@@ -33,8 +34,8 @@ export const TRANSACTION_TIMEOUT_MS = 5 * 60 * 1000;
 export interface Transaction {
   /** The multiplexed connection of the Praefect that runs the transaction (filled in by us). */
   backchannel_id?: number;
-  /** The transaction's id. */
-  id: number;
+  /** The transaction's id: Praefect's are random 64-bit numbers, beyond a JS number's precision. */
+  id: bigint;
   /** The name this node votes as. */
   node: string;
   /** Whether this node is the primary (only the primary runs hooks that talk to GitLab). */
@@ -161,12 +162,14 @@ export class BackchannelTransactionManager implements TransactionManager {
     const peer = this.#peer(tx);
     const request = messageType("gitaly.VoteTransactionRequest");
     const response = messageType("gitaly.VoteTransactionResponse");
-    const body = request.encode(request.fromObject({
-      transaction_id: tx.id,
-      node: tx.node,
-      reference_updates_hash: vote,
-      phase: PHASES[phase],
-    })).finish();
+    const body = withTransactionId(
+      tx.id,
+      request.encode(request.fromObject({
+        node: tx.node,
+        reference_updates_hash: vote,
+        phase: PHASES[phase],
+      })).finish(),
+    );
     let answer: Uint8Array;
     try {
       answer = await callPeer(peer, VOTE_PATH, body, { signal, timeoutMs: this.timeoutMs });
@@ -194,8 +197,7 @@ export class BackchannelTransactionManager implements TransactionManager {
 
   async stop(tx: Transaction, signal?: AbortSignal): Promise<void> {
     const peer = this.#peer(tx);
-    const request = messageType("gitaly.StopTransactionRequest");
-    const body = request.encode(request.fromObject({ transaction_id: tx.id })).finish();
+    const body = withTransactionId(tx.id, new Uint8Array());
     await callPeer(peer, STOP_PATH, body, { signal, timeoutMs: this.timeoutMs });
   }
 
@@ -208,6 +210,26 @@ export class BackchannelTransactionManager implements TransactionManager {
     }
     return peer;
   }
+}
+
+/**
+ * `fields` (an encoded request) with `transaction_id` (field 2 of both
+ * VoteTransactionRequest and StopTransactionRequest) appended: encoded by
+ * hand, since our protobufjs runs without Long support and a number cannot
+ * hold a random 64-bit id exactly.
+ */
+export function withTransactionId(id: bigint, fields: Uint8Array): Uint8Array {
+  const varint: number[] = [2 << 3]; // field 2, wire type varint
+  let rest = BigInt.asUintN(64, id);
+  do {
+    const low = Number(rest & 0x7fn);
+    rest >>= 7n;
+    varint.push(rest ? low | 0x80 : low);
+  } while (rest);
+  const out = new Uint8Array(fields.byteLength + varint.length);
+  out.set(fields);
+  out.set(varint, fields.byteLength);
+  return out;
 }
 
 /** The manager used when the service dependencies name none. */
@@ -234,7 +256,7 @@ export function transactionFromContext(
   let json: Record<string, unknown>;
   try {
     const binary = atob(serialized);
-    const parsed = JSON.parse(
+    const parsed = parseJsonWithIds(
       new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))),
     );
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
@@ -245,7 +267,7 @@ export function transactionFromContext(
     throw new TransactionError(`from serialized: ${(error as Error).message}`, { cause: error });
   }
   const tx: Transaction = {
-    id: typeof json.id === "number" ? json.id : 0,
+    id: typeof json.id === "bigint" ? json.id : 0n,
     node: typeof json.node === "string" ? json.node : "",
     primary: json.primary === true,
   };

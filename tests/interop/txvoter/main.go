@@ -57,11 +57,15 @@ type vote struct {
 	Hash  string `json:"hash"`
 }
 
+type stop struct {
+	ID uint64 `json:"id"`
+}
+
 type voter struct {
 	gitalypb.UnimplementedRefTransactionServer
 	mu      sync.Mutex
 	votes   []vote
-	stops   []uint64
+	stops   []stop
 	answers map[uint64]string
 }
 
@@ -90,7 +94,7 @@ func (v *voter) VoteTransaction(_ context.Context, req *gitalypb.VoteTransaction
 func (v *voter) StopTransaction(_ context.Context, req *gitalypb.StopTransactionRequest) (*gitalypb.StopTransactionResponse, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.stops = append(v.stops, req.GetTransactionId())
+	v.stops = append(v.stops, stop{ID: req.GetTransactionId()})
 	// As with Praefect, a stopped transaction answers every later vote with STOP.
 	v.answers[req.GetTransactionId()] = "STOP"
 	return &gitalypb.StopTransactionResponse{}, nil
