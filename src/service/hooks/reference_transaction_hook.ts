@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Code, GrpcError, internal, invalidArgument } from "../../server/errors.ts";
+import { Code, GrpcError, internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { ReferenceTransactionHookRequest_State as State } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -56,7 +56,10 @@ export function referenceTransactionHook(
       ? "committed"
       : undefined;
     if (phase && payload.transaction) {
-      await voteOnReferenceChanges(deps, payload.transaction, stdin, phase, ctx.signal);
+      await voteOnReferenceChanges(deps, payload.transaction, stdin, phase, ctx.signal)
+        .catch((error) => {
+          throw wrapError("reference-transaction hook", error);
+        });
     }
     await send({ exit_status: { value: 0 } });
   });
@@ -65,11 +68,12 @@ export function referenceTransactionHook(
 /**
  * What the hook does in `phase` for the queued `changes` (`old new ref`
  * lines): votes on their SHA-1 unless they are force-deletions only.
- * Throws Gitaly's errors: `Aborted` for an aborted transaction,
- * `FailedPrecondition` for a stopped one, else `Internal`, all worded
- * `reference-transaction hook: error voting on transaction: …`. Code that
- * updates references itself with git's hook disabled (as Gitaly's
- * `UpdaterWithHooks` does) calls this around its prepare and commit.
+ * Throws as Gitaly's hook manager does: `Aborted` for an aborted
+ * transaction, `FailedPrecondition` for a stopped one, else `Internal`,
+ * worded `error voting on transaction: …` (the RPC prefixes
+ * `reference-transaction hook: `). Code that updates references itself
+ * with git's hook left out (as Gitaly's `UpdaterWithHooks` does) calls this
+ * after its prepare and after its commit.
  */
 export async function voteOnReferenceChanges(
   deps: { transactions?: TransactionManager },
@@ -82,9 +86,7 @@ export async function voteOnReferenceChanges(
   try {
     await transactionManagerOf(deps).vote(tx, voteFromData(changes), phase, signal);
   } catch (error) {
-    const message = `reference-transaction hook: error voting on transaction: ${
-      (error as Error).message
-    }`;
+    const message = `error voting on transaction: ${(error as Error).message}`;
     if (error instanceof TransactionAbortedError) throw new GrpcError(Code.ABORTED, message);
     if (error instanceof TransactionStoppedError) {
       throw new GrpcError(Code.FAILED_PRECONDITION, message);
