@@ -381,3 +381,32 @@ differentialTest(
 function sha1(data: string): string {
   return createHash("sha1").update(data).digest("hex");
 }
+
+differentialTest("UserCreateBranch votes as Gitaly; a refused vote creates nothing", async (h) => {
+  const repo = await h.repo("rich");
+  const ops = (conn: grpc.Client) => serviceClient("gitaly.OperationService", conn);
+  const create = (name: string, answer: GoVoteAnswer = "COMMIT") =>
+    onBothSides(h, (conn, metadata) =>
+      ops(conn).userCreateBranch({
+        repository: { ...repo, gl_repository: "project-1" },
+        branch_name: bytes(name),
+        start_point: bytes("refs/heads/main"),
+        user: {
+          gl_id: "user-1",
+          name: bytes("Jane Doe"),
+          email: bytes("jane@example.com"),
+          gl_username: "jane",
+        },
+      }, { metadata }), answer);
+  const created = assertSameOutcome(await create("tx-op"), "create");
+  const line = `${ZERO} ${MAIN} refs/heads/tx-op\n`;
+  assertEquals(
+    created.votes.filter((v) => v.hash === sha1(line)).map((v) => v.phase),
+    ["PREPARED_PHASE", "COMMITTED_PHASE"],
+  );
+  const refused = assertSameOutcome(await create("tx-op-refused", "ABORT"), "abort");
+  assertEquals(refused.error !== undefined, true);
+  const refs = await h.compareRefs(repo);
+  assertEquals(refs["refs/heads/tx-op"], MAIN);
+  assertEquals(refs["refs/heads/tx-op-refused"], undefined);
+});
