@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { concatBytes } from "../../git/command.ts";
+import { bytesEqual } from "../../git/tree.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
 
 /** One file's resolution. */
@@ -71,7 +72,9 @@ export function parseResolutions(json: Uint8Array): Resolution[] {
 function stringField(entry: Record<string, unknown>, name: string): string {
   const value = entry[name];
   if (value === undefined || value === null) return "";
-  if (typeof value !== "string") throw jsonTypeError(value, `Go struct field Resolution.${name} of type string`);
+  if (typeof value !== "string") {
+    throw jsonTypeError(value, `Go struct field Resolution.${name} of type string`);
+  }
   return value;
 }
 
@@ -207,13 +210,13 @@ export function resolveConflictedFile(
   const lines: Line[] = [];
   for (const payload of scanLines(data, path)) {
     consumed = true;
-    if (equal(payload, start)) {
+    if (bytesEqual(payload, start)) {
       if (section !== Section.None) throw parseError("unexpected conflict delimiter");
       section = Section.Ours;
-    } else if (equal(payload, middle)) {
+    } else if (bytesEqual(payload, middle)) {
       if (section !== Section.Ours) throw parseError("unexpected conflict delimiter");
       section = Section.Theirs;
-    } else if (equal(payload, end)) {
+    } else if (bytesEqual(payload, end)) {
       if (section !== Section.Theirs) throw parseError("unexpected conflict delimiter");
       section = Section.None;
     } else if (payload.byteLength > 0 && payload[0] === 0x5c) { // "\"
@@ -259,10 +262,4 @@ export function resolveConflictedFile(
   });
   if (appendNewline) parts.push(NEWLINE);
   return concatBytes(parts);
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
