@@ -384,13 +384,6 @@ async function compareResolve(
     ], { metadata });
   }
   assertSame(results.ours, results.reference, "ResolveConflicts");
-  if (Deno.env.get("SHOW_CONFLICTS")) console.log(JSON.stringify(results.reference).slice(0, 300));
-  if (Deno.env.get("DEBUG_CONFLICTS")) {
-    for (const side of SIDES) {
-      console.log(side, await h.git(side, repo, ["cat-file", "-p", `${c.source ?? c.ours}`]));
-      console.log(side, await h.git(side, repo, ["ls-tree", "-r", `${c.source ?? c.ours}`]));
-    }
-  }
   await h.compareRefs(repo);
   return results;
 }
@@ -583,6 +576,11 @@ differentialTest("ResolveConflicts: bad headers and branches", async (h) => {
     { ...base, noServers: true },
     { ...base, ours: "1".repeat(40), source: "content-ours" },
     { ...base, ours: "main", theirs: "clean", files: [] },
+    { ...base, header: { user: { ...USER, timezone: "Mars/Olympus" } } },
+    { ...base, header: { user: { ...USER, name: "" } } },
+    { ...base, header: { user: { ...USER, name: "a<b>c", email: "" } } },
+    { ...base, header: { user: { ...USER, name: "," } } },
+    { ...base, header: { user: { gl_id: "user-1" } } },
   ];
   for (const c of cases) await compareResolve(h, repo, c);
   const noHeader = await h.call("gitaly.ConflictsService", "ResolveConflicts", [{

@@ -17,7 +17,12 @@ import { dial } from "../../client/dial.ts";
 import { describeError, isCallError } from "../../client/errors.ts";
 import { commitService } from "../../client/services.ts";
 import { concatBytes } from "../../git/command.ts";
-import { signatureFromUser, writeCommit } from "../../git/commit_writer.ts";
+import {
+  type Signature,
+  signatureFromUser,
+  UnknownTimezoneError,
+  writeCommit,
+} from "../../git/commit_writer.ts";
 import { mergeTree, MergeTreeConflictError } from "../../git/merge_tree.ts";
 import type { ResolveConflictsRequestHeader } from "../../proto/types.ts";
 import { Code, GrpcError, internal, invalidArgument } from "../../server/errors.ts";
@@ -59,12 +64,24 @@ export function resolveConflicts(
     const header = first.done ? null : first.value.header;
     if (!header) throw invalidArgument("empty ResolveConflictsRequestHeader");
     await validateHeader(deps, header);
+    let signature: Signature;
+    try {
+      // Unset bytes fields may decode as empty arrays: pass text.
+      const user = header.user!;
+      signature = signatureFromUser(
+        { name: text(user.name), email: text(user.email), timezone: user.timezone },
+        header.timestamp,
+      );
+    } catch (error) {
+      if (error instanceof UnknownTimezoneError) throw invalidArgument(error.message);
+      throw error;
+    }
     const parts: Uint8Array[] = [];
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       if (next.value.files_json?.byteLength) parts.push(next.value.files_json);
     }
     try {
-      await resolve(deps, ctx, header, parseResolutions(concatBytes(parts)));
+      await resolve(deps, ctx, header, signature, parseResolutions(concatBytes(parts)));
     } catch (error) {
       const message = (error as Error).message.replace(/^resolve: /, "").trim();
       if (RESOLUTION_ERRORS.some((prefix) => message.startsWith(prefix))) {
@@ -92,6 +109,7 @@ async function resolve(
   deps: ServiceDeps,
   ctx: CallContext,
   header: ResolveConflictsRequestHeader,
+  signature: Signature,
   resolutions: Resolution[],
 ): Promise<void> {
   const target = header.target_repository!;
@@ -117,7 +135,6 @@ async function resolve(
       throw internal("Rugged::InvalidError: unable to parse OID - contains invalid characters");
     }
     const tree = await resolvedTree(deps, lookup, ours, theirs, resolutions);
-    const signature = signatureFromUser(header.user, header.timestamp);
     const commit = await writeCommit(deps.git, repoPath, {
       tree,
       parents: [ours, theirs],
@@ -126,6 +143,8 @@ async function resolve(
       message: header.commit_message,
       env: quarantine.env,
       signal: ctx.signal,
+    }).catch((error) => {
+      throw internal(`writing commit: ${(error as Error).message}`);
     });
     await updateReferenceWithHooks(deps, ctx, {
       repository: header.repository,
