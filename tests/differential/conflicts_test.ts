@@ -10,14 +10,18 @@
  */
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { type GitlabDouble, startGitlabDouble } from "../helpers/gitlab_double.ts";
 import { concatBytes } from "../../src/git/command.ts";
 import { encodeGitalyServers } from "../../src/service/remote/gitaly_servers.ts";
 import { fixtureGit } from "./fixtures.ts";
 import {
+  configureOperationServers,
+  denyAccess,
+  installCustomHook,
+  withGlRepository,
+} from "./operation_harness.ts";
+import {
   assertSame,
   type CallResult,
-  configureServers,
   differentialTest,
   type Harness,
   type RepoRef,
@@ -25,16 +29,7 @@ import {
   SIDES,
 } from "./harness.ts";
 
-let gitlab: GitlabDouble;
-
-configureServers(async () => {
-  gitlab = await startGitlabDouble();
-  return {
-    ours: { extraToml: gitlab.toml() },
-    referenceEnv: { REF_GITLAB_URL: gitlab.url, REF_GITLAB_SECRET_FILE: gitlab.secretFile },
-    cleanup: () => gitlab.close(),
-  };
-});
+configureOperationServers();
 
 /** A file's content, or null to delete it. */
 type Files = Record<string, string | Uint8Array | null>;
@@ -360,7 +355,7 @@ async function compareResolve(
   for (let at = 0; at < json.length; at += split) {
     chunks.push({ files_json: json.slice(at, at + split) });
   }
-  const repository = { ...repo, gl_repository: "project-1", gl_project_path: "group/project" };
+  const repository = withGlRepository(repo);
   const header = {
     repository,
     target_repository: c.targetRepo ?? repository,
@@ -618,3 +613,27 @@ differentialTest(
     });
   },
 );
+
+differentialTest("ResolveConflicts: refused by GitLab and by custom hooks", async (h) => {
+  const repo = await conflictRepo(h);
+  const c = { ours: "content-ours", theirs: "content-theirs", files: CONTENT_RESOLUTIONS };
+  await denyAccess("You are not allowed to push code to this project.", async () => {
+    const { reference } = await compareResolve(h, repo, c);
+    assert(!reference.ok);
+  });
+  for (
+    const [hook, body] of [
+      ["pre-receive", "echo 'refused by pre-receive' >&2; exit 1"],
+      ["pre-receive", "echo 'GitLab: nope'; exit 1"],
+      ["update", "echo 'refused by update'; exit 1"],
+      ["post-receive", "echo 'post-receive failed' >&2; exit 1"],
+    ]
+  ) {
+    const remove = await installCustomHook(h, repo, hook, body);
+    try {
+      await compareResolve(h, repo, c);
+    } finally {
+      await remove();
+    }
+  }
+});
