@@ -40,6 +40,8 @@ interface CommitSpec {
   parent?: number;
   files: Files;
   message: string;
+  /** Paths written with mode 100644 even if {@link EXECUTABLE}. */
+  plain?: string[];
 }
 
 const lines = (...items: string[]) => items.map((l) => `${l}\n`).join("");
@@ -147,7 +149,21 @@ const COMMITS: CommitSpec[] = [
     branch: "mode-theirs",
     parent: 0,
     files: { "exec.sh": lines("#!/bin/sh", "echo theirs") },
+    plain: ["exec.sh"],
     message: "mode theirs",
+  },
+  // 13, 14: a large content conflict before a tree conflict
+  {
+    branch: "mid-ours",
+    parent: 0,
+    files: { "big.txt": bigLines("ours"), "del.txt": lines("del-ours") },
+    message: "mid ours",
+  },
+  {
+    branch: "mid-theirs",
+    parent: 0,
+    files: { "big.txt": bigLines("theirs"), "del.txt": null },
+    message: "mid theirs",
   },
 ];
 /** Files written with mode 100755 (by path). */
@@ -174,7 +190,9 @@ function fastImport(only?: number[]): Uint8Array {
       }
       const data = typeof content === "string" ? encoder.encode(content) : content;
       push(
-        `M ${EXECUTABLE.has(path) ? "100755" : "100644"} inline ${path}\ndata ${data.byteLength}\n`,
+        `M ${
+          EXECUTABLE.has(path) && !commit.plain?.includes(path) ? "100755" : "100644"
+        } inline ${path}\ndata ${data.byteLength}\n`,
       );
       push(data);
       push("\n");
@@ -284,6 +302,9 @@ differentialTest("ListConflictFiles: binary content, unrelated histories, modes"
       ["main", "orphan", {}],
       ["orphan", "content-ours", { allow_tree_conflicts: true }],
       ["mode-ours", "mode-theirs", {}],
+      ["mode-theirs", "mode-ours", {}],
+      ["mid-ours", "mid-theirs", {}],
+      ["mid-ours", "mid-theirs", { allow_tree_conflicts: true }],
       ["main", "clean", {}],
       ["content-ours", "content-ours", {}],
     ] as const
@@ -307,6 +328,9 @@ differentialTest("ListConflictFiles: bad requests", async (h) => {
     list(repo, "main^{tree}", "content-theirs"),
     list(repo, "-x", "content-theirs"),
     list(repo, "content-ours", "0".repeat(40)),
+    list(repo, "content-ours\nmain", "content-theirs"),
+    list(repo, "main:f.txt", "content-theirs"),
+    list(repo, "content-ours", "HEAD"),
     list({ storage_name: "default", relative_path: "missing.git" }, "a", "b"),
     list({ storage_name: "nope", relative_path: repo.relative_path }, "a", "b"),
     { our_commit_oid: "a", their_commit_oid: "b" },
@@ -571,6 +595,9 @@ differentialTest("ResolveConflicts: bad headers and branches", async (h) => {
     { ...base, noServers: true },
     { ...base, ours: "1".repeat(40), source: "content-ours" },
     { ...base, ours: "main", theirs: "clean", files: [] },
+    { ...base, header: { target_repository: { storage_name: "other", relative_path: "x.git" } } },
+    { ...base, ours: "1".repeat(39) + "Z", source: "content-ours" },
+    { ...base, ours: "A".repeat(40), source: "content-ours" },
     { ...base, header: { user: { ...USER, timezone: "Mars/Olympus" } } },
     { ...base, header: { user: { ...USER, name: "" } } },
     { ...base, header: { user: { ...USER, name: "a<b>c", email: "" } } },

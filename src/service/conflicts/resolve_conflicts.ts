@@ -30,7 +30,7 @@ import { type CallContext, clientStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { Quarantine } from "../operation/quarantine.ts";
 import { updateReferenceWithHooks } from "../operation/update_with_hooks.ts";
-import { gitalyServerFor } from "../remote/gitaly_servers.ts";
+import { type GitalyServerInfo, gitalyServers } from "../remote/gitaly_servers.ts";
 import { INTERNAL_GITALY_URL, internalFetchEnv } from "../remote/internal_fetch.ts";
 import { text } from "../shared/bytes.ts";
 import { contentChunks } from "../shared/object_content.ts";
@@ -113,16 +113,7 @@ async function resolve(
   resolutions: Resolution[],
 ): Promise<void> {
   const target = header.target_repository!;
-  let server;
-  try {
-    server = gitalyServerFor(ctx.metadata, target.storage_name);
-  } catch (error) {
-    const message = (error as Error).message.replace(/^extracting Gitaly servers: /, "");
-    throw new GrpcError(
-      (error as GrpcError).code ?? Code.INTERNAL,
-      `remote repository: ${message}`,
-    );
-  }
+  const server = targetServer(ctx, target.storage_name);
   const repoPath = await deps.locator.repoPath(header.repository);
   const quarantine = await Quarantine.create(deps, header.repository);
   try {
@@ -131,7 +122,7 @@ async function resolve(
 
     const ours = header.our_commit_oid;
     const theirs = header.their_commit_oid;
-    if (!/^[0-9a-fA-F]{40}$/.test(ours) || !/^[0-9a-fA-F]{40}$/.test(theirs)) {
+    if (!/^[0-9a-f]{40}$/.test(ours) || !/^[0-9a-f]{40}$/.test(theirs)) {
       throw internal("Rugged::InvalidError: unable to parse OID - contains invalid characters");
     }
     const tree = await resolvedTree(deps, lookup, ours, theirs, resolutions);
@@ -159,6 +150,20 @@ async function resolve(
   }
 }
 
+/** The target storage's server from the `gitaly-servers` metadata, with Gitaly's messages. */
+function targetServer(ctx: CallContext, storage: string): GitalyServerInfo {
+  let servers;
+  try {
+    servers = gitalyServers(ctx.metadata);
+  } catch (error) {
+    throw internal(`remote repository: ${(error as Error).message}`);
+  }
+  if (!servers) throw internal("remote repository: empty gitaly-servers metadata");
+  const server = servers[storage];
+  if (!server) throw internal("remote repository: storage name not found");
+  return server;
+}
+
 interface Lookup {
   deps: ServiceDeps;
   repoPath: string;
@@ -175,7 +180,7 @@ async function ensureTargetCommit(
   deps: ServiceDeps,
   ctx: CallContext,
   lookup: Lookup,
-  server: { address: string; token: string },
+  server: GitalyServerInfo,
   target: NonNullable<ResolveConflictsRequestHeader["target_repository"]>,
   branch: Uint8Array,
 ): Promise<void> {

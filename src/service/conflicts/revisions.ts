@@ -26,6 +26,8 @@ export async function peelCommit(lookup: Lookup, revision: string): Promise<stri
       `positional arg ${JSON.stringify(peeled)} cannot start with dash '-': invalid argument`,
     );
   }
+  // Not a revision git could resolve (cat-file reads one a line).
+  if (/[\n\0]/.test(revision)) return null;
   const info = await lookup.deps.catfile.info(lookup.repoPath, peeled, {
     env: lookup.env,
     signal: lookup.signal,
