@@ -2,8 +2,8 @@
  * Conflict resolutions as GitLab sends them to `ResolveConflicts`: the JSON
  * list of files, each resolved either by picking a side per conflict
  * section (`head` = ours, `origin` = theirs, keyed by the section's line
- * code `<sha1(path)>_<our line>_<their line>`) or by its whole new
- * `content`; and applying one to a conflicted blob as git-merge-tree(1)
+ * code `<sha1(path)>_<old line>_<new line>`, old counting their lines, new
+ * ours) or by its whole new `content`; and applying one to a conflicted blob as git-merge-tree(1)
  * wrote it (markers labelled with the two commit ids), as Gitaly does.
  *
  * @module
@@ -145,9 +145,14 @@ const enum Section {
   NoNewline,
 }
 
+/**
+ * A line with the line numbers GitLab's line codes use: `old` counts the
+ * lines of their version (our lines do not advance it), `new` those of
+ * ours.
+ */
 interface Line {
-  ourIndex: number;
-  theirIndex: number;
+  oldLine: number;
+  newLine: number;
   payload: Uint8Array;
   section: Section;
 }
@@ -203,8 +208,8 @@ export function resolveConflictedFile(
   const parseError = (what: string) =>
     new ResolveError(`resolve: parse conflict for ${JSON.stringify(path)}: ${what}`);
 
-  let ourIndex = 1;
-  let theirIndex = 1;
+  let oldLine = 1;
+  let newLine = 1;
   let section = Section.None;
   let consumed = false;
   const lines: Line[] = [];
@@ -221,11 +226,11 @@ export function resolveConflictedFile(
       section = Section.None;
     } else if (payload.byteLength > 0 && payload[0] === 0x5c) { // "\"
       section = Section.NoNewline;
-      lines.push({ ourIndex, theirIndex, payload, section });
+      lines.push({ oldLine, newLine, payload, section });
     } else {
-      lines.push({ ourIndex, theirIndex, payload, section });
-      if (section !== Section.Ours) ourIndex++;
-      if (section !== Section.Theirs) theirIndex++;
+      lines.push({ oldLine, newLine, payload, section });
+      if (section !== Section.Ours) oldLine++;
+      if (section !== Section.Theirs) newLine++;
     }
   }
   if (section === Section.Ours || section === Section.Theirs) {
@@ -244,7 +249,7 @@ export function resolveConflictedFile(
       kept.push(line.payload);
       continue;
     }
-    if (sectionId === "") sectionId = `${pathHash}_${line.ourIndex}_${line.theirIndex}`;
+    if (sectionId === "") sectionId = `${pathHash}_${line.oldLine}_${line.newLine}`;
     const pick = resolution.sections[sectionId];
     if (pick === "head") {
       if (line.section !== Section.Ours) continue;
