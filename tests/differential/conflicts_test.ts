@@ -42,6 +42,8 @@ interface CommitSpec {
   message: string;
   /** Paths written with mode 100644 even if {@link EXECUTABLE}. */
   plain?: string[];
+  /** Submodule entries: path → commit id. */
+  gitlinks?: Record<string, string>;
 }
 
 const lines = (...items: string[]) => items.map((l) => `${l}\n`).join("");
@@ -165,6 +167,21 @@ const COMMITS: CommitSpec[] = [
     files: { "big.txt": bigLines("theirs"), "del.txt": null },
     message: "mid theirs",
   },
+  // 15, 16: both add a submodule at the same path, next to a content conflict
+  {
+    branch: "sub-ours",
+    parent: 0,
+    files: { "g.txt": lines("one", "TWO-ours", "three") },
+    gitlinks: { "vendor/lib": "a".repeat(40) },
+    message: "sub ours",
+  },
+  {
+    branch: "sub-theirs",
+    parent: 0,
+    files: { "g.txt": lines("one", "TWO-theirs", "three") },
+    gitlinks: { "vendor/lib": "b".repeat(40) },
+    message: "sub theirs",
+  },
 ];
 /** Files written with mode 100755 (by path). */
 const EXECUTABLE = new Set(["exec.sh"]);
@@ -196,6 +213,9 @@ function fastImport(only?: number[]): Uint8Array {
       );
       push(data);
       push("\n");
+    }
+    for (const [path, oid] of Object.entries(commit.gitlinks ?? {})) {
+      push(`M 160000 ${oid} ${path}\n`);
     }
   });
   return concatBytes(parts);
@@ -305,6 +325,8 @@ differentialTest("ListConflictFiles: binary content, unrelated histories, modes"
       ["mode-theirs", "mode-ours", {}],
       ["mid-ours", "mid-theirs", {}],
       ["mid-ours", "mid-theirs", { allow_tree_conflicts: true }],
+      ["sub-ours", "sub-theirs", {}],
+      ["sub-ours", "sub-theirs", { skip_content: true }],
       ["main", "clean", {}],
       ["content-ours", "content-ours", {}],
     ] as const
@@ -598,6 +620,14 @@ differentialTest("ResolveConflicts: bad headers and branches", async (h) => {
     { ...base, header: { target_repository: { storage_name: "other", relative_path: "x.git" } } },
     { ...base, ours: "1".repeat(39) + "Z", source: "content-ours" },
     { ...base, ours: "A".repeat(40), source: "content-ours" },
+    {
+      ours: "sub-ours",
+      theirs: "sub-theirs",
+      files: [
+        { old_path: "g.txt", new_path: "g.txt", content: "one\nresolved\nthree\n" },
+        { old_path: "vendor/lib", new_path: "vendor/lib", content: "x" },
+      ],
+    },
     { ...base, header: { user: { ...USER, timezone: "Mars/Olympus" } } },
     { ...base, header: { user: { ...USER, name: "" } } },
     { ...base, header: { user: { ...USER, name: "a<b>c", email: "" } } },

@@ -19,7 +19,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { Quarantine } from "../operation/quarantine.ts";
 import { contentChunks } from "../shared/object_content.ts";
 import { labelWithPaths } from "./labels.ts";
-import { resolveCommitOid } from "./revisions.ts";
+import { resolveCommitOid, treeEntry } from "./revisions.ts";
 
 /** One conflicting path's header as collected from merge-tree's stages. */
 interface ConflictHeader {
@@ -99,11 +99,10 @@ export function listConflictFiles(
         if (req.skip_content) continue;
 
         const path = header.ourPath || header.theirPath;
-        const revision = `${conflict.tree}:${path}`;
-        const info = await deps.catfile.info(repoPath, revision, { env, signal: ctx.signal });
-        if (!info) throw failedPrecondition("getting file revision: reference not found");
-        await checkUtf8(deps, repoPath, info.oid, env, ctx.signal);
-        const object = await readObject(deps, repoPath, info.oid, env, ctx.signal);
+        const entry = await treeEntry(lookup, conflict.tree, path);
+        if (!entry) throw failedPrecondition("getting file revision: reference not found");
+        await checkUtf8(deps, repoPath, entry.oid, env, ctx.signal);
+        const object = await readObject(deps, repoPath, entry.oid, env, ctx.signal);
         const labelled = labelWithPaths(contentChunks(object, -1, ctx.signal), {
           ours,
           ourPath: header.ourPath,

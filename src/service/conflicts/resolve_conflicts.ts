@@ -42,7 +42,7 @@ import {
   resolveConflictedFile,
   ResolveError,
 } from "./resolution.ts";
-import { peelCommit } from "./revisions.ts";
+import { type Lookup as RevisionLookup, peelCommit, treeEntry } from "./revisions.ts";
 
 /** Messages that are the user's to fix: answered as `resolution_error`. */
 const RESOLUTION_ERRORS = [
@@ -164,12 +164,8 @@ function targetServer(ctx: CallContext, storage: string): GitalyServerInfo {
   return server;
 }
 
-interface Lookup {
-  deps: ServiceDeps;
-  repoPath: string;
-  env: Record<string, string>;
-  signal: AbortSignal;
-}
+/** A lookup in the quarantined repository. */
+type Lookup = Required<RevisionLookup>;
 
 /**
  * Makes sure the repository has the target branch's commit: resolved in
@@ -265,7 +261,7 @@ async function resolvedTree(
       throw internal("NoMethodError: undefined method `resolve_lines' for nil:NilClass");
     }
     checked.set(path, true);
-    const entry = await treeEntry(deps, lookup, conflict.tree, path);
+    const entry = await treeEntry(lookup, conflict.tree, path);
     if (!entry) throw internal("path not found in merged-tree: entry not found");
     if (entry.type !== "blob") {
       throw internal("entry should be of type blob").withField("path", path).withField(
@@ -295,29 +291,6 @@ async function resolvedTree(
     if (!done) throw internal(`Missing resolutions for the following files: ${path}`);
   }
   return await writeTree(deps, lookup, conflict.tree, updates.join(""));
-}
-
-/** The entry at `path` in `tree` (`git ls-tree`), or null. */
-async function treeEntry(
-  deps: ServiceDeps,
-  lookup: Lookup,
-  tree: string,
-  path: string,
-): Promise<{ mode: string; type: string; oid: string } | null> {
-  const result = await deps.git.run({
-    gitDir: lookup.repoPath,
-    command: { name: "ls-tree", flags: ["-z", "--full-tree"], args: [tree], postSepArgs: [path] },
-    env: { ...lookup.env, GIT_LITERAL_PATHSPECS: "1" },
-    signal: lookup.signal,
-  });
-  if (result.code !== 0) return null;
-  for (const record of decoder.decode(result.stdout).split("\0")) {
-    const tab = record.indexOf("\t");
-    if (tab < 0 || record.slice(tab + 1) !== path) continue;
-    const [mode, type, oid] = record.slice(0, tab).split(" ");
-    return { mode, type, oid };
-  }
-  return null;
 }
 
 /**

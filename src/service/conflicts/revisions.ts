@@ -1,10 +1,13 @@
 /**
- * Resolving the commits a conflicts request names, with Gitaly's messages.
+ * Resolving the commits a conflicts request names (with Gitaly's messages)
+ * and paths in merged trees.
  *
  * @module
  */
 import { failedPrecondition } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
+
+const decoder = new TextDecoder();
 
 /** Where a revision is looked up: the repository and its (quarantine) environment. */
 export interface Lookup {
@@ -52,4 +55,29 @@ export async function resolveCommitOid(
   }
   if (oid === null) throw failedPrecondition(`could not lookup '${side}' OID: reference not found`);
   return oid;
+}
+
+/**
+ * The entry at `path` in `tree` (`git ls-tree`), or null: its id also when
+ * the object is not in the repository (a submodule's commit).
+ */
+export async function treeEntry(
+  lookup: Lookup,
+  tree: string,
+  path: string,
+): Promise<{ mode: string; type: string; oid: string } | null> {
+  const result = await lookup.deps.git.run({
+    gitDir: lookup.repoPath,
+    command: { name: "ls-tree", flags: ["-z", "--full-tree"], args: [tree], postSepArgs: [path] },
+    env: { ...lookup.env, GIT_LITERAL_PATHSPECS: "1" },
+    signal: lookup.signal,
+  });
+  if (result.code !== 0) return null;
+  for (const record of decoder.decode(result.stdout).split("\0")) {
+    const tab = record.indexOf("\t");
+    if (tab < 0 || record.slice(tab + 1) !== path) continue;
+    const [mode, type, oid] = record.slice(0, tab).split(" ");
+    return { mode, type, oid };
+  }
+  return null;
 }
