@@ -59,13 +59,15 @@ export async function resolveCommitOid(
 
 /**
  * The entry at `path` in `tree` (`git ls-tree`), or null: its id also when
- * the object is not in the repository (a submodule's commit).
+ * the object is not in the repository (a submodule's commit). The empty
+ * path names the tree itself, as `<tree>:` does.
  */
 export async function treeEntry(
   lookup: Lookup,
   tree: string,
   path: string,
 ): Promise<{ mode: string; type: string; oid: string } | null> {
+  if (path === "") return { mode: "040000", type: "tree", oid: tree };
   const result = await lookup.deps.git.run({
     gitDir: lookup.repoPath,
     command: { name: "ls-tree", flags: ["-z", "--full-tree"], args: [tree], postSepArgs: [path] },
