@@ -182,6 +182,19 @@ const COMMITS: CommitSpec[] = [
     gitlinks: { "vendor/lib": "b".repeat(40) },
     message: "sub theirs",
   },
+  // 17, 18: ours renames and changes a file, theirs changes it in place
+  {
+    branch: "rename-ours",
+    parent: 0,
+    files: { "ren.txt": null, "ren-moved.txt": lines("ren", "ren2-ours", "ren3", "ren4") },
+    message: "rename ours",
+  },
+  {
+    branch: "rename-theirs",
+    parent: 0,
+    files: { "ren.txt": lines("ren", "ren2-theirs", "ren3", "ren4") },
+    message: "rename theirs",
+  },
 ];
 /** Files written with mode 100755 (by path). */
 const EXECUTABLE = new Set(["exec.sh"]);
@@ -327,6 +340,8 @@ differentialTest("ListConflictFiles: binary content, unrelated histories, modes"
       ["mid-ours", "mid-theirs", { allow_tree_conflicts: true }],
       ["sub-ours", "sub-theirs", {}],
       ["sub-ours", "sub-theirs", { skip_content: true }],
+      ["rename-ours", "rename-theirs", {}],
+      ["rename-theirs", "rename-ours", {}],
       ["main", "clean", {}],
       ["content-ours", "content-ours", {}],
     ] as const
@@ -503,6 +518,23 @@ differentialTest("ResolveConflicts: tree conflicts resolved with content", async
       { old_path: "ren.txt", new_path: "ren.txt", content: "x\n" },
     ],
   });
+});
+
+differentialTest("ResolveConflicts: a file renamed on one side", async (h) => {
+  const repo = await conflictRepo(h);
+  const moved = "ren-moved.txt";
+  for (
+    const resolution of [
+      { old_path: moved, new_path: "ren.txt", sections: { [section(moved, 2, 2)]: "head" } },
+      { old_path: moved, new_path: "ren.txt", content: "resolved\n" },
+    ]
+  ) {
+    await compareResolve(h, repo, {
+      ours: "rename-ours",
+      theirs: "rename-theirs",
+      files: [resolution],
+    });
+  }
 });
 
 differentialTest("ResolveConflicts: resolution errors", async (h) => {
