@@ -60,22 +60,6 @@ export function listConflictFiles(
         conflict = error;
       }
 
-      const byPath = new Map<string, ConflictHeader>();
-      const headers: ConflictHeader[] = [];
-      for (const file of conflict.conflictingFiles) {
-        let header = byPath.get(file.path);
-        if (!header) {
-          header = { theirPath: "", ourPath: "", ancestorPath: "", ourMode: 0 };
-          byPath.set(file.path, header);
-          headers.push(header);
-        }
-        if (file.stage === 1) header.ancestorPath = file.path;
-        else if (file.stage === 2) {
-          header.ourPath = file.path;
-          header.ourMode = file.mode;
-        } else if (file.stage === 3) header.theirPath = file.path;
-      }
-
       let batch: Init<ConflictFile>[] = [];
       let batchContent = 0;
       const flush = async () => {
@@ -83,7 +67,7 @@ export function listConflictFiles(
         batch = [];
         batchContent = 0;
       };
-      for (const header of headers) {
+      for (const header of conflictHeaders(conflict)) {
         if (!req.allow_tree_conflicts && (header.theirPath === "" || header.ourPath === "")) {
           throw failedPrecondition("conflict side missing");
         }
@@ -120,6 +104,27 @@ export function listConflictFiles(
       await quarantine.cleanup();
     }
   });
+}
+
+/**
+ * One header per conflicting path, in merge-tree's order, from its stages:
+ * 1 the ancestor's path, 2 ours (and our mode), 3 theirs.
+ */
+function conflictHeaders(conflict: MergeTreeConflictError): ConflictHeader[] {
+  const byPath = new Map<string, ConflictHeader>();
+  for (const file of conflict.conflictingFiles) {
+    let header = byPath.get(file.path);
+    if (!header) {
+      header = { theirPath: "", ourPath: "", ancestorPath: "", ourMode: 0 };
+      byPath.set(file.path, header);
+    }
+    if (file.stage === 1) header.ancestorPath = file.path;
+    else if (file.stage === 2) {
+      header.ourPath = file.path;
+      header.ourMode = file.mode;
+    } else if (file.stage === 3) header.theirPath = file.path;
+  }
+  return [...byPath.values()];
 }
 
 async function readObject(
