@@ -19,7 +19,8 @@ const HASH_SEED = 7;
 /** Similarity a match needs to count as strong. */
 export const SIMILARITY_THRESHOLD = 0.75;
 
-interface Dataset {
+/** The dataset as generated: license files (`./<id>.txt`, text), URLs, names, ziggurat tables. */
+export interface Dataset {
   licenses: [string, string][];
   urls: [string, string, string][];
   names: [string, string][];
@@ -204,7 +205,8 @@ export class LicenseDatabase {
 
 let database: Promise<LicenseDatabase> | undefined;
 
-async function loadDataset(): Promise<Dataset> {
+/** Decodes the generated dataset. */
+export async function loadDataset(): Promise<Dataset> {
   const packed = Uint8Array.from(atob(DATASET_GZIP_BASE64), (c) => c.charCodeAt(0));
   const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"));
   return JSON.parse(await new Response(stream).text());

@@ -81,10 +81,10 @@ const copyrightLineRe = new RegExp(
   `${LINE_START}((©[^\\n]*)|(all rights reserved(\\.)?)|(li[cs]en[cs]e))\\n`,
   "gu",
 );
-const nonAlphaNumRe = /[^- \na-z0-9]/gu;
+const nonAlphaNumRe = /[^\- \na-z0-9]/gu;
 const splitRe = /\n[\t\n\f\r ]*[^a-zA-Z0-9_,()]{3,}[\t\n\f\r ]*\n/u;
 const letterOrDigitRe = /[\p{L}\p{Nd}]/u;
-const nonAsciiRe = /[^\x00-\x7f]/;
+const nonAsciiRe = /[\u0080-\uffff]/;
 const combiningMarkRe = /\p{Mn}/gu;
 const PLACEHOLDER = "thisislikelyalicenseheaderplaceholder";
 
