@@ -6,6 +6,7 @@
  * @module
  */
 import { loadDataset } from "../../src/license/database.ts";
+import { assertEquals } from "../helpers/assert.ts";
 import { fixtureGit } from "./fixtures.ts";
 import { differentialTest, type Harness, type RepoRef, SIDES } from "./harness.ts";
 
@@ -59,39 +60,82 @@ async function commitFiles(
   }
 }
 
-/** A fresh repository holding `files` on main; FindLicense compared on both sides. */
-async function compareWith(h: Harness, files: Files): Promise<void> {
+/**
+ * A fresh repository holding `files` on main; FindLicense compared on both sides, and the
+ * reference's answer checked to be `expected` (short name and path; "" for none).
+ */
+async function compareWith(h: Harness, files: Files, expected: [string, string]): Promise<void> {
   const repository = await h.repo("empty");
   await commitFiles(h, repository, files);
-  await h.compare(RS, "FindLicense", { repository });
+  const { reference } = await h.compare(RS, "FindLicense", { repository });
+  const answer = reference.ok ? reference.responses as Record<string, string> : {};
+  assertEquals([answer.license_short_name, answer.license_path], expected);
 }
 
 const README = "# Project\n\nSome code.\n\n## License\n\nMIT, see LICENSE.\n";
 
 differentialTest("FindLicense: common licenses", async (h) => {
-  await compareWith(h, { LICENSE: spdx("MIT"), "README.md": README, "main.go": "package main\n" });
-  await compareWith(h, { LICENSE: spdx("Apache-2.0"), "README.md": README });
-  await compareWith(h, { COPYING: spdx("GPL-3.0-only") });
-  await compareWith(h, { COPYING: spdx("GPL-2.0-only") });
-  await compareWith(h, { "LICENSE.txt": spdx("BSD-3-Clause") });
-  await compareWith(h, { "COPYING.LESSER": spdx("LGPL-2.1-only") });
-  await compareWith(h, { LICENSE: spdx("MPL-2.0") });
-  await compareWith(h, { LICENSE: spdx("AGPL-3.0-only") });
-  await compareWith(h, { UNLICENSE: spdx("Unlicense") });
+  const main = { "README.md": README, "main.go": "package main\n" };
+  await compareWith(h, { LICENSE: spdx("MIT"), ...main }, ["mit", "LICENSE"]);
+  await compareWith(h, { LICENSE: spdx("Apache-2.0"), ...main }, ["apache-2.0", "LICENSE"]);
+  await compareWith(h, { COPYING: spdx("GPL-3.0-only") }, ["gpl-3.0", "COPYING"]);
+  await compareWith(h, { COPYING: spdx("GPL-2.0-only") }, ["gpl-2.0", "COPYING"]);
+  await compareWith(h, { "LICENSE.txt": spdx("BSD-3-Clause") }, ["bsd-3-clause", "LICENSE.txt"]);
+  await compareWith(h, { "COPYING.LESSER": spdx("LGPL-2.1-only") }, [
+    "lgpl-2.1",
+    "COPYING.LESSER",
+  ]);
+  await compareWith(h, { LICENSE: spdx("MPL-2.0") }, ["mpl-2.0", "LICENSE"]);
+  await compareWith(h, { LICENSE: spdx("AGPL-3.0-only") }, ["agpl-3.0", "LICENSE"]);
+  await compareWith(h, { UNLICENSE: spdx("Unlicense") }, ["unlicense", "UNLICENSE"]);
+  await compareWith(h, { "LICENSE.txt": spdx("BSD-3-Clause-Clear") }, [
+    "bsd-3-clause-clear",
+    "LICENSE.txt",
+  ]);
 });
 
 differentialTest("FindLicense: file names and formats", async (h) => {
-  await compareWith(h, { LICENCE: spdx("ISC") });
+  const mitBody = spdx("MIT").replace(/^MIT License\n+/, "");
+  await compareWith(h, { LICENCE: spdx("ISC") }, ["isc", "LICENCE"]);
+  await compareWith(h, { "LICENSE.md": `# MIT License\n\n${mitBody}` }, ["mit", "LICENSE.md"]);
   await compareWith(h, {
-    "LICENSE.md": `# MIT License\n\n${spdx("MIT").replace(/^MIT License\n+/, "")}`,
-  });
-  await compareWith(h, { "license.rst": spdx("BSD-2-Clause") });
-  await compareWith(h, { "COPYING.md": `## Apache License\n\n${spdx("Apache-2.0")}` });
-  await compareWith(h, { "LICENSE-MIT": spdx("MIT"), "LICENSE-APACHE": spdx("Apache-2.0") });
-  await compareWith(h, { COPYING: spdx("GPL-3.0-only"), "COPYING.LESSER": spdx("LGPL-3.0-only") });
-  await compareWith(h, { "docs/LICENSE.txt": spdx("MIT"), LICENSE: "docs/LICENSE.txt\n" });
-  await compareWith(h, { "LICENSE.txt": spdx("MIT"), LICENSE: { symlink: "LICENSE.txt" } });
-  await compareWith(h, { "docs/LICENSE": spdx("MIT"), "README.md": README });
+    "LICENSE.md":
+      `The **MIT** License\n===\n\n_Copyright_ (c) 2023 [Jane](https://example.com)\n\n` +
+      mitBody.replace(/^Copyright.*\n/, ""),
+  }, ["mit", "LICENSE.md"]);
+  await compareWith(h, {
+    "LICENSE.html": `<html><head><title>x</title></head><body><h2>MIT License</h2>\n<p>` +
+      mitBody.replaceAll("\n\n", "</p>\n<p>") + "</p></body></html>",
+  }, ["mit", "LICENSE.html"]);
+  await compareWith(h, { "license.rst": `License\n=======\n\n${spdx("BSD-2-Clause")}` }, [
+    "bsd-2-clause",
+    "license.rst",
+  ]);
+  await compareWith(h, { "COPYING.md": `## Apache License\n\n${spdx("Apache-2.0")}` }, [
+    "apache-2.0",
+    "COPYING.md",
+  ]);
+  await compareWith(h, { "LICENSE-MIT": spdx("MIT"), "LICENSE-APACHE": spdx("Apache-2.0") }, [
+    "apache-2.0",
+    "LICENSE-APACHE",
+  ]);
+  await compareWith(h, {
+    COPYING: spdx("GPL-3.0-only"),
+    "COPYING.LESSER": spdx("LGPL-3.0-only"),
+  }, ["lgpl-3.0", "COPYING.LESSER"]);
+  await compareWith(h, {
+    LICENSE: `${spdx("MIT")}\n\n----------------------------------------\n\n${spdx("ISC")}`,
+  }, ["isc", "LICENSE"]);
+  await compareWith(h, { "docs/LICENSE.txt": spdx("MIT"), LICENSE: "docs/LICENSE.txt\n" }, [
+    "mit",
+    "docs/LICENSE.txt",
+  ]);
+  await compareWith(h, { "LICENSE.txt": spdx("MIT"), LICENSE: { symlink: "LICENSE.txt" } }, [
+    "mit",
+    "LICENSE.txt",
+  ]);
+  await compareWith(h, { "docs/LICENSE": spdx("MIT"), "README.md": README }, ["", ""]);
+  await compareWith(h, { "my-gpl-v2.txt": spdx("GPL-2.0-only") }, ["gpl-2.0", "my-gpl-v2.txt"]);
 });
 
 differentialTest("FindLicense: modified, unknown and missing licenses", async (h) => {
@@ -99,15 +143,34 @@ differentialTest("FindLicense: modified, unknown and missing licenses", async (h
   await compareWith(h, {
     LICENSE: mit.replace("without restriction", "with the restrictions below")
       .replace("MERCHANTABILITY", "USEFULNESS"),
-  });
+  }, ["mit", "LICENSE"]);
+  const words = mit.split(" ");
+  await compareWith(h, {
+    LICENSE: words.map((w, i) => i % 10 === 0 ? "foo" : w).join(" "),
+  }, ["mit", "LICENSE"]);
+  // Known words appended in another order: a weak match (below 0.75) still counts.
+  const all = mit.split(/\s+/);
+  const scrambled = all.filter((_, i) => i % 5 === 1).concat(all.filter((_, i) => i % 5 === 2))
+    .slice(0, 80);
+  await compareWith(h, { LICENSE: `${mit}\n\n${scrambled.join(" ")}\n` }, ["mit", "LICENSE"]);
+  await compareWith(h, {
+    LICENSE: words.map((w, i) => i % 3 === 0 ? "foo" : w).join(" "),
+  }, ["other", "LICENSE"]);
   await compareWith(h, {
     LICENSE: "All rights reserved. You may look at this code but not use it for anything.\n" +
       "Ask Example Corp for permission first; no warranty is given whatsoever.\n",
-  });
-  await compareWith(h, { "LICENSE.md": "TBD\n" });
-  await compareWith(h, { LICENSE: "" });
-  await compareWith(h, { "README.md": `${README}\n${mit}`, "main.c": "int main() {}\n" });
-  await compareWith(h, { "main.c": "int main() {}\n" });
+  }, ["other", "LICENSE"]);
+  await compareWith(h, {
+    LICENSE: "Licensed under the Apache License, Version 2.0; see " +
+      "http://www.apache.org/licenses/LICENSE-2.0 for the terms.\n".repeat(4),
+  }, ["apache-2.0", "LICENSE"]);
+  await compareWith(h, { "LICENSE.md": "TBD\n" }, ["other", "LICENSE.md"]);
+  await compareWith(h, { LICENSE: "" }, ["other", "LICENSE"]);
+  await compareWith(h, { "README.md": `${README}\n${mit}`, "main.c": "int main() {}\n" }, [
+    "",
+    "",
+  ]);
+  await compareWith(h, { "main.c": "int main() {}\n" }, ["", ""]);
 });
 
 differentialTest("FindLicense: empty repository, unborn HEAD, default branch", async (h) => {
