@@ -21,15 +21,15 @@ function limbs(value: bigint): number[] {
   for (let i = 0; i < 8; i++) out.push(Number((value >> BigInt(16 * i)) & 0xffffn));
   return out;
 }
-const MULTIPLIER = limbs(47026247687942121848144207491837523525n);
-const INCREMENT = limbs(117397592171526113268558934119004209487n);
+const MULTIPLIER = Float64Array.from(limbs(47026247687942121848144207491837523525n));
+const INCREMENT = Float64Array.from(limbs(117397592171526113268558934119004209487n));
 const TWO_POW_32 = 4294967296;
 const RN = 3.442619855899;
 
 /** PCG with 128 bits of state; `next()` leaves the 64-bit output in `hi`/`lo`. */
 export class Pcg {
-  #state = new Array<number>(8).fill(0);
-  #product = new Array<number>(8).fill(0);
+  /** The state as eight 16-bit limbs, least significant first. */
+  readonly #state = new Float64Array(8);
   /** High 32 bits of the last output. */
   hi = 0;
   /** Low 32 bits of the last output. */
@@ -45,21 +45,64 @@ export class Pcg {
 
   /** Advances the state (multiply, add) and computes the next output. */
   next(): void {
+    // Column sums of 16-bit limb products stay below 2^36: exact in a double.
     const s = this.#state;
-    const p = this.#product;
+    const M = MULTIPLIER;
+    const I = INCREMENT;
+    let sum = 0;
     let carry = 0;
-    for (let k = 0; k < 8; k++) {
-      let sum = carry;
-      for (let i = 0; i <= k; i++) sum += s[i] * MULTIPLIER[k - i];
-      p[k] = sum % 65536;
-      carry = Math.floor(sum / 65536);
-    }
+    sum = carry + s[0] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p0 = sum - carry * 65536;
+    sum = carry + s[0] * M[1] + s[1] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p1 = sum - carry * 65536;
+    sum = carry + s[0] * M[2] + s[1] * M[1] + s[2] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p2 = sum - carry * 65536;
+    sum = carry + s[0] * M[3] + s[1] * M[2] + s[2] * M[1] + s[3] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p3 = sum - carry * 65536;
+    sum = carry + s[0] * M[4] + s[1] * M[3] + s[2] * M[2] + s[3] * M[1] + s[4] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p4 = sum - carry * 65536;
+    sum = carry + s[0] * M[5] + s[1] * M[4] + s[2] * M[3] + s[3] * M[2] + s[4] * M[1] + s[5] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p5 = sum - carry * 65536;
+    sum = carry + s[0] * M[6] + s[1] * M[5] + s[2] * M[4] + s[3] * M[3] + s[4] * M[2] +
+      s[5] * M[1] + s[6] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p6 = sum - carry * 65536;
+    sum = carry + s[0] * M[7] + s[1] * M[6] + s[2] * M[5] + s[3] * M[4] + s[4] * M[3] +
+      s[5] * M[2] + s[6] * M[1] + s[7] * M[0];
+    carry = Math.floor(sum / 65536);
+    const p7 = sum - carry * 65536;
+    // Add the increment; limb sums stay below 2^18, so bit operations are exact.
     carry = 0;
-    for (let k = 0; k < 8; k++) {
-      const sum = p[k] + INCREMENT[k] + carry;
-      s[k] = sum & 0xffff;
-      carry = sum >>> 16;
-    }
+    sum = p0 + I[0] + carry;
+    s[0] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p1 + I[1] + carry;
+    s[1] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p2 + I[2] + carry;
+    s[2] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p3 + I[3] + carry;
+    s[3] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p4 + I[4] + carry;
+    s[4] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p5 + I[5] + carry;
+    s[5] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p6 + I[6] + carry;
+    s[6] = sum & 0xffff;
+    carry = sum >>> 16;
+    sum = p7 + I[7] + carry;
+    s[7] = sum & 0xffff;
+    carry = sum >>> 16;
     let hi = ((s[7] << 16) | s[6]) ^ ((s[3] << 16) | s[2]);
     let lo = ((s[5] << 16) | s[4]) ^ ((s[1] << 16) | s[0]);
     let rot = s[7] >>> 10;
