@@ -169,7 +169,8 @@ export function markdownToHtml(source: string): string {
   const lines = source.replace(/\r\n?/g, "\n").replace(/\t/g, "    ").split("\n");
   const blocks: string[] = [];
   let paragraph: string[] = [];
-  let list: { ordered: boolean; items: string[][] } | undefined;
+  /** The open list: items of paragraphs of lines; loose when blank lines separate them. */
+  let list: { ordered: boolean; items: string[][][]; loose: boolean; blank: boolean } | undefined;
   const flushParagraph = () => {
     if (paragraph.length > 0) blocks.push(`<p>${inline(paragraph.join("\n").trim())}</p>`);
     paragraph = [];
@@ -177,8 +178,14 @@ export function markdownToHtml(source: string): string {
   const flushList = () => {
     if (!list) return;
     const tag = list.ordered ? "ol" : "ul";
-    const items = list.items.map((item) => `<li>${inline(item.join("\n").trim())}</li>`);
-    blocks.push(`<${tag}>\n${items.join("\n")}\n</${tag}>`);
+    const loose = list.loose;
+    const items = list.items.map((paragraphs) => {
+      const parts = paragraphs.map((lines) => inline(lines.join("\n").trim()));
+      return loose
+        ? `<li><p>${parts.join("</p>\n\n<p>")}</p></li>`
+        : `<li>${parts.join("\n")}</li>`;
+    });
+    blocks.push(`<${tag}>\n${items.join(loose ? "\n\n" : "\n")}\n</${tag}>`);
     list = undefined;
   };
   const flush = () => {
@@ -189,7 +196,8 @@ export function markdownToHtml(source: string): string {
     const line = lines[i];
     let m: RegExpExecArray | null;
     if (/^\s*$/.test(line)) {
-      flushParagraph();
+      if (list) list.blank = true;
+      else flushParagraph();
       continue;
     }
     if ((m = /^ {0,3}(`{3,}|~{3,})/.exec(line))) {
@@ -224,13 +232,27 @@ export function markdownToHtml(source: string): string {
       flushParagraph();
       const ordered = /\d/.test(m[1]);
       if (list && list.ordered !== ordered) flushList();
-      list ??= { ordered, items: [] };
-      list.items.push([m[2]]);
+      list ??= { ordered, items: [], loose: false, blank: false };
+      if (list.blank && list.items.length > 0) list.loose = true;
+      list.blank = false;
+      list.items.push([[m[2]]]);
       continue;
     }
-    if (list && /^\s+\S/.test(line) && paragraph.length === 0) {
-      list.items[list.items.length - 1].push(line.trim());
-      continue;
+    if (list) {
+      const item = list.items[list.items.length - 1];
+      if (/^\s+\S/.test(line)) {
+        if (list.blank) {
+          item.push([line.trim()]);
+          list.loose = true;
+        } else item[item.length - 1].push(line.trim());
+        list.blank = false;
+        continue;
+      }
+      if (!list.blank) {
+        item[item.length - 1].push(line);
+        continue;
+      }
+      flushList();
     }
     if ((m = /^ {0,3}> ?(.*)$/.exec(line))) {
       flush();
@@ -247,7 +269,6 @@ export function markdownToHtml(source: string): string {
       blocks.push(`<pre><code>${escapeHtml(code.join("\n"))}\n</code></pre>`);
       continue;
     }
-    if (list) flushList();
     paragraph.push(line);
   }
   flush();
