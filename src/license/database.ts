@@ -31,6 +31,11 @@ function escapeRegExp(text: string): string {
   return text.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&");
 }
 
+/** Lets other tasks run (a macrotask turn). */
+function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Similarities (0..1, float32) by license id. */
 export type Similarities = Map<string, number>;
 
@@ -48,13 +53,13 @@ export class LicenseDatabase {
   readonly #urlsById = new Map<string, string[]>();
   readonly #nameById = new Map<string, string>();
   readonly #urlRe: RegExp;
-  readonly #firstLineRe: RegExp;
+  #firstLineRe = /$^/gu;
   readonly #tokenIndex = new Map<string, number>();
   readonly #docfreqs: number[] = [];
-  readonly #hasher: WeightedMinHasher;
-  readonly #lsh: MinHashLsh;
+  #hasher!: WeightedMinHasher;
+  readonly #lsh = new MinHashLsh(NUM_HASHES, SIMILARITY_THRESHOLD);
 
-  constructor(data: Dataset) {
+  private constructor(data: Dataset) {
     for (const [id, url, scheme] of data.urls) {
       this.#idByUrl.set(url, id);
       const list = this.#urlsById.get(id) ?? [];
@@ -63,7 +68,19 @@ export class LicenseDatabase {
     }
     this.#urlRe = new RegExp(data.urls.map(([, url]) => escapeRegExp(url)).join("|"), "g");
     for (const [id, name] of data.names) this.#nameById.set(id, name);
+  }
 
+  /**
+   * Builds the database from the dataset: normalises and hashes every license text,
+   * awaiting a macrotask now and then so that a server stays responsive meanwhile.
+   */
+  static async create(data: Dataset): Promise<LicenseDatabase> {
+    const db = new LicenseDatabase(data);
+    await db.#index(data);
+    return db;
+  }
+
+  async #index(data: Dataset): Promise<void> {
     const firstLines: string[] = [];
     const tokenFreqs = new Map<string, Map<string, number>>();
     for (const [file, text] of data.licenses) {
@@ -78,6 +95,7 @@ export class LicenseDatabase {
       const freqs = new Map<string, number>();
       tokenFreqs.set(key, freqs);
       for (const token of tokens(relax(normed))) freqs.set(token, (freqs.get(token) ?? 0) + 1);
+      if (tokenFreqs.size % 20 === 0) await pause();
     }
     this.#firstLineRe = new RegExp(
       `(^|\\n)(([^\\n]*licen[cs]e\\n\\n)|(${firstLines.join("|")}))`,
@@ -92,8 +110,14 @@ export class LicenseDatabase {
       this.#tokenIndex.set(token, i);
       this.#docfreqs.push(docfreqs.get(token)!);
     });
-    this.#lsh = new MinHashLsh(NUM_HASHES, SIMILARITY_THRESHOLD);
-    this.#hasher = new WeightedMinHasher(vocabulary.length, NUM_HASHES, HASH_SEED, data.ziggurat);
+    this.#hasher = await WeightedMinHasher.create(
+      vocabulary.length,
+      NUM_HASHES,
+      HASH_SEED,
+      data.ziggurat,
+      pause,
+    );
+    let hashed = 0;
     for (const [key, freqs] of tokenFreqs) {
       const indices: number[] = [];
       const values: number[] = [];
@@ -103,6 +127,7 @@ export class LicenseDatabase {
         values.push(tfidf(freq, this.#docfreqs[index], this.#texts.size));
       }
       this.#lsh.add(key, this.#hasher.hash(values, indices));
+      if (++hashed % 50 === 0) await pause();
     }
   }
 
@@ -116,26 +141,29 @@ export class LicenseDatabase {
     return this.#urlsById.get(id);
   }
 
-  /** The licenses a text resembles, with their similarity. */
-  queryText(text: string): Similarities {
+  /**
+   * The licenses a text resembles, with their similarity; pauses between candidate
+   * comparisons so that a server stays responsive meanwhile.
+   */
+  async queryText(text: string): Promise<Similarities> {
     const out: Similarities = new Map();
-    for (const part of splitLicenseParts(text)) keepMax(out, this.#queryPart(part));
+    for (const part of splitLicenseParts(text)) keepMax(out, await this.#queryPart(part));
     return out;
   }
 
-  #queryPart(text: string): Similarities {
+  async #queryPart(text: string): Promise<Similarities> {
     const moderate = licenseText(text, "moderate");
-    const candidates = this.#queryNormalized(moderate);
+    const candidates = await this.#queryNormalized(moderate);
     const titles = [...moderate.matchAll(this.#firstLineRe)].map((m) => [
       m.index,
       m.index + m[0].length,
     ]);
     let prevPos = 0;
     let prevMatch = "";
-    titles.forEach(([start, end], i) => {
+    for (const [i, [start, end]] of titles.entries()) {
       let begin = start;
       let match = moderate.slice(start, end);
-      if (match.length === 0) return;
+      if (match.length === 0) continue;
       if (match[0] === "\n") match = match.slice(1);
       if (match === prevMatch) begin = prevPos;
       if (moderate[begin] === "\n") begin++;
@@ -143,10 +171,10 @@ export class LicenseDatabase {
       const part = moderate.slice(begin, stop);
       prevMatch = match;
       prevPos = begin;
-      if (utf8Length(part) < this.#minLength * SIMILARITY_THRESHOLD) return;
-      const found = this.#queryNormalized(part);
+      if (utf8Length(part) < this.#minLength * SIMILARITY_THRESHOLD) continue;
+      const found = await this.#queryNormalized(part);
       if (found.size > 0) keepMax(candidates, found);
-    });
+    }
     this.#addUrlMatches(candidates, text);
     return candidates;
   }
@@ -160,7 +188,7 @@ export class LicenseDatabase {
     }
   }
 
-  #queryNormalized(moderate: string): Similarities {
+  async #queryNormalized(moderate: string): Promise<Similarities> {
     const counts = new Map<number, number>();
     for (const token of tokens(relax(moderate))) {
       const index = this.#tokenIndex.get(token);
@@ -194,6 +222,7 @@ export class LicenseDatabase {
         if (index !== undefined) mine += String.fromCharCode(index);
         else if (mine.length === 0 || mine[mine.length - 1] !== oov) mine += oov;
       }
+      await pause();
       const distance = tokenDistance(mine, yours);
       candidates.set(key, Math.fround(1 - Math.fround(distance / mine.length)));
     }
@@ -214,7 +243,7 @@ export async function loadDataset(): Promise<Dataset> {
 
 /** The process-wide database, built on first use (it takes a few seconds). */
 export function licenseDatabase(): Promise<LicenseDatabase> {
-  database ??= loadDataset().then((data) => new LicenseDatabase(data));
+  database ??= loadDataset().then((data) => LicenseDatabase.create(data));
   database.catch(() => database = undefined);
   return database;
 }

@@ -90,7 +90,7 @@ export async function detectLicenses(filer: LicenseFiler): Promise<Map<string, L
   if (candidates.size === 0) return matches;
   const db = await licenseDatabase();
   for (const [file, text] of candidates) {
-    for (const [license, confidence] of db.queryText(text)) {
+    for (const [license, confidence] of await db.queryText(text)) {
       const match = matches.get(license) ?? { confidence: 0, file: "" };
       if (confidence > match.confidence) {
         match.confidence = confidence;

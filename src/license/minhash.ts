@@ -37,6 +37,8 @@ export function tfidf(freq: number, docfreq: number, ndocs: number): number {
 
 const MAX_UINT16 = 65535;
 const MAX_FLOAT32 = 3.4028234663852886e38;
+/** Parameters drawn between two pauses. */
+const PAUSE_EVERY = 1 << 16;
 
 /** Hashes weighted bags of token indices into `sampleSize` (index, t) pairs. */
 export class WeightedMinHasher {
@@ -46,22 +48,49 @@ export class WeightedMinHasher {
   readonly #lnCs: Float32Array;
   readonly #betas: Float32Array;
 
-  /** Draws the parameters for `dim` features from the seeded generator. */
-  constructor(dim: number, sampleSize: number, seed: number, ziggurat: Ziggurat) {
+  private constructor(
+    dim: number,
+    sampleSize: number,
+    rs: Float32Array,
+    lnCs: Float32Array,
+    betas: Float32Array,
+  ) {
     this.#dim = dim;
     this.#sampleSize = sampleSize;
+    this.#rs = rs;
+    this.#lnCs = lnCs;
+    this.#betas = betas;
+  }
+
+  /**
+   * Draws the parameters for `dim` features from the seeded generator, awaiting `pause`
+   * now and then so that a server stays responsive meanwhile.
+   */
+  static async create(
+    dim: number,
+    sampleSize: number,
+    seed: number,
+    ziggurat: Ziggurat,
+    pause: () => Promise<void>,
+  ): Promise<WeightedMinHasher> {
     const rng = new Pcg(seed);
     const gamma = gammaTwoSampler(rng, normalSampler(rng, ziggurat));
     const total = dim * sampleSize;
-    this.#rs = new Float32Array(total);
-    for (let i = 0; i < total; i++) this.#rs[i] = gamma();
-    this.#lnCs = new Float32Array(total);
-    for (let i = 0; i < total; i++) this.#lnCs[i] = fastLog(fr(gamma()));
+    const fill = async (array: Float32Array, draw: () => number) => {
+      for (let start = 0; start < total; start += PAUSE_EVERY) {
+        const end = Math.min(total, start + PAUSE_EVERY);
+        for (let i = start; i < end; i++) array[i] = draw();
+        await pause();
+      }
+    };
+    const rs = new Float32Array(total);
+    await fill(rs, gamma);
+    const lnCs = new Float32Array(total);
+    await fill(lnCs, () => fastLog(fr(gamma())));
     // Stored as uint16 scaled to [0, 65535], used as float32(b) / 65535.
-    this.#betas = new Float32Array(total);
-    for (let i = 0; i < total; i++) {
-      this.#betas[i] = fr(Math.trunc(rng.float64() * MAX_UINT16) / MAX_UINT16);
-    }
+    const betas = new Float32Array(total);
+    await fill(betas, () => fr(Math.trunc(rng.float64() * MAX_UINT16) / MAX_UINT16));
+    return new WeightedMinHasher(dim, sampleSize, rs, lnCs, betas);
   }
 
   /** The hash of the bag (`values[i]` is the weight of feature `indices[i]`), one key a sample. */

@@ -61,7 +61,7 @@ Deno.test("normalisation", () => {
 Deno.test("similarities equal go-license-detector's", async () => {
   const db = await licenseDatabase();
   assertEquals(
-    sorted(db.queryText(spdx("MIT"))),
+    sorted(await db.queryText(spdx("MIT"))),
     f32({
       "JSON": 0.939759,
       "MIT": 1,
@@ -71,7 +71,7 @@ Deno.test("similarities equal go-license-detector's", async () => {
     }),
   );
   assertEquals(
-    sorted(db.queryText(spdx("Apache-2.0"))),
+    sorted(await db.queryText(spdx("Apache-2.0"))),
     f32({
       "Apache-2.0": 1,
       "ECL-2.0": 0.91415757,
@@ -83,7 +83,7 @@ Deno.test("similarities equal go-license-detector's", async () => {
     spdx("MIT").replace("without restriction", "with some restrictions described nowhere")
       .replace("MERCHANTABILITY", "USEFULNESS");
   assertEquals(
-    sorted(db.queryText(modified)),
+    sorted(await db.queryText(modified)),
     f32({
       "MIT": 0.9819277,
       "MIT-0": 0.82822084,
@@ -97,7 +97,7 @@ Deno.test("similarities equal go-license-detector's", async () => {
   const scrambled = all.filter((_, i) => i % 5 === 1).concat(all.filter((_, i) => i % 5 === 2))
     .slice(0, 80);
   assertEquals(
-    sorted(db.queryText(`${mit}\n\n${scrambled.join(" ")}\n`)),
+    sorted(await db.queryText(`${mit}\n\n${scrambled.join(" ")}\n`)),
     f32({
       "MIT": 0.7094017,
       "MIT-advertising": 0.57575756,
@@ -105,7 +105,7 @@ Deno.test("similarities equal go-license-detector's", async () => {
       "X11-distribute-modifications-variant": 0.6896552,
     }),
   );
-  assertEquals(sorted(db.queryText("You may use this for good, not for evil.\n")), {});
+  assertEquals(sorted(await db.queryText("You may use this for good, not for evil.\n")), {});
 });
 
 Deno.test("detection over files: Markdown, a pointer file, the best file per license", async () => {
