@@ -59,7 +59,9 @@ class CommitFiler implements LicenseFiler {
   ) {}
 
   async readDir(): Promise<string[]> {
-    const tree = await this.deps.catfile.info(this.repoPath, `${this.commit}^{tree}`);
+    const tree = await this.deps.catfile.info(this.repoPath, `${this.commit}^{tree}`, {
+      signal: this.signal,
+    });
     const entries = tree && await readTree(this.deps.catfile, this.repoPath, tree.oid, this.signal);
     if (!entries) throw internal(`ls-tree failed: no tree for ${this.commit}`);
     return entries
@@ -69,19 +71,24 @@ class CommitFiler implements LicenseFiler {
   }
 
   async readFile(path: string): Promise<Uint8Array | undefined> {
-    const info = await this.deps.catfile.info(this.repoPath, `${this.commit}:${path}`);
-    if (info === null || info.size > MAX_FILE_BYTES) return undefined;
-    const object = await readObjectBytes(
-      this.deps,
-      this.repoPath,
-      `${this.commit}:${path}`,
-      this.signal,
-    );
+    const revision = `${this.commit}:${path}`;
+    const info = await this.deps.catfile.info(this.repoPath, revision, { signal: this.signal });
+    if (info === null) return undefined;
+    if (info.size > MAX_FILE_BYTES) {
+      // Too large to match: still a license file, so the answer can be `other`.
+      this.#noteLicense(path);
+      return undefined;
+    }
+    const object = await readObjectBytes(this.deps, this.repoPath, revision, this.signal);
     if (object === null) return undefined;
+    this.#noteLicense(path);
+    return object.data;
+  }
+
+  #noteLicense(path: string): void {
     if (this.licensePath === undefined && !README_RE.test(path.toLowerCase())) {
       this.licensePath = path;
     }
-    return object.data;
   }
 }
 
@@ -131,7 +138,7 @@ async function findLicenseAt(
 export function findLicense(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "FindLicense"> {
   return unary(async (req, ctx) => {
     const repoPath = await deps.locator.repoPath(req.repository);
-    const head = await deps.catfile.info(repoPath, "HEAD");
+    const head = await deps.catfile.info(repoPath, "HEAD", { signal: ctx.signal });
     if (head === null) return {};
     const cached = cache.get(head.oid);
     if (cached) return cached;
