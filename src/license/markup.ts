@@ -137,23 +137,21 @@ function smarty(text: string): string {
 
 /** Inline Markdown: code spans, links, autolinks, emphasis; text escaped. */
 function inline(text: string): string {
-  const parts: string[] = [];
+  const spans: string[] = [];
   const re =
     /(`+)([\s\S]*?[^`])\1(?!`)|!?\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)|<((?:https?|ftp|mailto):[^>\s]+)>|(https?:\/\/[^\s<]*[^\s<.,;:!?)\]'"])/g;
-  let last = 0;
-  for (const m of text.matchAll(re)) {
-    parts.push(emphasis(smarty(escapeHtml(text.slice(last, m.index)))));
-    last = m.index + m[0].length;
-    if (m[1] !== undefined) parts.push(`<code>${escapeHtml(m[2].trim())}</code>`);
+  // Code and links become placeholders, so emphasis may span them but never enters them.
+  const marked = text.replace(re, (...m: string[]) => {
+    if (m[1] !== undefined) spans.push(`<code>${escapeHtml(m[2].trim())}</code>`);
     else if (m[4] !== undefined) {
-      parts.push(`<a href="${escapeHtml(m[4])}">${emphasis(smarty(escapeHtml(m[3])))}</a>`);
+      spans.push(`<a href="${escapeHtml(m[4])}">${emphasis(smarty(escapeHtml(m[3])))}</a>`);
     } else {
       const url = m[5] ?? m[6];
-      parts.push(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`);
+      spans.push(`<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`);
     }
-  }
-  parts.push(emphasis(smarty(escapeHtml(text.slice(last)))));
-  return parts.join("");
+    return `\ue000${spans.length - 1}\ue001`;
+  });
+  return emphasis(smarty(escapeHtml(marked))).replace(/\ue000(\d+)\ue001/g, (_, i) => spans[+i]);
 }
 
 function emphasis(text: string): string {
