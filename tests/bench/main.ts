@@ -10,6 +10,7 @@ import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
 import { diffsSection } from "./diffs.ts";
 import { gitalySshSection } from "./gitaly_ssh.ts";
+import { licenseSection } from "./license.ts";
 import { optimizeSection } from "./optimize.ts";
 import { refsSection } from "./refs.ts";
 import { sidechannelSection } from "./sidechannel.ts";
@@ -53,6 +54,7 @@ const sections: Record<string, () => Promise<void>> = {
   commits: commitsSection,
   diffs: diffsSection,
   optimize: optimizeSection,
+  license: licenseSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

@@ -22,6 +22,7 @@ import { getFileAttributes } from "./get_file_attributes.ts";
 import { objectsSize } from "./objects_size.ts";
 import { optimizeRepository } from "./optimize_repository.ts";
 import { setFullPath } from "./set_full_path.ts";
+import { findLicense } from "./find_license.ts";
 import { findMergeBase } from "./find_merge_base.ts";
 import { getRawChanges } from "./get_raw_changes.ts";
 import { searchFilesByContent } from "./search_files_by_content.ts";
@@ -76,6 +77,7 @@ export function repositoryService(deps: ServiceDeps): ServiceImplementation {
     GetCustomHooks: getCustomHooks(deps),
     BackupCustomHooks: backupCustomHooks(deps),
     // Read-only searches.
+    FindLicense: findLicense(deps),
     FindMergeBase: findMergeBase(deps),
     GetRawChanges: getRawChanges(deps),
     SearchFilesByContent: searchFilesByContent(deps),
