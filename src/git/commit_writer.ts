@@ -66,8 +66,8 @@ export function timezoneOffset(timezone: string, seconds: number): number {
 
 /** The request fields Gitaly's `dateFromProto` reads. */
 export interface UserLike {
-  name?: Uint8Array | string;
-  email?: Uint8Array | string;
+  name?: Uint8Array | string | ArrayLike<number>;
+  email?: Uint8Array | string | ArrayLike<number>;
   timezone?: string;
 }
 
@@ -79,14 +79,21 @@ export interface TimestampLike {
 
 const decoder = new TextDecoder();
 
-function str(value: Uint8Array | string | undefined): string {
-  if (value === undefined) return "";
-  return typeof value === "string" ? value : decoder.decode(value);
+function str(value: Uint8Array | string | ArrayLike<number> | undefined | null): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  return decoder.decode(value instanceof Uint8Array ? value : Uint8Array.from(value));
+}
+
+/** Gitaly's `NewSignature` drops newlines and angle brackets from names and emails. */
+function sanitize(text: string): string {
+  return text.replace(/[\n<>]/g, "");
 }
 
 /**
  * The signature of `user` for an operation: the request's `timestamp` (or
- * now) in the user's time zone, as Gitaly's `dateFromProto` gives it.
+ * now) in the user's time zone, as Gitaly's `dateFromProto` gives it, and
+ * name and email without newlines and angle brackets (its `NewSignature`).
  * Throws {@link UnknownTimezoneError} for a zone Go does not know.
  */
 export function signatureFromUser(
@@ -96,8 +103,8 @@ export function signatureFromUser(
 ): Signature {
   const seconds = timestamp ? Number(timestamp.seconds ?? 0) : Math.floor(now.getTime() / 1000);
   return {
-    name: str(user?.name),
-    email: str(user?.email),
+    name: sanitize(str(user?.name)),
+    email: sanitize(str(user?.email)),
     seconds,
     offsetMinutes: user ? timezoneOffset(user.timezone ?? "", seconds) : localOffset(seconds),
   };
@@ -117,15 +124,19 @@ export function gitDate(signature: Pick<Signature, "seconds" | "offsetMinutes">)
   return `${signature.seconds} ${offset < 0 ? "-" : "+"}${hhmm}`;
 }
 
-/** The environment that makes git use `author` and `committer`. */
+/**
+ * The environment that makes git use `author` and `committer`. Dates go as
+ * `@<seconds> <+hhmm>`: git reads a bare number as a Unix time only from 8
+ * digits on, `@` makes any timestamp one.
+ */
 export function signatureEnv(author: Signature, committer: Signature): Record<string, string> {
   return {
     GIT_AUTHOR_NAME: author.name,
     GIT_AUTHOR_EMAIL: author.email,
-    GIT_AUTHOR_DATE: author.rawDate ?? gitDate(author),
+    GIT_AUTHOR_DATE: author.rawDate ?? `@${gitDate(author)}`,
     GIT_COMMITTER_NAME: committer.name,
     GIT_COMMITTER_EMAIL: committer.email,
-    GIT_COMMITTER_DATE: committer.rawDate ?? gitDate(committer),
+    GIT_COMMITTER_DATE: committer.rawDate ?? `@${gitDate(committer)}`,
   };
 }
 

@@ -143,3 +143,24 @@ Deno.test("time zones as Go's time.LoadLocation", () => {
   assert(thrown instanceof UnknownTimezoneError);
   assertEquals(thrown.message, "unknown time zone Mars/Olympus");
 });
+
+Deno.test("signatures as Gitaly's NewSignature; dates before 1970-04-26 still work", async () => {
+  const sig = signatureFromUser(
+    { name: "Ja<n>e\n", email: Uint8Array.from([0x3c, 0x6a, 0x40, 0x78, 0x3e]), timezone: "" },
+    { seconds: 5 },
+  );
+  assertEquals([sig.name, sig.email, sig.seconds, sig.offsetMinutes], ["Jane", "j@x", 5, 0]);
+  assertEquals(signatureFromUser({ name: [], email: [] }, { seconds: 1 }).name, "");
+  await withTempDir(async (dir) => {
+    const gitDir = await history(dir);
+    const tree = (await gitOk(["--git-dir", gitDir, "rev-parse", "main^{tree}"], { env })).trim();
+    const oid = await writeCommit(testRunner(), gitDir, {
+      tree,
+      author: sig,
+      committer: sig,
+      message: "early\n",
+    });
+    const text = await gitOk(["--git-dir", gitDir, "cat-file", "commit", oid], { env });
+    assert(text.includes("author Jane <j@x> 5 +0000\n"), text);
+  });
+});
