@@ -11,28 +11,8 @@
 import { Buffer } from "node:buffer";
 import * as http2 from "node:http2";
 import { toDuplex } from "../yamux/duplex.ts";
+import { statusCodeName } from "../proto/status.ts";
 import type { BackchannelPeer } from "./peer.ts";
-
-/** gRPC's status names, by code, as Go prints them. */
-const CODE_NAMES = [
-  "OK",
-  "Canceled",
-  "Unknown",
-  "InvalidArgument",
-  "DeadlineExceeded",
-  "NotFound",
-  "AlreadyExists",
-  "PermissionDenied",
-  "ResourceExhausted",
-  "FailedPrecondition",
-  "Aborted",
-  "OutOfRange",
-  "Unimplemented",
-  "Internal",
-  "Unavailable",
-  "DataLoss",
-  "Unauthenticated",
-];
 
 /** A call back to the client failed with a gRPC status (or could not be made: Unavailable). */
 export class PeerCallError extends Error {
@@ -43,7 +23,7 @@ export class PeerCallError extends Error {
 
   /** Worded as grpc-go words a status error: `rpc error: code = X desc = Y`. */
   constructor(code: number, details: string, options?: ErrorOptions) {
-    super(`rpc error: code = ${CODE_NAMES[code] ?? `Code(${code})`} desc = ${details}`, options);
+    super(`rpc error: code = ${statusCodeName(code)} desc = ${details}`, options);
     this.name = "PeerCallError";
     this.code = code;
     this.details = details;

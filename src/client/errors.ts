@@ -4,31 +4,9 @@
  *
  * @module
  */
+import { statusCodeName } from "../proto/status.ts";
 
-const CODE_NAMES = [
-  "OK",
-  "Canceled",
-  "Unknown",
-  "InvalidArgument",
-  "DeadlineExceeded",
-  "NotFound",
-  "AlreadyExists",
-  "PermissionDenied",
-  "ResourceExhausted",
-  "FailedPrecondition",
-  "Aborted",
-  "OutOfRange",
-  "Unimplemented",
-  "Internal",
-  "Unavailable",
-  "DataLoss",
-  "Unauthenticated",
-];
-
-/** The name of gRPC status `code`, e.g. `NotFound`. */
-export function statusCodeName(code: number): string {
-  return CODE_NAMES[code] ?? `Code(${code})`;
-}
+export { statusCodeName };
 
 /** Whether `error` is a grpc-js call error (it has a numeric `code` and `details`). */
 export function isCallError(error: unknown): error is { code: number; details: string } {

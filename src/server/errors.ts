@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { statusCodeName } from "../proto/status.ts";
 import { Metadata, status } from "@grpc/grpc-js";
 import protobuf from "../proto/protobuf.ts";
 import { messageType } from "../proto/mod.ts";
@@ -170,7 +171,7 @@ export function toGrpcError(error: unknown, signal?: AbortSignal): GrpcError | u
 
 /** The name of a status code, e.g. `NotFound`, as Gitaly's logs and metrics spell it. */
 export function codeName(code: Code): string {
-  return CODE_NAMES[code] ?? `Code(${code})`;
+  return statusCodeName(code);
 }
 
 /** Decodes a `grpc-status-details-bin` value into its details (for clients and tests). */
@@ -237,23 +238,3 @@ function encodeStatus(code: Code, message: string, details: ErrorDetail[]): Buff
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
-const CODE_NAMES: Record<number, string> = {
-  0: "OK",
-  1: "Canceled",
-  2: "Unknown",
-  3: "InvalidArgument",
-  4: "DeadlineExceeded",
-  5: "NotFound",
-  6: "AlreadyExists",
-  7: "PermissionDenied",
-  8: "ResourceExhausted",
-  9: "FailedPrecondition",
-  10: "Aborted",
-  11: "OutOfRange",
-  12: "Unimplemented",
-  13: "Internal",
-  14: "Unavailable",
-  15: "DataLoss",
-  16: "Unauthenticated",
-};
