@@ -24,6 +24,7 @@ import { diffService } from "./diff/mod.ts";
 import { hookService } from "./hooks/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
 import { objectPoolService } from "./objectpool/mod.ts";
+import { operationService } from "./operation/mod.ts";
 import { registerReflection } from "./reflection/mod.ts";
 import { refService } from "./ref/mod.ts";
 import { remoteService } from "./remote/mod.ts";
@@ -48,6 +49,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   blobService,
   commitService,
   refService,
+  operationService,
 ];
 
 /** Our handlers by service name. */

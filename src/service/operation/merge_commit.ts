@@ -1,0 +1,91 @@
+/**
+ * The merge commit of UserMergeBranch and UserMergeToRef, as Gitaly's
+ * `merge` helper writes it: `git merge-tree --write-tree` of the two
+ * sides (unrelated histories allowed, conflicts by name only), then a
+ * commit of that tree with both sides as parents, ours first, and the
+ * user as author and committer.
+ *
+ * @module
+ */
+import {
+  type Signature,
+  signatureFromUser,
+  type TimestampLike,
+  UnknownTimezoneError,
+  type UserLike,
+  writeCommit,
+} from "../../git/commit_writer.ts";
+import { mergeTree } from "../../git/merge_tree.ts";
+import { invalidArgument } from "../../server/errors.ts";
+import type { ServiceDeps } from "../deps.ts";
+import { text } from "../shared/bytes.ts";
+
+function bytesText(value: Uint8Array | string | undefined): string {
+  return typeof value === "string" ? value : text(value);
+}
+
+/**
+ * The user's signature at the request's `timestamp` (or now), as Gitaly's
+ * `dateFromProto`; an unknown time zone is `InvalidArgument` with Go's
+ * wording (`unknown time zone Mars/Base`).
+ */
+export function requestSignature(
+  user: UserLike | null | undefined,
+  timestamp: TimestampLike | null | undefined,
+): Signature {
+  // Unset bytes fields may decode as empty arrays, which signatureFromUser does not take.
+  const named = user && { ...user, name: bytesText(user.name), email: bytesText(user.email) };
+  try {
+    return signatureFromUser(named, timestamp);
+  } catch (error) {
+    if (error instanceof UnknownTimezoneError) throw invalidArgument(error.message);
+    throw error;
+  }
+}
+
+/** What {@link createMergeCommit} merges. */
+export interface MergeCommitOptions {
+  /** Our side (an object id): the first parent. */
+  ours: string;
+  /** Their side (an object id): the second parent. */
+  theirs: string;
+  /** Author and committer. */
+  signature: Signature;
+  message: Uint8Array | string;
+  /** The quarantine's environment: where the new objects go. */
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Merges `theirs` into `ours` and returns the merge commit's id. Throws
+ * `MergeTreeConflictError` on conflicts; other failures are plain errors
+ * (a failed commit as `create commit from tree: …`).
+ */
+export async function createMergeCommit(
+  deps: ServiceDeps,
+  gitDir: string,
+  options: MergeCommitOptions,
+): Promise<string> {
+  const { tree } = await mergeTree(deps.git, gitDir, {
+    ours: options.ours,
+    theirs: options.theirs,
+    allowUnrelatedHistories: true,
+    nameOnly: true,
+    env: options.env,
+    signal: options.signal,
+  });
+  try {
+    return await writeCommit(deps.git, gitDir, {
+      tree,
+      parents: [options.ours, options.theirs],
+      author: options.signature,
+      committer: options.signature,
+      message: options.message,
+      env: options.env,
+      signal: options.signal,
+    });
+  } catch (error) {
+    throw new Error(`create commit from tree: ${(error as Error).message}`, { cause: error });
+  }
+}

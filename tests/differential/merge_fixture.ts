@@ -1,0 +1,87 @@
+/**
+ * The `merges` fixture: small histories to merge, fast-forward and rebase
+ * (UserMergeBranch, UserMergeToRef, UserFFBranch, UserRebaseToRef).
+ *
+ * ```
+ * main:          base ─ main-d ─ main-a            (a: mainA, e: e2)
+ * behind:               main-d
+ * feature:       base ─ c ─ c2
+ * conflict:             main-d ─ conflict-a        (a: conflicting, e: e1)
+ * unrelated:     a root commit of its own
+ * rebase-onto:   base ─ a+b changed
+ * rebase-source: base ─ same change to a (becomes empty) ─ empty commit ─
+ *                f (another author and zone, a 12 KiB message) ─
+ *                merge of feature ─ g
+ * rebase-picked: base ─ the change of rebase-onto (a clean cherry-pick) ─ h
+ * ```
+ *
+ * Tags: `v1` (annotated, of feature). Other refs: `refs/merge-requests/9/sym`
+ * (symbolic, → main), `refs/merge-requests/7/head` (→ main).
+ *
+ * @module
+ */
+import { buildEmpty, fixtureGit, ImportStream } from "./fixtures.ts";
+
+/** Branch names of the `merges` fixture. */
+export const MERGES = {
+  main: "main",
+  behind: "behind",
+  feature: "feature",
+  conflict: "conflict",
+  unrelated: "unrelated",
+  rebaseOnto: "rebase-onto",
+  rebaseSource: "rebase-source",
+  rebasePicked: "rebase-picked",
+  /** Size of the long message in rebase-source (over Gitaly's 10 KiB body limit). */
+  longMessage: 12 * 1024,
+} as const;
+
+/** Builds the `merges` fixture into `repo`. */
+export async function buildMerges(repo: string): Promise<void> {
+  await buildEmpty(repo);
+  const s = new ImportStream();
+  const file = (path: string, content: string) => ({ path, blob: s.blob(content) });
+  const heads = (name: string) => `refs/heads/${name}`;
+
+  const base = s.commit(heads("main"), "base\n", [], [file("a", "base\n"), file("b", "b\n")]);
+  const c1 = s.commit(heads("feature"), "feature c\n", [base], [file("c", "feat\n")]);
+  const c2 = s.commit(heads("feature"), "feature c2\n", [c1], [file("c", "feat\nfeat2\n")]);
+  const mainD = s.commit(heads("main"), "main d\n", [base], [file("d", "main\n")]);
+  s.reset(heads("behind"), mainD);
+  s.commit(heads("conflict"), "conflict a\n", [mainD], [
+    file("a", "conflicting\n"),
+    file("e", "e1\n"),
+  ]);
+  s.commit(heads("main"), "main a\n", [mainD], [file("a", "mainA\n"), file("e", "e2\n")]);
+  s.commit(heads("unrelated"), "unrelated\n", [], [file("u", "u\n")]);
+
+  s.commit(heads("rebase-onto"), "upstream: a and b\n", [base], [
+    file("a", "A2\n"),
+    file("b", "B2\n"),
+  ]);
+  const same = s.commit(heads("rebase-source"), "same change to a\n", [base], [file("a", "A2\n")]);
+  const empty = s.commit(heads("rebase-source"), "empty on purpose\n", [same], []);
+  const long = `f by Zoe\n\n${"0123456789abcde\n".repeat(MERGES.longMessage / 16)}`;
+  const f = s.commit(
+    heads("rebase-source"),
+    long,
+    [empty],
+    [file("f", "f\n")],
+    "",
+    "Zoe Zone <zoe@example.com>",
+    "1690000000 -0230",
+  );
+  const merge = s.commit(heads("rebase-source"), "merge feature\n", [f, c2], [
+    file("c", "feat\nfeat2\n"),
+  ]);
+  s.commit(heads("rebase-source"), "add g\n", [merge], [file("g", "g\n")]);
+  const picked = s.commit(heads("rebase-picked"), "upstream: a and b (picked)\n", [base], [
+    file("a", "A2\n"),
+    file("b", "B2\n"),
+  ]);
+  s.commit(heads("rebase-picked"), "add h\n", [picked], [file("h", "h\n")]);
+  s.tag("v1", c2, "version 1\n");
+  await s.importInto(repo);
+  await fixtureGit(repo, ["symbolic-ref", "refs/merge-requests/9/sym", "refs/heads/main"]);
+  await fixtureGit(repo, ["update-ref", "refs/merge-requests/7/head", "refs/heads/main"]);
+}
