@@ -21,7 +21,9 @@ import {
   HOOKS_PAYLOAD_ENV,
   type HooksPayload,
 } from "../service/hooks/payload.ts";
+import { PACK_OBJECTS_HOOK } from "../service/hooks/runtime.ts";
 import { processIO } from "./gitaly_ssh.ts";
+import { packObjectsHook } from "./pack_objects_hook.ts";
 
 const HOOKS: Record<string, { bit: number; method: string }> = {
   "pre-receive": { bit: Hook.PreReceive, method: "PreReceiveHook" },
@@ -29,6 +31,9 @@ const HOOKS: Record<string, { bit: number; method: string }> = {
   update: { bit: Hook.Update, method: "UpdateHook" },
   "reference-transaction": { bit: Hook.ReferenceTransaction, method: "ReferenceTransactionHook" },
 };
+
+/** The pack-objects hook (`uploadpack.packObjectsHook`), run with git's command line. */
+const PACK_OBJECTS = { bit: Hook.PackObjects, method: "PackObjectsHookWithSidechannel" };
 
 const STATES: Record<string, number> = { prepared: 0, committed: 1, aborted: 2 };
 
@@ -40,7 +45,11 @@ export async function hooksCommand(
 ): Promise<number> {
   const [name, ...hookArgs] = args;
   try {
-    const hook = name !== undefined && Object.hasOwn(HOOKS, name) ? HOOKS[name] : undefined;
+    const hook = name === PACK_OBJECTS_HOOK
+      ? PACK_OBJECTS
+      : name !== undefined && Object.hasOwn(HOOKS, name)
+      ? HOOKS[name]
+      : undefined;
     if (!hook) throw new Error(`subcommand name invalid: ${JSON.stringify(name ?? "")}`);
     const encoded = env[HOOKS_PAYLOAD_ENV];
     if (encoded === undefined) {
@@ -52,11 +61,17 @@ export async function hooksCommand(
     } catch (error) {
       throw new Error(`error when getting hooks payload: ${(error as Error).message}`);
     }
-    if ((payload.requestedHooks & hook.bit) === 0) return 0;
+    if ((payload.requestedHooks & hook.bit) === 0) {
+      // Not asked for: pack-objects still has to run (as git would have run it).
+      return name === PACK_OBJECTS_HOOK ? await runGit(hookArgs, io) : 0;
+    }
     const client = dial(`unix:${payload.internalSocket}`, {
       token: payload.internalSocketToken || undefined,
     });
     try {
+      if (name === PACK_OBJECTS_HOOK) {
+        return await packObjectsHook(client, hookArgs, payload, env, io);
+      }
       return await callHook(client, name, hook.method, hookArgs, payload, env, io);
     } finally {
       client.close();
@@ -112,6 +127,32 @@ async function callHook(
     default:
       return await runStdioCall(client, stdio, { ...base, git_push_options: pushOptions(env) }, io);
   }
+}
+
+/** Runs git's own command line (`git pack-objects …`) with our stdio. */
+async function runGit(args: string[], io: StreamIO): Promise<number> {
+  const [program, ...rest] = args;
+  if (program !== "git") {
+    throw new Error(`expected a git command line, got ${JSON.stringify(args)}`);
+  }
+  const child = new Deno.Command("git", {
+    args: rest,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const copy = async (
+    stream: ReadableStream<Uint8Array>,
+    sink: (c: Uint8Array) => Promise<void>,
+  ) => {
+    for await (const chunk of stream) await sink(chunk);
+  };
+  await Promise.all([
+    io.stdin.pipeTo(child.stdin),
+    copy(child.stdout, io.stdout),
+    copy(child.stderr, io.stderr),
+  ]);
+  return (await child.status).code;
 }
 
 /** `GIT_PUSH_OPTION_0..COUNT-1`, as git passes push options to hooks. */

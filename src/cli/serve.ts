@@ -27,6 +27,7 @@ import type { ServiceDeps } from "../service/deps.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
 import { buildRegistrations } from "../service/registry.ts";
 import { HooksRuntime } from "../service/hooks/mod.ts";
+import { PackObjectsCache } from "../service/hooks/pack_objects_cache.ts";
 import { GitlabApiError, GitlabClient } from "../gitlab/client.ts";
 import { launcherChain, watchLauncher } from "./launcher.ts";
 import { parseFlags, UsageError } from "./usage.ts";
@@ -126,6 +127,7 @@ export async function startServer(
   const hooks = new HooksRuntime(config.runtimeDir, config.hooks.customHooksDir);
   await hooks.prepare();
   const housekeeping = new HousekeepingManager(git, logger, metrics.housekeeping);
+  const packObjectsCache = buildPackObjectsCache(config, metrics);
   const deps: ServiceDeps = {
     config,
     locator: new Locator(config.storages),
@@ -135,6 +137,7 @@ export async function startServer(
     hooks,
     gitlab,
     housekeeping,
+    packObjectsCache,
   };
   const maintenance = dailyMaintenance(config, housekeeping, logger);
   const health = new HealthState();
@@ -176,12 +179,31 @@ export async function startServer(
       const { aborted } = await server.stop(config.gracefulRestartTimeoutMs);
       await git.killAll();
       await catfile.close();
+      await packObjectsCache.close();
       await metricsServer?.shutdown();
       hooks.closeSync();
       gitlab?.close();
       logger.info("stopped", { aborted_calls: aborted });
     },
   };
+}
+
+/** The `[pack_objects_cache]`, counting into Gitaly's metrics. */
+function buildPackObjectsCache(config: Config, metrics: ServerMetrics): PackObjectsCache {
+  const cfg = config.packObjectsCache ??
+    { enabled: false, dir: "", maxAgeMs: 5 * 60_000, minOccurrences: 1 };
+  if (cfg.enabled) {
+    metrics.packObjectsCacheEnabled.set({ dir: cfg.dir, max_age: cfg.maxAgeMs / 1000 }, 1);
+  }
+  return new PackObjectsCache({
+    ...cfg,
+    observer: {
+      onLookup: (hit) => metrics.packObjectsCacheLookups.inc({ result: hit ? "hit" : "miss" }),
+      onEntries: (count) => metrics.streamcacheEntries.set({ dir: cfg.dir }, count),
+      onServed: (bytes) => metrics.packObjectsServedBytes.inc(bytes),
+      onGenerated: (bytes) => metrics.packObjectsGeneratedBytes.inc(bytes),
+    },
+  });
 }
 
 /** The `[daily_maintenance]` scheduler, or none when disabled or without a window. */

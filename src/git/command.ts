@@ -144,6 +144,11 @@ export interface GitRunnerOptions {
 
 /** One git invocation. */
 export interface GitSpawnOptions {
+  /**
+   * Ignore the repository's shallow file (`--shallow-file ""`), as
+   * upload-pack runs pack-objects for a shallow fetch.
+   */
+  emptyShallowFile?: boolean;
   /** Repository, passed as `--git-dir=<path>`. */
   gitDir?: string;
   /**
@@ -435,6 +440,7 @@ export class GitRunner {
     }
     const argv: string[] = [];
     if (options.gitDir !== undefined) argv.push(`--git-dir=${options.gitDir}`);
+    if (options.emptyShallowFile) argv.push("--shallow-file", "");
     for (const entry of this.#config) argv.push("-c", `${entry.key}=${entry.value}`);
     for (const entry of options.config ?? []) {
       validateConfigEntry(entry);

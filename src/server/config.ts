@@ -7,7 +7,7 @@
  * @module
  */
 import { parse as parseToml } from "smol-toml";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { GitlabSettings } from "../gitlab/client.ts";
 
 /** One `[[storage]]` entry: a name clients use and the directory behind it. */
@@ -55,6 +55,19 @@ export interface Config {
   limits: LimitsConfig;
   /** Server-side backups (`[backup]`); absent when `go_cloud_url` is not set. */
   backup?: BackupConfig;
+  /** `[pack_objects_cache]`: identical fetches share one pack-objects run. */
+  packObjectsCache?: PackObjectsCacheConfig;
+}
+
+/** `[pack_objects_cache]`, with Gitaly's defaults. */
+export interface PackObjectsCacheConfig {
+  enabled: boolean;
+  /** Where entries are written (default `<first storage>/+gitaly/PackObjectsCache`). */
+  dir: string;
+  /** How long an entry serves new requests (default 5 minutes). */
+  maxAgeMs: number;
+  /** Requests for a key before its output is cached (default 1: the first one). */
+  minOccurrences: number;
 }
 
 /** Gitaly's `[daily_maintenance]` window (UTC), defaulting to 12:00 for 10 minutes on every storage. */
@@ -275,8 +288,10 @@ function readConfig(r: TableReader): Config {
       rateLimiting: r.tableArray("rate_limiting").map(readRateLimiting),
     },
     backup: readBackup(r.table("backup")),
+    packObjectsCache: { enabled: false, dir: "", maxAgeMs: 0, minOccurrences: 1 },
   };
   config.dailyMaintenance = readDailyMaintenance(r.table("daily_maintenance"), config.storages);
+  config.packObjectsCache = readPackObjectsCache(r.table("pack_objects_cache"), config.storages);
   r.warnUnread();
   if (!config.socketPath && !config.listenAddr && !config.tlsListenAddr) {
     throw new ConfigError(
@@ -428,6 +443,30 @@ function readRateLimiting(r: TableReader): RateLimitingConfig {
   };
   r.warnUnread();
   return entry;
+}
+
+function readPackObjectsCache(
+  r: TableReader,
+  storages: StorageConfig[],
+): PackObjectsCacheConfig {
+  const dir = r.optionalPath("dir");
+  const config: PackObjectsCacheConfig = {
+    enabled: r.optionalBoolean("enabled") ?? false,
+    dir: dir ?? (storages[0] ? join(storages[0].path, "+gitaly", "PackObjectsCache") : ""),
+    maxAgeMs: r.optionalDuration("max_age") ?? 5 * 60_000,
+    minOccurrences: r.optionalInteger("min_occurrences") ?? 1,
+  };
+  r.warnUnread();
+  if (config.maxAgeMs <= 0) {
+    throw new ConfigError(`${r.prefix}max_age`, "must be a positive duration");
+  }
+  if (config.minOccurrences < 0) {
+    throw new ConfigError(`${r.prefix}min_occurrences`, "must not be negative");
+  }
+  if (config.enabled && !config.dir) {
+    throw new ConfigError(`${r.prefix}dir`, "needs a storage or a dir");
+  }
+  return config;
 }
 
 function readBackup(r: TableReader): Config["backup"] {

@@ -237,6 +237,36 @@ export class ServerMetrics {
     [],
   );
 
+  readonly packObjectsServedBytes = this.#counter(
+    "gitaly_pack_objects_served_bytes_total",
+    "Number of bytes of git-pack-objects data served to clients",
+    [],
+  );
+
+  readonly packObjectsGeneratedBytes = this.#counter(
+    "gitaly_pack_objects_generated_bytes_total",
+    "Number of bytes generated in PackObjectsHook by running git-pack-objects",
+    [],
+  );
+
+  readonly packObjectsCacheLookups = this.#counter(
+    "gitaly_pack_objects_cache_lookups_total",
+    "Number of lookups in the PackObjectsHook cache, divided by hit/miss",
+    ["result"],
+  );
+
+  readonly packObjectsCacheEnabled = this.#gauge(
+    "gitaly_pack_objects_cache_enabled",
+    "If set to 1, indicates that the cache for PackObjectsHook has been enabled in this process",
+    ["dir", "max_age"],
+  );
+
+  readonly streamcacheEntries = this.#gauge(
+    "gitaly_streamcache_index_entries",
+    "Number of index entries in streamcache",
+    ["dir"],
+  );
+
   readonly packObjectsQueued = this.#gauge(
     "gitaly_pack_objects_queued",
     "Gauge of number of queued calls",

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { PackObjectsCache } from "./hooks/pack_objects_cache.ts";
 import type { CatfileCache } from "../git/catfile.ts";
 import type { GitRunner } from "../git/command.ts";
 import type { Config } from "../server/config.ts";
@@ -28,4 +29,6 @@ export interface ServiceDeps {
    * `git` and `logger` when absent (tests).
    */
   housekeeping?: HousekeepingManager;
+  /** `[pack_objects_cache]`; absent: every fetch runs its own pack-objects. */
+  packObjectsCache?: PackObjectsCache;
 }

@@ -112,6 +112,29 @@ Deno.test("config: unknown keys are warnings, at any depth", () => {
   ]);
 });
 
+Deno.test("config: [pack_objects_cache] with Gitaly's defaults, bad values refused", () => {
+  const base = [`listen_addr = ":1"`, `[[storage]]`, `name = "s"`, `path = "/x"`];
+  const read = (lines: string[]) => parseConfig([...base, ...lines].join("\n"), "/").config;
+  assertEquals(read([]).packObjectsCache, {
+    enabled: false,
+    dir: "/x/+gitaly/PackObjectsCache",
+    maxAgeMs: 300_000,
+    minOccurrences: 1,
+  });
+  assertEquals(
+    read([
+      `[pack_objects_cache]`,
+      `enabled = true`,
+      `dir = "/c"`,
+      `max_age = "10m"`,
+      `min_occurrences = 2`,
+    ])
+      .packObjectsCache,
+    { enabled: true, dir: "/c", maxAgeMs: 600_000, minOccurrences: 2 },
+  );
+  assertThrows(() => read([`[pack_objects_cache]`, `max_age = "0s"`]), ConfigError);
+});
+
 Deno.test("config: Gitaly's own keys we do not support yet are named as such, once each", () => {
   const { warnings } = parseConfig(
     [
@@ -152,7 +175,6 @@ Deno.test("config: Gitaly's own keys we do not support yet are named as such, on
     "config: git.signing_key is not supported yet; ignored",
     "config: logging.dir is not supported yet; ignored",
     "config: bin_dir is not supported yet; ignored",
-    "config: pack_objects_cache is not supported yet; ignored",
     "config: prometheus is not supported yet; ignored",
     "config: gitlab-shell is not supported yet; ignored",
   ]);

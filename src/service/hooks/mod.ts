@@ -3,13 +3,15 @@
  * push. Every `git receive-pack` runs with `core.hooksPath` pointing at
  * the server's runtime directory, whose scripts run our `hooks`
  * subcommand; it reads `GITALY_HOOKS_PAYLOAD` and calls these RPCs over
- * the internal socket. `PackObjectsHookWithSidechannel` is not
- * implemented (Unimplemented).
+ * the internal socket. During fetches, with the pack-objects cache on,
+ * git's `uploadpack.packObjectsHook` runs the same subcommand, which calls
+ * `PackObjectsHookWithSidechannel`.
  *
  * @module
  */
 import { defineService, type ServiceImplementation } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { packObjectsHookWithSidechannel } from "./pack_objects_hook_with_sidechannel.ts";
 import { postReceiveHook } from "./post_receive_hook.ts";
 import { preReceiveHook } from "./pre_receive_hook.ts";
 import { referenceTransactionHook } from "./reference_transaction_hook.ts";
@@ -24,5 +26,6 @@ export function hookService(deps: ServiceDeps): ServiceImplementation {
     PostReceiveHook: postReceiveHook(deps),
     UpdateHook: updateHook(deps),
     ReferenceTransactionHook: referenceTransactionHook(deps),
+    PackObjectsHookWithSidechannel: packObjectsHookWithSidechannel(deps),
   });
 }

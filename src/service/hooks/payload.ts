@@ -34,6 +34,8 @@ export interface UserDetails {
   userid: string;
   /** `ssh`, `http` or `web`. */
   protocol: string;
+  /** The client's address, when the caller said (`remote_ip` metadata). */
+  remoteIp?: string;
 }
 
 /** The decoded payload. */
@@ -102,7 +104,14 @@ export function encodeHooksPayload(payload: HooksPayload): string {
     internal_socket: payload.internalSocket,
     internal_socket_token: payload.internalSocketToken,
     transaction: payload.transaction ?? null,
-    user_details: payload.userDetails ?? null,
+    user_details: payload.userDetails
+      ? {
+        username: payload.userDetails.username,
+        userid: payload.userDetails.userid,
+        protocol: payload.userDetails.protocol,
+        ...(payload.userDetails.remoteIp ? { remote_ip: payload.userDetails.remoteIp } : {}),
+      }
+      : null,
     repository: repositoryJson(payload.repository),
   };
   const bytes = new TextEncoder().encode(JSON.stringify(json));
@@ -147,6 +156,7 @@ export function decodeHooksPayload(encoded: string): HooksPayload {
         username: String(details.username ?? ""),
         userid: String(details.userid ?? ""),
         protocol: String(details.protocol ?? ""),
+        ...(details.remote_ip ? { remoteIp: String(details.remote_ip) } : {}),
       }
       : undefined,
     repository: parseRepository(json.repository),

@@ -22,6 +22,9 @@ export const HOOK_NAMES = [
   "reference-transaction",
 ] as const;
 
+/** The script git runs as `uploadpack.packObjectsHook` (it appends `git pack-objects …`). */
+export const PACK_OBJECTS_HOOK = "pack-objects";
+
 /** Directory names: the prefix, then the owning process id. */
 const DIR_PREFIX = "gitaly-hooks-";
 
@@ -87,7 +90,7 @@ export class HooksRuntime {
     globalThis.addEventListener("unload", this.#onUnload);
     await Deno.mkdir(join(dir, "hooks"));
     const script = hookScript(this.customHooksDir);
-    for (const hook of HOOK_NAMES) {
+    for (const hook of [...HOOK_NAMES, PACK_OBJECTS_HOOK]) {
       const path = join(dir, "hooks", hook);
       await Deno.writeTextFile(path, script, { mode: 0o755 });
       await Deno.chmod(path, 0o755); // the umask may have removed bits
@@ -103,6 +106,11 @@ export class HooksRuntime {
   /** The directory to pass as `core.hooksPath`. */
   get hooksDir(): string {
     return join(this.dir, "hooks");
+  }
+
+  /** The command to set as `uploadpack.packObjectsHook`. */
+  get packObjectsHook(): string {
+    return join(this.hooksDir, PACK_OBJECTS_HOOK);
   }
 
   /** The Unix socket the server listens on for its own hooks. */

@@ -35,6 +35,8 @@ export interface UploadPackOptions {
   stdin?: ReadableStream<Uint8Array>;
   /** Aborting kills git (client gone, deadline, shutdown). */
   signal: AbortSignal;
+  /** Config and environment that route pack-objects through the pack-objects hook. */
+  packObjectsHook?: { config: GitConfigEntry[]; env: Record<string, string> };
 }
 
 /**
@@ -54,8 +56,13 @@ export function runUploadPack(
   return runStreamed(git, {
     gitDir: options.repoPath,
     args: ["upload-pack", ...flags, options.repoPath],
-    config: [...uploadPackConfig(), ...(options.config ?? [])],
-    env: gitProtocolEnv(options.gitProtocol),
+    // The hook goes last: no request can point git at another program.
+    config: [
+      ...uploadPackConfig(),
+      ...(options.config ?? []),
+      ...(options.packObjectsHook?.config ?? []),
+    ],
+    env: { ...gitProtocolEnv(options.gitProtocol), ...options.packObjectsHook?.env },
     stdin: options.stdin ?? "null",
     signal: options.signal,
   }, sinks);

@@ -26,6 +26,7 @@ import {
   type NegotiationStats,
   observeNegotiation,
 } from "../shared/packfile_negotiation.ts";
+import { packObjectsHookSetup } from "../hooks/pack_objects_env.ts";
 import { runUploadPack, SIDECHANNEL_READ_SIZE } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
@@ -72,6 +73,7 @@ async function serveUploadPack(
       statelessRpc: true,
       stdin: observeNegotiation(conn.request, parser),
       signal: ctx.signal,
+      packObjectsHook: await packObjectsHookSetup(deps, request.repository, ctx, "http"),
     }, { stdout: (chunk) => conn.write(chunk), stdoutViews: SIDECHANNEL_READ_SIZE });
     parser.finish();
   } catch (error) {

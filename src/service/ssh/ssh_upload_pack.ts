@@ -12,6 +12,7 @@ import { invalidArgument } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
+import { packObjectsHookSetup } from "../hooks/pack_objects_env.ts";
 import { runUploadPack, uploadCommandError } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
@@ -30,6 +31,7 @@ export function sshUploadPack(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSHU
         gitProtocol: first.git_protocol,
         stdin: requestBytes(rest, (r) => r.stdin),
         signal: ctx.signal,
+        packObjectsHook: await packObjectsHookSetup(deps, first.repository, ctx, "ssh"),
       }, {
         stdout: (chunk) => send({ stdout: chunk }),
         stderr: (chunk) => send({ stderr: chunk }),

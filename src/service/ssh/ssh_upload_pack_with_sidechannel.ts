@@ -21,6 +21,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { closeCallSidechannel, openCallSidechannel } from "../shared/call_sidechannel.ts";
 import { parseGitConfigOptions } from "../shared/git_options.ts";
 import { NegotiationParser, observeNegotiation } from "../shared/packfile_negotiation.ts";
+import { packObjectsHookSetup } from "../hooks/pack_objects_env.ts";
 import { runUploadPack, SIDECHANNEL_READ_SIZE, uploadCommandError } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
@@ -62,6 +63,7 @@ async function serveUploadPack(
       gitProtocol: request.git_protocol,
       stdin: observeNegotiation(conn.request, parser),
       signal: ctx.signal,
+      packObjectsHook: await packObjectsHookSetup(deps, request.repository, ctx, "ssh"),
     }, {
       stdout: sideband.band(BAND_STDOUT),
       stderr: sideband.band(BAND_STDERR),

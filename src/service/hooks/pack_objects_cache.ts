@@ -1,0 +1,265 @@
+/**
+ * The pack-objects cache (Gitaly's `[pack_objects_cache]`, its
+ * streamcache): the output of one `git pack-objects` run is written to a
+ * file under the cache directory while every request with the same key
+ * reads that file as it grows, so identical concurrent fetches run
+ * pack-objects once and get the same bytes. The producer runs on its own,
+ * detached from the request that started it (another may be waiting on
+ * it), and writes as fast as git produces; each reader goes at its own
+ * client's pace. An entry serves new requests for `max_age` after it was
+ * created; its file is removed once it expired and nobody reads it. A key
+ * is cached only from its `min_occurrences`-th request within `max_age`
+ * on; earlier requests stream straight from their own pack-objects.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** Receives one chunk; resolves once the next may be delivered. */
+export type ByteSink = (chunk: Uint8Array) => Promise<void>;
+
+/** Writes an entry's content through `write`; rejects when that failed. */
+export type Producer = (write: ByteSink, signal: AbortSignal) => Promise<void>;
+
+/** Counts the cache reports. */
+export interface PackObjectsCacheObserver {
+  /** A request found a usable entry (hit) or started a producer (miss). */
+  onLookup?(hit: boolean): void;
+  /** Entries in the cache changed to `count`. */
+  onEntries?(count: number): void;
+  /** Bytes sent to one client. */
+  onServed?(bytes: number): void;
+  /** Bytes one pack-objects run produced. */
+  onGenerated?(bytes: number): void;
+}
+
+/** How a fetch went. */
+export interface FetchResult {
+  /** Bytes the request got. */
+  served: number;
+  /** This request ran the producer. */
+  created: boolean;
+}
+
+/** Settings of the cache (from `[pack_objects_cache]`). */
+export interface PackObjectsCacheOptions {
+  /** Off: every request runs its own producer, straight into its sink. */
+  enabled: boolean;
+  dir: string;
+  maxAgeMs: number;
+  minOccurrences: number;
+  observer?: PackObjectsCacheObserver;
+}
+
+/** How much a reader reads from an entry's file at a time. */
+const READ_SIZE = 256 * 1024;
+
+/** One cached output: a file that grows until its producer is done. */
+class Entry {
+  size = 0;
+  done = false;
+  error?: Error;
+  expired = false;
+  readers = 0;
+  #changed = Promise.withResolvers<void>();
+
+  constructor(readonly path: string, readonly file: Deno.FsFile) {}
+
+  /** Appends `chunk` to the file; readers learn of it. */
+  async append(chunk: Uint8Array): Promise<void> {
+    for (let at = 0; at < chunk.byteLength;) {
+      at += await this.file.write(chunk.subarray(at));
+    }
+    this.size += chunk.byteLength;
+    this.#notify();
+  }
+
+  /** The producer ended (with `error` if it failed). */
+  finish(error?: Error): void {
+    this.done = true;
+    this.error = error;
+    this.file.close();
+    this.#notify();
+  }
+
+  /** Resolves at the next append or the end. */
+  changed(): Promise<void> {
+    return this.#changed.promise;
+  }
+
+  #notify(): void {
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers<void>();
+  }
+}
+
+/** See the module documentation. */
+export class PackObjectsCache {
+  readonly #options: PackObjectsCacheOptions;
+  readonly #entries = new Map<string, Entry>();
+  /** Requests per key within the current `max_age` window: [count, window start]. */
+  readonly #occurrences = new Map<string, [number, number]>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #stop = new AbortController();
+  #prepared?: Promise<void>;
+  #serial = 0;
+
+  constructor(options: PackObjectsCacheOptions) {
+    this.#options = options;
+  }
+
+  /** Whether output is cached at all. */
+  get enabled(): boolean {
+    return this.#options.enabled;
+  }
+
+  /** Counts bytes sent to a client (`gitaly_pack_objects_served_bytes_total`). */
+  countServed(bytes: number): void {
+    this.#options.observer?.onServed?.(bytes);
+  }
+
+  /** Counts bytes a producer wrote (`gitaly_pack_objects_generated_bytes_total`). */
+  countGenerated(bytes: number): void {
+    this.#options.observer?.onGenerated?.(bytes);
+  }
+
+  /** Creates the directory, emptied of what an earlier server left. */
+  #prepare(): Promise<void> {
+    this.#prepared ??= (async () => {
+      await Deno.remove(this.#options.dir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(this.#options.dir, { recursive: true, mode: 0o700 });
+    })();
+    return this.#prepared;
+  }
+
+  /**
+   * Streams the content for `key` into `sink`: an existing entry's, or a
+   * new one `produce` writes. `signal` ends only this request's reading
+   * (and, without caching, its producer).
+   */
+  async fetch(
+    key: string,
+    sink: ByteSink,
+    produce: Producer,
+    signal: AbortSignal,
+  ): Promise<FetchResult> {
+    const observer = this.#options.observer;
+    if (!this.enabled || !this.#occurred(key)) {
+      observer?.onLookup?.(false);
+      let served = 0;
+      await produce(async (chunk) => {
+        served += chunk.byteLength;
+        await sink(chunk);
+      }, signal);
+      return { served, created: true };
+    }
+    await this.#prepare();
+    let entry = this.#entries.get(key);
+    const created = entry === undefined;
+    observer?.onLookup?.(!created);
+    if (!entry) entry = await this.#create(key, produce);
+    return { served: await this.#read(entry, sink, signal), created };
+  }
+
+  /** Counts a request for `key`; true once it was requested `min_occurrences` times. */
+  #occurred(key: string): boolean {
+    const now = Date.now();
+    const seen = this.#occurrences.get(key);
+    const current: [number, number] = seen && now - seen[1] < this.#options.maxAgeMs
+      ? [seen[0] + 1, seen[1]]
+      : [1, now];
+    this.#occurrences.set(key, current);
+    if (this.#occurrences.size > 10_000) {
+      for (const [k, [, start]] of this.#occurrences) {
+        if (now - start >= this.#options.maxAgeMs) this.#occurrences.delete(k);
+      }
+    }
+    return current[0] >= this.#options.minOccurrences;
+  }
+
+  /** Starts a producer writing a new entry for `key`. */
+  async #create(key: string, produce: Producer): Promise<Entry> {
+    const path = join(this.#options.dir, `${key.slice(0, 16)}-${Date.now()}-${++this.#serial}`);
+    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    const entry = new Entry(path, file);
+    this.#entries.set(key, entry);
+    this.#options.observer?.onEntries?.(this.#entries.size);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#expire(key, entry);
+    }, this.#options.maxAgeMs);
+    Deno.unrefTimer(timer);
+    this.#timers.add(timer);
+    produce((chunk) => entry.append(chunk), this.#stop.signal).then(
+      () => entry.finish(),
+      (error) => {
+        entry.finish(error instanceof Error ? error : new Error(String(error)));
+        // A failed entry serves nobody after the requests already on it.
+        this.#expire(key, entry);
+      },
+    ).finally(() => this.#removeIfIdle(entry));
+    return entry;
+  }
+
+  /** Copies `entry` to `sink` as it grows; resolves with the bytes copied. */
+  async #read(entry: Entry, sink: ByteSink, signal: AbortSignal): Promise<number> {
+    entry.readers++;
+    let file: Deno.FsFile | undefined;
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    try {
+      file = await Deno.open(entry.path, { read: true });
+      const buffer = new Uint8Array(READ_SIZE);
+      let offset = 0;
+      for (;;) {
+        signal.throwIfAborted();
+        if (offset < entry.size) {
+          const n = await file.read(buffer.subarray(0, Math.min(READ_SIZE, entry.size - offset)));
+          if (n === null) throw new Error("pack-objects cache: entry truncated");
+          offset += n;
+          await sink(buffer.subarray(0, n));
+          continue;
+        }
+        if (entry.done) {
+          if (entry.error) throw entry.error;
+          return offset;
+        }
+        await Promise.race([entry.changed(), aborted]);
+      }
+    } finally {
+      file?.close();
+      entry.readers--;
+      this.#removeIfIdle(entry);
+    }
+  }
+
+  /** No new request gets `entry`; its file goes once idle. */
+  #expire(key: string, entry: Entry): void {
+    entry.expired = true;
+    if (this.#entries.get(key) === entry) {
+      this.#entries.delete(key);
+      this.#options.observer?.onEntries?.(this.#entries.size);
+    }
+    this.#removeIfIdle(entry);
+  }
+
+  #removeIfIdle(entry: Entry): void {
+    if (entry.expired && entry.done && entry.readers === 0) {
+      Deno.remove(entry.path).catch(() => {});
+    }
+  }
+
+  /** Stops running producers and removes every entry. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    for (const [key, entry] of [...this.#entries]) this.#expire(key, entry);
+    if (this.#prepared) {
+      await this.#prepared.catch(() => {});
+      await Deno.remove(this.#options.dir, { recursive: true }).catch(() => {});
+    }
+  }
+}
