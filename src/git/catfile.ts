@@ -332,6 +332,17 @@ export class CatfileCache {
     return { idle: this.#idle.size, busy: this.#busy.size };
   }
 
+  /**
+   * Kills the idle processes serving `repoPath` with `env`, e.g. those that
+   * read a quarantine directory about to be removed.
+   */
+  evict(repoPath: string, env?: Record<string, string>): void {
+    const keys = new Set((["info", "contents"] as Kind[]).map((k) => cacheKey(repoPath, k, env)));
+    for (const proc of [...this.#idle.keys()]) {
+      if (keys.has(proc.key)) this.#evict(proc);
+    }
+  }
+
   /** Kills idle processes that became idle at or before `now - idleTimeoutMs`. */
   pruneIdle(now: number = Date.now()): void {
     for (const [proc, since] of this.#idle) {

@@ -19,7 +19,7 @@
  * @module
  */
 import { BufferedReader } from "./bufreader.ts";
-import type { GitProcess, GitRunner } from "./command.ts";
+import type { GitConfigEntry, GitProcess, GitRunner } from "./command.ts";
 
 /** A failure git reported, by kind, with the names and ids it mentioned. */
 export type RefUpdateFailure =
@@ -146,6 +146,10 @@ export interface RefUpdaterOptions {
   noDeref?: boolean;
   /** Aborting aborts the transaction (unless `commit` was already sent); see the module doc. */
   signal?: AbortSignal;
+  /** Extra `-c` entries (e.g. `core.hooksPath` for the reference-transaction hook). */
+  config?: GitConfigEntry[];
+  /** Extra environment (e.g. the hooks payload). */
+  env?: Record<string, string>;
 }
 
 /** Queued update commands are written once they reach this size (or at the next state change). */
@@ -209,6 +213,8 @@ export class RefUpdater {
     const git = await runner.start({
       gitDir,
       command: { name: "update-ref", flags },
+      config: options.config,
+      env: options.env,
       stdin: pipe.readable,
     });
     const updater = new RefUpdater(git, pipe.writable.getWriter(), options.signal);

@@ -30,9 +30,36 @@ export interface HookOutput {
  * exit code and no message: its output already went out.
  */
 export class HookFailure extends Error {
-  constructor(message: string, readonly exitCode = 1, readonly fromCustomHook = false) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    readonly fromCustomHook = false,
+    /** The custom hook that failed, when one did. */
+    readonly hookFile?: string,
+  ) {
     super(message);
     this.name = "HookFailure";
+  }
+}
+
+/**
+ * GitLab's `/allowed` refused the change (or could not be asked): the
+ * message is `GitLab: <reason>`; the fields are what Gitaly's
+ * `NotAllowedError` carries into an `AccessCheckError`.
+ */
+export class NotAllowedFailure extends HookFailure {
+  constructor(
+    /** GitLab's reason (or the API client's error). */
+    readonly reason: string,
+    /** The `gl_id` checked. */
+    readonly userId: string,
+    /** The protocol checked (`web` for operations). */
+    readonly protocol: string,
+    /** The changes (`old new ref` lines) checked. */
+    readonly changes: Uint8Array,
+  ) {
+    super(`GitLab: ${reason}`);
+    this.name = "NotAllowedFailure";
   }
 }
 
@@ -85,12 +112,14 @@ export class HookChain {
         changes: text,
       };
       let verdict: { allowed: boolean; message: string };
+      const refuse = (reason: string) =>
+        new NotAllowedFailure(reason, user.userid, user.protocol, changes);
       try {
         verdict = await this.gitlab.allowed(params, call.signal);
       } catch (error) {
-        throw new HookFailure(`GitLab: ${(error as Error).message}`);
+        throw refuse((error as Error).message);
       }
-      if (!verdict.allowed) throw new HookFailure(`GitLab: ${verdict.message}`);
+      if (!verdict.allowed) throw refuse(verdict.message);
     }
     await this.#runCustomHooks("pre-receive", call, payload, [], changes);
     if (this.gitlab) {
@@ -164,7 +193,7 @@ export class HookChain {
     const env = customHooksEnv(call, payload, this.deps.config.git.binPath);
     for (const file of files) {
       const code = await runOne(file, args, env, stdin, call);
-      if (code !== 0) throw new HookFailure("", code, true);
+      if (code !== 0) throw new HookFailure("", code, true, file);
     }
   }
 }

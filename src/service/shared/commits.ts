@@ -19,14 +19,18 @@ export interface ObjectBytes {
   data: Uint8Array;
 }
 
-/** Reads the object `revision` names whole, or null when there is none. For small objects only. */
+/**
+ * Reads the object `revision` names whole, or null when there is none. For
+ * small objects only. `env` names other object directories (a quarantine's).
+ */
 export async function readObjectBytes(
   deps: ServiceDeps,
   repoPath: string,
   revision: string,
   signal?: AbortSignal,
+  env?: Record<string, string>,
 ): Promise<ObjectBytes | null> {
-  const object = await deps.catfile.object(repoPath, revision, { signal });
+  const object = await deps.catfile.object(repoPath, revision, { signal, env });
   if (object === null) return null;
   const parts: Uint8Array[] = [];
   for await (const chunk of object.content) parts.push(chunk);
@@ -39,15 +43,17 @@ export async function readObjectBytes(
 
 /**
  * The commit `revision` peels to (`revision^{commit}`), or null when it
- * names nothing or nothing that peels to a commit.
+ * names nothing or nothing that peels to a commit. `env` names other
+ * object directories (a quarantine's).
  */
 export async function readCommit(
   deps: ServiceDeps,
   repoPath: string,
   revision: string,
   signal?: AbortSignal,
+  env?: Record<string, string>,
 ): Promise<CommitFields | null> {
-  const object = await readObjectBytes(deps, repoPath, `${revision}^{commit}`, signal);
+  const object = await readObjectBytes(deps, repoPath, `${revision}^{commit}`, signal, env);
   return object === null ? null : parseCommit(object.oid, object.data);
 }
 
