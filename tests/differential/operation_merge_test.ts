@@ -16,47 +16,36 @@ import { bidiStreamCall } from "../../src/client/stream_calls.ts";
 import { type protobuf, root, serviceInfo } from "../../src/proto/mod.ts";
 import { decodeStatusDetails } from "../../src/server/errors.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { type GitlabDouble, startGitlabDouble } from "../helpers/gitlab_double.ts";
 import {
   assertSame,
-  type CallResult,
-  configureServers,
   differentialTest,
   type Harness,
   jsonable,
-  type Method,
   type RepoRef,
-  type RequestOf,
   type Side,
   SIDES,
 } from "./harness.ts";
 import { MERGES } from "./merge_fixture.ts";
+import {
+  compareBetterCode,
+  configureOperationServers,
+  denyAccess,
+  gitlab,
+  installCustomHook,
+  timestamp,
+  user,
+  withGlRepository,
+} from "./operation_harness.ts";
 
 const OS = "gitaly.OperationService";
 const MISSING = "1".repeat(40);
-const USER = {
-  gl_id: "user-1",
-  gl_username: "jane",
-  name: "Jane Doe",
-  email: "jane@example.com",
-  timezone: "Europe/Berlin",
-};
-const TIMESTAMP = { seconds: 1_700_100_000 };
+const USER = user();
 
-let gitlab: GitlabDouble;
-
-configureServers(async () => {
-  gitlab = await startGitlabDouble();
-  return {
-    ours: { extraToml: gitlab.toml() },
-    referenceEnv: { REF_GITLAB_URL: gitlab.url, REF_GITLAB_SECRET_FILE: gitlab.secretFile },
-    cleanup: () => gitlab.close(),
-  };
-});
+configureOperationServers();
 
 /** A fresh copy of the `merges` fixture, as requests name it (with its GitLab project). */
-async function mergesRepo(h: Harness): Promise<RepoRef & { gl_repository: string }> {
-  return { ...await h.repo("merges"), gl_repository: "project-1" };
+async function mergesRepo(h: Harness): Promise<RepoRef> {
+  return withGlRepository(await h.repo("merges"));
 }
 
 /** The object `revision` names on both sides (asserted equal). */
@@ -83,34 +72,6 @@ async function sameCommit(h: Harness, repo: RepoRef, oid: string): Promise<strin
   );
   assertEquals(ours, reference, `commit ${oid}`);
   return ours;
-}
-
-/** Installs `body` as `repo`'s custom `hook` on both sides. */
-async function installCustomHook(h: Harness, repo: RepoRef, hook: string, body: string) {
-  for (const side of SIDES) {
-    const path = join(h.gitDir(side, repo), "custom_hooks", hook);
-    await Deno.mkdir(join(path, ".."), { recursive: true });
-    await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`);
-    await Deno.chmod(path, 0o755);
-  }
-}
-
-/**
- * Where we answer more precisely than Gitaly on purpose: asserts the
- * reference's code and message, and our code and message.
- */
-async function better<M extends Method<typeof OS>>(
-  h: Harness,
-  method: M,
-  request: RequestOf<typeof OS, M>,
-  reference: { code: string; message: string },
-  ours: { code: string; message: string },
-): Promise<void> {
-  const results = await h.call(OS, method, request);
-  const outcome = (r: CallResult) =>
-    r.ok ? { code: "OK", message: "" } : { code: r.codeName, message: r.message };
-  assertEquals(outcome(results.reference), reference, `${method}: the reference`);
-  assertEquals(outcome(results.ours), ours, `${method}: ours`);
 }
 
 // --- UserMergeBranch: two phases on one stream ---------------------------------------------
@@ -160,12 +121,25 @@ async function mergeInteractively(
       ok: false,
       code: failure.code,
       message: failure.details,
-      details: bin instanceof Uint8Array ? jsonable(decodeStatusDetails(bin).details) : [],
+      details: bin instanceof Uint8Array ? withoutDefaults(decodeStatusDetails(bin).details) : [],
     };
   } finally {
     conn.close();
   }
   return result;
+}
+
+/**
+ * Decoded details as JSON with default values (empty bytes, 0, "") left
+ * out: proto3 does not tell an empty field from an unset one.
+ */
+function withoutDefaults(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDefaults);
+  if (typeof value !== "object" || value === null) return value;
+  const entries = Object.entries(value)
+    .filter(([, v]) => !(v === "" || v === 0 || v === false || (Array.isArray(v) && !v.length)))
+    .map(([k, v]) => [k, withoutDefaults(v)]);
+  return Object.fromEntries(entries);
 }
 
 /** A UserMergeBranchResponse as plain JSON, every field (defaults too). */
@@ -211,7 +185,7 @@ function mergeRequest(repo: RepoRef, extra: Record<string, unknown> = {}) {
     commit_id: "",
     branch: MERGES.main,
     message: "Merge feature into main",
-    timestamp: TIMESTAMP,
+    timestamp: timestamp,
     ...extra,
   };
 }
@@ -220,7 +194,7 @@ differentialTest("UserMergeBranch: merges and applies through the hooks", async 
   const repo = await mergesRepo(h);
   const feature = await revParse(h, repo, MERGES.feature);
   const before = await revParse(h, repo, MERGES.main);
-  gitlab.requests.length = 0;
+  gitlab().requests.length = 0;
   const result = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
     apply: true,
   });
@@ -230,7 +204,7 @@ differentialTest("UserMergeBranch: merges and applies through the hooks", async 
   assertEquals(refs["refs/heads/main"], mergeOid);
   const commit = await sameCommit(h, repo, mergeOid);
   assert(commit.includes(`parent ${before}\nparent ${feature}\n`), commit);
-  assert(gitlab.seen("/allowed").length === 2, "both servers asked GitLab");
+  assert(gitlab().seen("/allowed").length === 2, "both servers asked GitLab");
 });
 
 differentialTest("UserMergeBranch: not applied leaves the branch and no objects", async (h) => {
@@ -292,6 +266,25 @@ differentialTest("UserMergeBranch: unrelated histories and a branch name", async
       await sameCommit(h, repo, (result.first as { commit_id: string }).commit_id);
     }
     await h.compareRefs(repo);
+  }
+});
+
+differentialTest("UserMergeBranch: names that look like the branch", async (h) => {
+  const repo = await mergesRepo(h);
+  const feature = await revParse(h, repo, MERGES.feature);
+  const unrelated = await revParse(h, repo, MERGES.unrelated);
+  // Only refs/heads/main is the branch: none of these may be merged into or moved.
+  const lookalikes = ["main", "heads/main", "refs/heads/refs/heads/main", "refs/tags/main"];
+  for (const side of SIDES) {
+    for (const ref of lookalikes) await h.git(side, repo, ["update-ref", ref, unrelated]);
+  }
+  const result = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
+    apply: true,
+  });
+  assert(result.outcome.ok, JSON.stringify(result.outcome));
+  const refs = await h.compareRefs(repo);
+  for (const ref of lookalikes.filter((name) => name.startsWith("refs/"))) {
+    assertEquals(refs[ref], unrelated, ref);
   }
 });
 
@@ -358,15 +351,11 @@ differentialTest("UserMergeBranch: GitLab and custom hooks refuse", async (h) =>
   const repo = await mergesRepo(h);
   const feature = await revParse(h, repo, MERGES.feature);
   const before = await h.compareRefs(repo);
-  gitlab.behaviour.allowed = { allow: false, message: "You are not allowed to merge here." };
-  try {
-    const denied = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
-      apply: true,
-    });
-    assert(!denied.outcome.ok && denied.outcome.code === 7, JSON.stringify(denied.outcome));
-  } finally {
-    gitlab.behaviour.allowed = { allow: true };
-  }
+  const denied = await denyAccess(
+    "You are not allowed to merge here.",
+    () => compareMerge(h, mergeRequest(repo, { commit_id: feature }), { apply: true }),
+  );
+  assert(!denied.outcome.ok && denied.outcome.code === 7, JSON.stringify(denied.outcome));
   assertEquals(await h.compareRefs(repo), before);
   await installCustomHook(h, repo, "pre-receive", 'echo "merges are frozen" >&2\nexit 1');
   const refused = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
@@ -376,6 +365,30 @@ differentialTest("UserMergeBranch: GitLab and custom hooks refuse", async (h) =>
   assertEquals(await h.compareRefs(repo), before);
   await assertNoObject(h, repo, (refused.first as { commit_id: string }).commit_id);
 });
+
+differentialTest(
+  "UserMergeBranch: update hook refuses, post-receive failure is ignored",
+  async (h) => {
+    const repo = await mergesRepo(h);
+    const feature = await revParse(h, repo, MERGES.feature);
+    const before = await h.compareRefs(repo);
+    await installCustomHook(h, repo, "update", "echo stdout && echo stderr >&2\nexit 1");
+    const refused = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
+      apply: true,
+    });
+    assert(!refused.outcome.ok && refused.outcome.code === 7, JSON.stringify(refused.outcome));
+    assertEquals(await h.compareRefs(repo), before);
+    for (const side of SIDES) {
+      await Deno.remove(join(h.gitDir(side, repo), "custom_hooks", "update"));
+    }
+    await installCustomHook(h, repo, "post-receive", "echo stdout && echo stderr >&2\nexit 1");
+    const applied = await compareMerge(h, mergeRequest(repo, { commit_id: feature }), {
+      apply: true,
+    });
+    assert(applied.outcome.ok, JSON.stringify(applied.outcome));
+    await h.compareRefs(repo);
+  },
+);
 
 // --- UserMergeToRef --------------------------------------------------------------------------
 
@@ -387,7 +400,7 @@ function mergeToRefRequest(repo: RepoRef, extra: Record<string, unknown> = {}) {
     branch: MERGES.main,
     target_ref: "refs/merge-requests/1/merge",
     message: "Merge into refs/merge-requests/1/merge",
-    timestamp: TIMESTAMP,
+    timestamp: timestamp,
     ...extra,
   };
 }
@@ -446,6 +459,20 @@ differentialTest("UserMergeToRef: expected_old_oid and the target's current valu
     await h.compare(OS, "UserMergeToRef", request);
     await h.compareRefs(repo);
   }
+});
+
+differentialTest("UserMergeToRef: runs no hooks", async (h) => {
+  const repo = await mergesRepo(h);
+  const feature = await revParse(h, repo, MERGES.feature);
+  for (const hook of ["pre-receive", "update"]) {
+    await installCustomHook(h, repo, hook, "echo failure\nexit 1");
+  }
+  const { reference } = await denyAccess(
+    "nobody may",
+    () => h.compare(OS, "UserMergeToRef", mergeToRefRequest(repo, { source_sha: feature })),
+  );
+  assert(reference.ok, JSON.stringify(reference));
+  await h.compareRefs(repo);
 });
 
 differentialTest("UserMergeToRef: invalid requests", async (h) => {
@@ -518,10 +545,10 @@ differentialTest("UserFFBranch: invalid requests", async (h) => {
     await h.compare(OS, "UserFFBranch", ffRequest(repo, { commit_id: main, ...extra }));
   }
   // Gitaly answers Internal for commits that are not there or not commits.
-  await better(h, "UserFFBranch", ffRequest(repo, { commit_id: MISSING }), {
-    code: "Internal",
-    message: `checking for ancestry: invalid commit: "${MISSING}"`,
-  }, { code: "InvalidArgument", message: `checking for ancestry: invalid commit: "${MISSING}"` });
+  await compareBetterCode(h, repo, "UserFFBranch", ffRequest(repo, { commit_id: MISSING }), {
+    reference: "Internal",
+    ours: "InvalidArgument",
+  });
   await h.compareRefs(repo);
 });
 
@@ -529,12 +556,10 @@ differentialTest("UserFFBranch: GitLab and custom hooks refuse", async (h) => {
   const repo = await mergesRepo(h);
   const main = await revParse(h, repo, MERGES.main);
   const before = await h.compareRefs(repo);
-  gitlab.behaviour.allowed = { allow: false, message: "You are not allowed to push here." };
-  try {
-    await h.compare(OS, "UserFFBranch", ffRequest(repo, { commit_id: main }));
-  } finally {
-    gitlab.behaviour.allowed = { allow: true };
-  }
+  await denyAccess(
+    "You are not allowed to push here.",
+    () => h.compare(OS, "UserFFBranch", ffRequest(repo, { commit_id: main })),
+  );
   await installCustomHook(h, repo, "pre-receive", 'echo "no fast-forwards today"\nexit 1');
   const { reference } = await h.compare(OS, "UserFFBranch", ffRequest(repo, { commit_id: main }));
   assert(reference.ok, "a custom hook's refusal is a response");
@@ -550,7 +575,7 @@ function rebaseRequest(repo: RepoRef, extra: Record<string, unknown> = {}) {
     source_sha: MERGES.rebaseSource,
     first_parent_ref: `refs/heads/${MERGES.rebaseOnto}`,
     target_ref: "refs/merge-requests/1/train",
-    timestamp: TIMESTAMP,
+    timestamp: timestamp,
     ...extra,
   };
 }
@@ -637,12 +662,12 @@ differentialTest("UserRebaseToRef: invalid requests", async (h) => {
     await h.compare(OS, "UserRebaseToRef", rebaseRequest(repo, extra));
   }
   // Gitaly answers Internal for histories without a common commit.
-  await better(h, "UserRebaseToRef", rebaseRequest(repo, { source_sha: MERGES.unrelated }), {
-    code: "Internal",
-    message: "rebasing commits: get merge-base: exit status 1",
-  }, {
-    code: "FailedPrecondition",
-    message: "rebasing commits: get merge-base: exit status 1",
-  });
+  await compareBetterCode(
+    h,
+    repo,
+    "UserRebaseToRef",
+    rebaseRequest(repo, { source_sha: MERGES.unrelated }),
+    { reference: "Internal", ours: "FailedPrecondition" },
+  );
   await h.compareRefs(repo);
 });

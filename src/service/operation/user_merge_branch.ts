@@ -137,11 +137,11 @@ function validate(req: UserMergeBranchRequest): void {
 /** A refused branch update as Gitaly answers it, with its `UserMergeBranchError`. */
 function updateError(error: unknown): GrpcError {
   if (error instanceof NotAllowedError) {
-    return new GrpcError(Code.PERMISSION_DENIED, error.message)
+    return new GrpcError(Code.PERMISSION_DENIED, `GitLab: ${error.reason}`)
       .withDetail(MERGE_ERROR, { access_check: error.detail() });
   }
   if (error instanceof CustomHookError) {
-    return new GrpcError(Code.PERMISSION_DENIED, error.message)
+    return new GrpcError(Code.PERMISSION_DENIED, error.text)
       .withDetail(MERGE_ERROR, { custom_hook: error.detail() });
   }
   if (error instanceof ReferenceUpdateError) {
