@@ -91,25 +91,31 @@ interface TwoPhase {
 
 /**
  * Runs UserMergeBranch on `side` as GitLab does: sends `first`, waits for
- * the merge commit's id, then sends `second` (or, when null, half-closes).
+ * the merge commit's id, then sends `second` (or, when null, half-closes;
+ * when `"cancel"`, cancels the call).
  */
 async function mergeInteractively(
   h: Harness,
   side: Side,
   first: Record<string, unknown>,
-  second: Record<string, unknown> | null,
+  second: Record<string, unknown> | null | "cancel",
 ): Promise<TwoPhase> {
   const info = serviceInfo(OS).methods.find((m) => m.name === "UserMergeBranch")!;
   const conn = dial(h.addresses[side]);
   const result: TwoPhase = { first: undefined, outcome: { ok: true, response: undefined } };
+  const controller = new AbortController();
   try {
-    const call = bidiStreamCall(conn, methodCodec(info), { timeoutMs: 60_000 });
+    const call = bidiStreamCall(conn, methodCodec(info), {
+      timeoutMs: 60_000,
+      signal: controller.signal,
+    });
     const responses = call[Symbol.asyncIterator]();
     await call.write(encodeBytes(first) as never);
     const firstResponse = await responses.next();
     if (!firstResponse.done) {
       result.first = decoded(firstResponse.value);
-      if (second) await call.write(encodeBytes(second) as never);
+      if (second === "cancel") controller.abort();
+      else if (second) await call.write(encodeBytes(second) as never);
       call.end();
       const next = await responses.next();
       result.outcome = { ok: true, response: next.done ? undefined : decoded(next.value) };
@@ -245,6 +251,32 @@ differentialTest("UserMergeBranch: a stream closed after the first phase", async
   assertEquals(await h.compareRefs(repo), before);
 });
 
+differentialTest("UserMergeBranch: a call cancelled between the phases", async (h) => {
+  const repo = await mergesRepo(h);
+  const feature = await revParse(h, repo, MERGES.feature);
+  const before = await h.compareRefs(repo);
+  const results = await Promise.all(
+    SIDES.map((side) =>
+      mergeInteractively(h, side, mergeRequest(repo, { commit_id: feature }), "cancel")
+    ),
+  );
+  assertEquals(results[0].first, results[1].first);
+  for (const result of results) assert(!result.outcome.ok, JSON.stringify(result.outcome));
+  assertEquals(await h.compareRefs(repo), before);
+  // Our quarantine is gone once the call has ended.
+  const tmp = join(h.storagePaths.ours, "+gitaly", "tmp");
+  for (let attempt = 0;; attempt++) {
+    const left = [];
+    for await (const entry of Deno.readDir(tmp)) {
+      if (entry.name.startsWith("quarantine-")) left.push(entry.name);
+    }
+    if (left.length === 0) break;
+    assert(attempt < 50, `quarantines left behind: ${left.join(", ")}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await assertNoObject(h, repo, (results[1].first as { commit_id: string }).commit_id);
+});
+
 differentialTest("UserMergeBranch: conflicts, with the conflicting files", async (h) => {
   const repo = await mergesRepo(h);
   const conflict = await revParse(h, repo, MERGES.conflict);
@@ -314,6 +346,8 @@ differentialTest("UserMergeBranch: invalid requests", async (h) => {
     { commit_id: "" },
     { message: "" },
     { branch: "no-such-branch" },
+    { branch: "bad..name" },
+    { branch: "-dash" },
     { user: { ...USER, timezone: "Mars/Olympus_Mons" } },
   ];
   for (const extra of cases) {
@@ -487,7 +521,9 @@ differentialTest("UserMergeToRef: invalid requests", async (h) => {
     { target_ref: "" },
     { target_ref: "refs/heads/main" },
     { branch: "no-such-branch" },
+    { branch: "-dash" },
     { source_sha: "no-such-commit" },
+    { source_sha: "--all" },
     { source_sha: MISSING },
     { user: { ...USER, timezone: "Mars/Olympus_Mons" } },
     { user: {} },
@@ -539,6 +575,7 @@ differentialTest("UserFFBranch: invalid requests", async (h) => {
     { user: null },
     { commit_id: "" },
     { branch: "no-such-branch" },
+    { branch: "-dash" },
     { commit_id: main.slice(0, 8) },
   ];
   for (const extra of cases) {
@@ -654,7 +691,9 @@ differentialTest("UserRebaseToRef: invalid requests", async (h) => {
     { target_ref: "" },
     { target_ref: "HEAD" },
     { first_parent_ref: "refs/heads/no-such-branch" },
+    { first_parent_ref: "-dash" },
     { source_sha: "no-such-commit" },
+    { source_sha: "--all" },
     { source_sha: MISSING },
     { user: { ...USER, timezone: "Mars/Olympus_Mons" } },
   ];

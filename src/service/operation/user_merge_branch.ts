@@ -43,7 +43,7 @@ export function userMergeBranch(
 ): Rpc<"gitaly.OperationService", "UserMergeBranch"> {
   return bidiStream(async (requests, ctx, send) => {
     const stream = requests[Symbol.asyncIterator]();
-    const first = await stream.next();
+    const first = await nextRequest(stream, ctx.signal);
     if (first.done) throw invalidArgument("empty first request");
     const req = first.value;
     const repoPath = await deps.locator.repoPath(req.repository);
@@ -82,7 +82,8 @@ export function userMergeBranch(
       }
       await send({ commit_id: mergeOid });
 
-      const second = await stream.next();
+      // The client decides after seeing the merge commit: wait for it (or the call's end).
+      const second = await nextRequest(stream, ctx.signal);
       if (second.done || !second.value.apply) throw failedPrecondition("merge aborted by client");
 
       try {
@@ -101,6 +102,19 @@ export function userMergeBranch(
     } finally {
       await quarantine.cleanup();
     }
+  });
+}
+
+/** The next request, or the call's abort reason once it is cancelled or past its deadline. */
+function nextRequest<T>(
+  stream: AsyncIterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T>> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    stream.next().then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
