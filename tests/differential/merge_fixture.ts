@@ -13,6 +13,9 @@
  *                f (another author and zone, a 12 KiB message) ─
  *                merge of feature ─ g
  * rebase-picked: base ─ the change of rebase-onto (a clean cherry-pick) ─ h
+ * rename-onto:   base ─ a moved to moved/a
+ * rename-source: base ─ a changed
+ * with-root:     merge of feature and unrelated ─ w
  * ```
  *
  * Tags: `v1` (annotated, of feature). Other refs: `refs/merge-requests/9/sym`
@@ -32,6 +35,11 @@ export const MERGES = {
   rebaseOnto: "rebase-onto",
   rebaseSource: "rebase-source",
   rebasePicked: "rebase-picked",
+  /** base with `a` moved to `moved/a`; rename-source changes `a`. */
+  renameOnto: "rename-onto",
+  renameSource: "rename-source",
+  /** feature merged with unrelated (a root commit to replay), then one more commit. */
+  withRoot: "with-root",
   /** Size of the long message in rebase-source (over Gitaly's 10 KiB body limit). */
   longMessage: 12 * 1024,
 } as const;
@@ -53,7 +61,7 @@ export async function buildMerges(repo: string): Promise<void> {
     file("e", "e1\n"),
   ]);
   s.commit(heads("main"), "main a\n", [mainD], [file("a", "mainA\n"), file("e", "e2\n")]);
-  s.commit(heads("unrelated"), "unrelated\n", [], [file("u", "u\n")]);
+  const unrelated = s.commit(heads("unrelated"), "unrelated\n", [], [file("u", "u\n")]);
 
   s.commit(heads("rebase-onto"), "upstream: a and b\n", [base], [
     file("a", "A2\n"),
@@ -80,6 +88,15 @@ export async function buildMerges(repo: string): Promise<void> {
     file("b", "B2\n"),
   ]);
   s.commit(heads("rebase-picked"), "add h\n", [picked], [file("h", "h\n")]);
+  s.commit(heads("rename-onto"), "move a\n", [base], [
+    { path: "a", delete: true },
+    file("moved/a", "base\n"),
+  ]);
+  s.commit(heads("rename-source"), "change a\n", [base], [file("a", "base\nmore\n")]);
+  const rooted = s.commit(heads("with-root"), "merge unrelated\n", [c2, unrelated], [
+    file("u", "u\n"),
+  ]);
+  s.commit(heads("with-root"), "after the root\n", [rooted], [file("w", "w\n")]);
   s.tag("v1", c2, "version 1\n");
   await s.importInto(repo);
   await fixtureGit(repo, ["symbolic-ref", "refs/merge-requests/9/sym", "refs/heads/main"]);

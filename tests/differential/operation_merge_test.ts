@@ -631,6 +631,18 @@ differentialTest("UserRebaseToRef: replays commits byte for byte", async (h) => 
       target_ref: "refs/merge-requests/3/train",
       user: { ...USER, timezone: "" },
     }),
+    // A rename upstream: the change follows the file.
+    rebaseRequest(repo, {
+      source_sha: MERGES.renameSource,
+      first_parent_ref: MERGES.renameOnto,
+      target_ref: "refs/merge-requests/6/train",
+    }),
+    // A root commit among those replayed (merged in from an unrelated history).
+    rebaseRequest(repo, {
+      source_sha: MERGES.withRoot,
+      first_parent_ref: MERGES.main,
+      target_ref: "refs/merge-requests/7/train",
+    }),
     // Fast-forwards both ways: the newer commit, nothing rewritten.
     rebaseRequest(repo, {
       source_sha: MERGES.main,
