@@ -473,6 +473,37 @@ differentialTest("UserMergeToRef: merges into the target ref", async (h) => {
   }
 });
 
+differentialTest("UserMergeToRef: names, emails and dates as git 2.42 writes them", async (h) => {
+  const repo = await mergesRepo(h);
+  const feature = await revParse(h, repo, MERGES.feature);
+  const users = [
+    user({ name: "Jane Doe Jr.", email: ".jane@example.com." }),
+    user({ name: " ;Jane, Doe.; ", email: " <jane@example.com> " }),
+    user({ name: "J<a>n\ne", timezone: "America/St_Johns" }),
+    user({ name: "..." }),
+    user({ name: "," }),
+    user({ name: "<>" }),
+  ];
+  for (const [i, who] of users.entries()) {
+    for (const seconds of [12, 1_700_000_000]) {
+      const { reference } = await h.compare(
+        OS,
+        "UserMergeToRef",
+        mergeToRefRequest(repo, {
+          source_sha: feature,
+          user: who,
+          timestamp: { seconds },
+          target_ref: `refs/merge-requests/${i}/${seconds}`,
+        }),
+      );
+      if (reference.ok) {
+        await sameCommit(h, repo, (reference.responses as { commit_id: string }).commit_id);
+      }
+    }
+  }
+  await h.compareRefs(repo);
+});
+
 differentialTest("UserMergeToRef: expected_old_oid and the target's current value", async (h) => {
   const repo = await mergesRepo(h);
   const feature = await revParse(h, repo, MERGES.feature);
