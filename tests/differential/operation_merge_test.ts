@@ -288,9 +288,10 @@ differentialTest("UserMergeBranch: conflicts, with the conflicting files", async
   assertEquals(await h.compareRefs(repo), before);
 });
 
-differentialTest("UserMergeBranch: unrelated histories and a branch name", async (h) => {
+differentialTest("UserMergeBranch: unrelated, merged already, itself, by name", async (h) => {
   const repo = await mergesRepo(h);
-  for (const commitId of [MERGES.unrelated, MERGES.feature]) {
+  const main = await revParse(h, repo, MERGES.main);
+  for (const commitId of [MERGES.unrelated, MERGES.behind, main, MERGES.feature]) {
     const result = await compareMerge(h, mergeRequest(repo, { commit_id: commitId }), {
       apply: true,
     });
@@ -484,6 +485,15 @@ differentialTest("UserMergeToRef: names, emails and dates as git 2.42 writes the
     user({ name: "," }),
     user({ name: "<>" }),
   ];
+  // A message that is not UTF-8: git rewrites it as if it were Latin-1.
+  const latin1 = mergeToRefRequest(repo, {
+    source_sha: feature,
+    message: new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+    target_ref: "refs/merge-requests/latin1/merge",
+  });
+  const { reference: merged } = await h.compare(OS, "UserMergeToRef", latin1);
+  assert(merged.ok, JSON.stringify(merged));
+  await sameCommit(h, repo, (merged.responses as { commit_id: string }).commit_id);
   for (const [i, who] of users.entries()) {
     for (const seconds of [12, 1_700_000_000]) {
       const { reference } = await h.compare(
