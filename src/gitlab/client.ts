@@ -198,7 +198,10 @@ export class GitlabClient implements GitlabApi {
       changes: params.changes,
       protocol: params.glProtocol,
       env: JSON.stringify({
-        GIT_ALTERNATE_OBJECT_DIRECTORIES_RELATIVE: params.gitAlternateObjectDirectories,
+        // Go marshals an empty (nil) list as null.
+        GIT_ALTERNATE_OBJECT_DIRECTORIES_RELATIVE: params.gitAlternateObjectDirectories.length
+          ? params.gitAlternateObjectDirectories
+          : null,
         GIT_OBJECT_DIRECTORY_RELATIVE: params.gitObjectDirectory,
       }),
       ...glIdFields(params.glId),

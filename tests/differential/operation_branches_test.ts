@@ -9,6 +9,7 @@ import { assertEquals } from "../helpers/assert.ts";
 import { differentialTest } from "./harness.ts";
 import {
   compareBetterCode,
+  compareGitlabRequests,
   compareOperation,
   configureOperationServers,
   denyAccess,
@@ -54,6 +55,8 @@ differentialTest("UserCreateBranch: refusals", async (h) => {
   await refused({ branch_name: "feature" }); // feature/… exist
   await refused({ branch_name: "main/sub" });
   await refused({ repository: repo }); // no gl_repository
+  await refused({ repository: { ...repository, relative_path: "missing.git" } });
+  await refused({ repository: null });
   await denyAccess("You are not allowed to create branches", () => refused({}));
   for (
     const [hook, body] of [
@@ -114,6 +117,8 @@ differentialTest("UserUpdateBranch: refusals", async (h) => {
   await refused({ branch_name: "nope" });
   await refused({ newrev: "1".repeat(40) }); // no such object
   await refused({ repository: repo });
+  await refused({ repository: { ...repository, relative_path: "missing.git" } });
+  await refused({ repository: null });
   await denyAccess("Denied update", () => refused({}));
   for (const [field, value] of [["newrev", "xyz"], ["oldrev", "abc"]]) {
     await compareBetterCode(h, repo, "UserUpdateBranch", { ...base, [field]: value }, {
@@ -187,10 +192,38 @@ differentialTest("UserDeleteBranch: refusals", async (h) => {
     expected_old_oid: refs["refs/heads/main"],
   }, { rejected: true, message: "ignore" });
   await refused({ repository: repo });
+  await refused({ repository: { ...repository, relative_path: "missing.git" } });
+  await refused({ repository: null });
   await denyAccess("Denied delete", () => refused({}));
   for (const hook of ["pre-receive", "update"]) {
     const remove = await installCustomHook(h, repo, hook, 'echo "no delete" >&2; exit 1');
     await refused({});
     await remove();
   }
+});
+
+differentialTest("branch operations: the same GitLab API requests", async (h) => {
+  const repo = await h.repo("rich");
+  const repository = withGlRepository(repo);
+  const requests = await compareGitlabRequests(h, repo, "UserCreateBranch", {
+    repository,
+    branch_name: "via-api",
+    start_point: "main",
+    user: user(),
+  });
+  assertEquals(
+    requests.map((r) => (r as { endpoint: string }).endpoint),
+    ["/allowed", "/pre_receive", "/post_receive"],
+  );
+  await compareGitlabRequests(h, repo, "UserDeleteBranch", {
+    repository,
+    branch_name: "via-api",
+    user: user(),
+  });
+  await denyAccess("Not you", () =>
+    compareGitlabRequests(h, repo, "UserDeleteBranch", {
+      repository,
+      branch_name: "feature/stale",
+      user: user(),
+    }));
 });

@@ -32,7 +32,11 @@
  */
 import { join } from "node:path";
 import type { User } from "../../src/proto/types.ts";
-import { type GitlabDouble, startGitlabDouble } from "../helpers/gitlab_double.ts";
+import {
+  type GitlabDouble,
+  normalizedRequest,
+  startGitlabDouble,
+} from "../helpers/gitlab_double.ts";
 import {
   type Compared,
   type CompareOptions,
@@ -157,6 +161,31 @@ export async function compareBetterCode<M extends Method<"gitaly.OperationServic
     `${method} (better code)`,
   );
   assertSame(await h.compareRefs(repo), before, `refs of ${repo.relative_path}`);
+}
+
+/**
+ * Calls `method` on one side after the other and asserts that both made
+ * the same requests to the GitLab double (`/allowed` with the quarantine
+ * directories, `/pre_receive`, `/post_receive`; server paths normalized),
+ * got the same answers (raw results) and left the same refs. Returns the
+ * reference's requests.
+ */
+export async function compareGitlabRequests<M extends Method<"gitaly.OperationService">>(
+  h: Harness,
+  repo: RepoRef,
+  method: M,
+  request: RequestOf<"gitaly.OperationService", M>,
+): Promise<unknown[]> {
+  const api = gitlab();
+  const seen = {} as Record<"ours" | "reference", { result: unknown; requests: unknown[] }>;
+  for (const side of SIDES) {
+    api.requests.length = 0;
+    const result = await h.callSide(side, "gitaly.OperationService", method, request);
+    seen[side] = { result, requests: api.requests.map((r) => normalizedRequest(r)) };
+  }
+  assertSame(seen.ours, seen.reference, `${method}: answers and GitLab API requests`);
+  await h.compareRefs(repo);
+  return seen.reference.requests;
 }
 
 /** The object id `ref` points at on each side (asserted equal); undefined when missing. */

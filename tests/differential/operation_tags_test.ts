@@ -7,6 +7,7 @@
  */
 import { differentialTest } from "./harness.ts";
 import {
+  compareGitlabRequests,
   compareOperation,
   configureOperationServers,
   denyAccess,
@@ -75,6 +76,7 @@ differentialTest("UserCreateTag: refusals", async (h) => {
   await refused({ repository: { ...repository, relative_path: "missing.git" } });
   await refused({ tag_name: "", repository: { ...repository, relative_path: "missing.git" } });
   await refused({ repository: repo }); // no gl_repository
+  await refused({ repository: null });
   await denyAccess("Denied tag", () => refused({}));
   await denyAccess("Denied tag", () => refused({ message: "annotated" }));
   for (const hook of ["pre-receive", "update"]) {
@@ -116,6 +118,8 @@ differentialTest("UserDeleteTag: refusals", async (h) => {
   await refused({ expected_old_oid: "1".repeat(40) });
   await refused({ expected_old_oid: refs["refs/heads/main"] });
   await refused({ repository: repo });
+  await refused({ repository: { ...repository, relative_path: "missing.git" } });
+  await refused({ repository: null });
   await denyAccess("Denied tag deletion", () => refused({}));
   // a custom hook's refusal is an answer (pre_receive_error), not an error
   const remove = await installCustomHook(h, repo, "pre-receive", 'echo "keep it" >&2; exit 1');
@@ -123,3 +127,29 @@ differentialTest("UserDeleteTag: refusals", async (h) => {
   await remove();
   await h.compareRefs(repo);
 });
+
+differentialTest(
+  "UserCreateTag: hooks see the quarantined tag; the same API requests",
+  async (h) => {
+    const repo = await h.repo("rich");
+    const repository = withGlRepository(repo);
+    const request = {
+      repository,
+      tag_name: "seen",
+      target_revision: "main",
+      message: "Checked by hooks\n",
+      user: user(),
+      timestamp,
+    };
+    // the custom hook reads the new tag object from the quarantine
+    const remove = await installCustomHook(
+      h,
+      repo,
+      "pre-receive",
+      'read old new ref; git cat-file -t "$new" >&2; git cat-file -p "$new" | head -3 >&2; exit 1',
+    );
+    await compareOperation(h, repo, "UserCreateTag", request, { rejected: true });
+    await remove();
+    await compareGitlabRequests(h, repo, "UserCreateTag", request);
+  },
+);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   type GitlabDouble,
-  type RecordedRequest,
+  normalizedRequest,
   startGitlabDouble,
 } from "../helpers/gitlab_double.ts";
 import { gitalySshEnv } from "../helpers/gitaly_ssh.ts";
@@ -58,22 +58,6 @@ function remoteLines(stderr: string): string[] {
   );
 }
 
-/** A request as compared: method, endpoint and body, with per-server paths normalized. */
-function normalized(request: RecordedRequest): unknown {
-  const body = { ...request.body };
-  if (typeof body.project === "string") {
-    assert(body.project.startsWith("/"), `absolute project path: ${body.project}`);
-    body.project = body.project.replace(/^.*\/([^/]+)$/, "<storage>/$1");
-  }
-  if (typeof body.env === "string") {
-    const env = JSON.parse(body.env);
-    env.GIT_OBJECT_DIRECTORY_RELATIVE = String(env.GIT_OBJECT_DIRECTORY_RELATIVE)
-      .replace(/-[A-Za-z0-9]+$/, "-<random>");
-    body.env = env;
-  }
-  return { method: request.method, endpoint: request.endpoint, body };
-}
-
 /**
  * Runs `git push pushArgs` from `work` against each side in turn over
  * gitaly-ssh; returns each side's git output and API requests.
@@ -93,7 +77,7 @@ async function pushBoth(
     results[side] = {
       code: out.code,
       remote: remoteLines(out.stderr),
-      requests: gitlab.requests.map((r) => normalized(r)),
+      requests: gitlab.requests.map((r) => normalizedRequest(r)),
     };
   }
   return results;

@@ -194,3 +194,24 @@ export function validToken(token: string | null, secret: string): boolean {
     return false;
   }
 }
+
+/**
+ * A recorded request as tests compare them across servers: method,
+ * endpoint and body, with the server-specific parts normalized (the
+ * absolute `project` path to `<storage>/<name>`, a quarantine
+ * directory's random suffix to `-<random>`).
+ */
+export function normalizedRequest(request: RecordedRequest): unknown {
+  const body = { ...request.body };
+  if (typeof body.project === "string") {
+    if (!body.project.startsWith("/")) throw new Error(`relative project path: ${body.project}`);
+    body.project = body.project.replace(/^.*\/([^/]+)$/, "<storage>/$1");
+  }
+  if (typeof body.env === "string") {
+    const env = JSON.parse(body.env);
+    env.GIT_OBJECT_DIRECTORY_RELATIVE = String(env.GIT_OBJECT_DIRECTORY_RELATIVE)
+      .replace(/-[A-Za-z0-9]+$/, "-<random>");
+    body.env = env;
+  }
+  return { method: request.method, endpoint: request.endpoint, body };
+}

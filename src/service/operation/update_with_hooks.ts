@@ -12,7 +12,13 @@
  *    `core.hooksPath`, so git runs the reference-transaction hook
  *    (`prepared` once the reference is locked, `committed` after) exactly
  *    as in a push; the scripts call `ReferenceTransactionHook` only when
- *    the payload carries a transaction;
+ *    the payload carries a transaction. A hook failing `prepared` aborts
+ *    the update ({@link ReferenceTransactionHookError}); git ignores its
+ *    exit status in `committed` (Gitaly, which calls the hook itself,
+ *    fails the RPC then, after the update). (Deleting a reference that is
+ *    packed and loose, git 2.39 first runs the hook for the packed-refs
+ *    transaction with zero old and new ids: force deletions only, which
+ *    Gitaly's hook handler does not vote on; a voter must skip them too.)
  * 6. post-receive (`/post_receive`, custom hooks): a failing custom
  *    post-receive hook is logged and ignored, as in Gitaly.
  *
@@ -27,7 +33,9 @@
  * {@link CustomHookError} (a custom hook refused: hook type, stdout,
  * stderr), {@link NotAllowedError} (GitLab refused: its message, user id,
  * protocol, changes), {@link ReferenceUpdateError} (git could not lock or
- * update the reference: reference, old and new oid). Everything else is a
+ * update the reference: reference, old and new oid),
+ * {@link ReferenceTransactionHookError} (the reference-transaction hook
+ * refused the `prepared` phase, e.g. a failed vote). Everything else is a
  * `GrpcError` (`Internal` for hook failures, like Gitaly's hook
  * manager) or a plain error (`Internal` at the boundary).
  *
@@ -36,7 +44,7 @@
 import { concatBytes } from "../../git/command.ts";
 import { goQuote } from "../../git/goquote.ts";
 import { hexProblem, readObjectFormat } from "../../git/objectid.ts";
-import { RefUpdater } from "../../git/updateref.ts";
+import { RefUpdateError, RefUpdater } from "../../git/updateref.ts";
 import { inheritedEnv } from "../../git/env.ts";
 import type { GitConfigEntry } from "../../git/command.ts";
 import {
@@ -391,8 +399,6 @@ async function updateRef(
   const env = {
     [HOOKS_PAYLOAD_ENV]: encodeHooksPayload(operationHooksPayload(deps, ctx, repository, user)),
   };
-  const refused = (cause: unknown) =>
-    new ReferenceUpdateError(update.reference, update.oldOid, update.newOid, cause);
   let updater: RefUpdater;
   try {
     updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal, config, env });
@@ -400,19 +406,36 @@ async function updateRef(
     throw new Error(`start reference transaction: ${(error as Error).message}`, { cause: error });
   }
   try {
-    try {
-      await updater.update(update.reference, update.newOid, update.oldOid);
-      await updater.prepare();
-    } catch (error) {
-      throw refused(error);
+    await updater.update(update.reference, update.newOid, update.oldOid);
+    await updater.prepare();
+    await updater.commit();
+  } catch (error) {
+    if (error instanceof RefUpdateError && error.stderr.includes(HOOK_ABORTED)) {
+      throw new ReferenceTransactionHookError(error.stderr);
     }
-    try {
-      await updater.commit();
-    } catch (error) {
-      throw refused(error);
-    }
+    throw new ReferenceUpdateError(update.reference, update.oldOid, update.newOid, error);
   } finally {
     await updater.close();
+  }
+}
+
+/** What git says when the reference-transaction hook refused the `prepared` phase. */
+const HOOK_ABORTED = "ref updates aborted by hook";
+
+/**
+ * The reference-transaction hook refused the `prepared` phase (a failed
+ * vote), so git aborted the update: Gitaly's `executing preparatory
+ * reference-transaction hook: …`, with the hook's first line of output.
+ * (git ignores the hook's exit status in the `committed` phase.)
+ */
+export class ReferenceTransactionHookError extends Error {
+  constructor(
+    /** git's stderr: the hook's output, then git's own `fatal:` line. */
+    readonly stderr: string,
+  ) {
+    const first = stderr.split("\n").find((line) => line.trim() && !line.startsWith("fatal: "));
+    super(`executing preparatory reference-transaction hook: ${first ?? HOOK_ABORTED}`);
+    this.name = "ReferenceTransactionHookError";
   }
 }
 
