@@ -2,17 +2,19 @@
  * Revisions and references as the merge and rebase operations read and
  * write them, in Gitaly's words: resolving a revision (`git rev-parse
  * --verify`), the `expected_old_oid` of a request, the current value of a
- * `target_ref`, and writing a `target_ref` without hooks (UserMergeToRef
- * and UserRebaseToRef update `refs/merge-requests/…` as Gitaly does, with
- * only the reference-transaction hook).
+ * `target_ref`, and writing a `target_ref` without the receive hooks
+ * (UserMergeToRef and UserRebaseToRef update `refs/merge-requests/…` as
+ * Gitaly does, with only the reference-transaction hook).
  *
  * @module
  */
 import { goQuote } from "../../git/goquote.ts";
 import { hexProblem, type ObjectHash } from "../../git/objectid.ts";
-import { RefUpdater } from "../../git/updateref.ts";
 import { failedPrecondition, internal, invalidArgument } from "../../server/errors.ts";
+import type { Repository } from "../../proto/types.ts";
+import type { CallContext } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { updateRef } from "./update_with_hooks.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -105,30 +107,32 @@ export async function currentTargetOid(
 
 /**
  * Points `reference` at `newOid` if it is still at `oldOid` (the zero id:
- * does not exist) in one `git update-ref` transaction; resolves false
- * when git refuses (it moved, is locked, has a bad name, …).
+ * does not exist), with only the reference-transaction hook, as Gitaly's
+ * `UpdateRef`; resolves false when git refuses (it moved, is locked, has a
+ * bad name, the transaction hook refused, …).
  */
 export async function updateTargetRef(
   deps: ServiceDeps,
-  gitDir: string,
+  ctx: CallContext,
+  repository: Partial<Repository> | null | undefined,
   reference: string,
   newOid: string,
   oldOid: string,
-  signal?: AbortSignal,
 ): Promise<boolean> {
-  const updater = await RefUpdater.start(deps.git, gitDir, { signal });
+  const repoPath = await deps.locator.repoPath(repository);
   try {
-    await updater.update(encoder.encode(reference), newOid, oldOid);
-    await updater.commit();
+    await updateRef(deps, ctx, repoPath, { ...repository }, null, {
+      reference: encoder.encode(reference),
+      newOid,
+      oldOid,
+    });
     return true;
   } catch (error) {
-    if (signal?.aborted) throw error;
+    if (ctx.signal.aborted) throw error;
     deps.logger.info("updating target reference failed", {
       reference,
       error: (error as Error).message,
     });
     return false;
-  } finally {
-    await updater.close();
   }
 }

@@ -64,7 +64,7 @@ export function userMergeToRef(
         );
       }
       await quarantine.migrate();
-      if (!(await updateTargetRef(deps, repoPath, targetRef, mergeOid, oldOid, signal))) {
+      if (!(await updateTargetRef(deps, ctx, req.repository, targetRef, mergeOid, oldOid))) {
         throw failedPrecondition(`Could not update ${targetRef}. Please refresh and try again`);
       }
       return { commit_id: mergeOid };

@@ -71,7 +71,7 @@ export function userRebaseToRef(
         throw wrapError("rebasing commits: rebase using merge-tree", error);
       }
       await quarantine.migrate();
-      if (!(await updateTargetRef(deps, repoPath, targetRef, rebased, oldOid, signal))) {
+      if (!(await updateTargetRef(deps, ctx, req.repository, targetRef, rebased, oldOid))) {
         throw failedPrecondition(`could not update ${targetRef}. Please refresh and try again`);
       }
       return { commit_id: rebased };
