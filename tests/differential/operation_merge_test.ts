@@ -99,6 +99,7 @@ async function mergeInteractively(
   side: Side,
   first: Record<string, unknown>,
   second: Record<string, unknown> | null | "cancel",
+  between?: () => Promise<void>,
 ): Promise<TwoPhase> {
   const info = serviceInfo(OS).methods.find((m) => m.name === "UserMergeBranch")!;
   const conn = dial(h.addresses[side]);
@@ -114,6 +115,7 @@ async function mergeInteractively(
     const firstResponse = await responses.next();
     if (!firstResponse.done) {
       result.first = decoded(firstResponse.value);
+      await between?.();
       if (second === "cancel") controller.abort();
       else if (second) await call.write(encodeBytes(second) as never);
       call.end();
@@ -275,6 +277,26 @@ differentialTest("UserMergeBranch: a call cancelled between the phases", async (
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await assertNoObject(h, repo, (results[1].first as { commit_id: string }).commit_id);
+});
+
+differentialTest("UserMergeBranch: the branch moves between the phases", async (h) => {
+  const repo = await mergesRepo(h);
+  const feature = await revParse(h, repo, MERGES.feature);
+  const behind = await revParse(h, repo, MERGES.behind);
+  const results = await Promise.all(
+    SIDES.map((side) =>
+      mergeInteractively(
+        h,
+        side,
+        mergeRequest(repo, { commit_id: feature }),
+        { apply: true },
+        () => h.git(side, repo, ["update-ref", "refs/heads/main", behind]).then(() => {}),
+      )
+    ),
+  );
+  assertSame(results[0], results[1], "UserMergeBranch with a concurrent update");
+  assert(!results[1].outcome.ok && results[1].outcome.code === 9, JSON.stringify(results[1]));
+  assertEquals((await h.compareRefs(repo))["refs/heads/main"], behind);
 });
 
 differentialTest("UserMergeBranch: conflicts, with the conflicting files", async (h) => {
