@@ -16,6 +16,7 @@
  * rename-onto:   base ─ a moved to moved/a
  * rename-source: base ─ a changed
  * with-root:     merge of feature and unrelated ─ w
+ * latin1-author: base ─ c, by an author whose name is Latin-1
  * ```
  *
  * Tags: `v1` (annotated, of feature). Other refs: `refs/merge-requests/9/sym`
@@ -24,6 +25,8 @@
  * @module
  */
 import { buildEmpty, fixtureGit, ImportStream } from "./fixtures.ts";
+
+const encoder = new TextEncoder();
 
 /** Branch names of the `merges` fixture. */
 export const MERGES = {
@@ -40,6 +43,8 @@ export const MERGES = {
   renameSource: "rename-source",
   /** feature merged with unrelated (a root commit to replay), then one more commit. */
   withRoot: "with-root",
+  /** base ─ a commit whose author's name is Latin-1. */
+  latin1Author: "latin1-author",
   /** Size of the long message in rebase-source (over Gitaly's 10 KiB body limit). */
   longMessage: 12 * 1024,
 } as const;
@@ -101,4 +106,23 @@ export async function buildMerges(repo: string): Promise<void> {
   await s.importInto(repo);
   await fixtureGit(repo, ["symbolic-ref", "refs/merge-requests/9/sym", "refs/heads/main"]);
   await fixtureGit(repo, ["update-ref", "refs/merge-requests/7/head", "refs/heads/main"]);
+  // An author name in Latin-1, as old imported history has them (fast-import writes text).
+  const tree = await fixtureGit(repo, ["rev-parse", "feature~1^{tree}"]);
+  const parent = await fixtureGit(repo, ["rev-parse", "main~2"]);
+  const ident = new Uint8Array([
+    ...encoder.encode("Jos"),
+    0xe9,
+    ...encoder.encode(" <jose@example.com>"),
+  ]);
+  const raw = new Uint8Array([
+    ...encoder.encode(`tree ${tree}\nparent ${parent}\nauthor `),
+    ...ident,
+    ...encoder.encode(" 1690000000 +0200\ncommitter "),
+    ...ident,
+    ...encoder.encode(" 1690000000 +0200\n\nLatin-1 author\n"),
+  ]);
+  const latin1 = await fixtureGit(repo, ["hash-object", "-t", "commit", "-w", "--stdin"], {
+    stdin: raw,
+  });
+  await fixtureGit(repo, ["update-ref", "refs/heads/latin1-author", latin1]);
 }

@@ -706,6 +706,11 @@ differentialTest("UserRebaseToRef: replays commits byte for byte", async (h) => 
       first_parent_ref: MERGES.main,
       target_ref: "refs/merge-requests/7/train",
     }),
+    // An author name git rewrites as Latin-1.
+    rebaseRequest(repo, {
+      source_sha: MERGES.latin1Author,
+      target_ref: "refs/merge-requests/8/train",
+    }),
     // Fast-forwards both ways: the newer commit, nothing rewritten.
     rebaseRequest(repo, {
       source_sha: MERGES.main,
