@@ -14,12 +14,12 @@ import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { codec } from "../client/messages.ts";
 import type { StreamIO } from "../client/ssh.ts";
-import type { HooksPayload } from "../service/hooks/payload.ts";
 import {
+  type HooksPayload,
   SIDECHANNEL_SOCKET_HEADER,
   SIDECHANNEL_SOCKET_NAME,
-} from "../service/hooks/pack_objects_hook_with_sidechannel.ts";
-import { demultiplexSideband } from "../sidechannel/sideband.ts";
+} from "../service/hooks/payload.ts";
+import { demultiplexSidebandReader } from "../sidechannel/sideband.ts";
 
 const METHOD = "/gitaly.HookService/PackObjectsHookWithSidechannel";
 const NAMES = ["PackObjectsHookWithSidechannelRequest", "PackObjectsHookWithSidechannelResponse"];
@@ -53,7 +53,7 @@ export async function packObjectsHook(
       try {
         const input = io.stdin.pipeTo(conn.writable, { preventClose: true })
           .then(() => conn.closeWrite());
-        await Promise.all([input, demultiplexSideband(conn.readable, io)]);
+        await Promise.all([input, demultiplexSidebandReader((buffer) => conn.read(buffer), io)]);
       } finally {
         try {
           conn.close();

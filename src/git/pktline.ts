@@ -226,8 +226,8 @@ function specialPacket(length: number): PktLine {
   throw new PktLineError(`invalid pkt-line length ${length}`);
 }
 
-/** Parses the 4 hex digits at `pos` and checks the range. */
-function parseLength(bytes: Uint8Array, pos: number): number {
+/** Parses the 4 hex digits at `pos` and checks the range (throws {@link PktLineError}). */
+export function parseLength(bytes: Uint8Array, pos: number): number {
   let length = 0;
   for (let i = pos; i < pos + 4; i++) {
     const digit = hexValue(bytes[i]);

@@ -66,7 +66,7 @@ export interface PackObjectsCacheConfig {
   dir: string;
   /** How long an entry serves new requests (default 5 minutes). */
   maxAgeMs: number;
-  /** Requests for a key before its output is cached (default 1: the first one). */
+  /** Requests of a key before the one whose output is cached (default 1: the second is). */
   minOccurrences: number;
 }
 

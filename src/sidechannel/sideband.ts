@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { MAX_SIDEBAND_DATA, PktLineDecoder, type SidebandBand } from "../git/pktline.ts";
+import {
+  MAX_PKT_SIZE,
+  MAX_SIDEBAND_DATA,
+  parseLength,
+  PktLineDecoder,
+  type SidebandBand,
+} from "../git/pktline.ts";
 
 /** Receives one chunk; resolves once the next may be delivered. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
@@ -89,6 +95,65 @@ export async function demultiplexSideband(
     if (band === BAND_STDOUT) await sinks.stdout(data);
     else if (band === BAND_STDERR) await sinks.stderr(data);
     else throw new Error(`unexpected band: ${band}`);
+  }
+}
+
+/**
+ * {@link demultiplexSideband} over a reader instead of a stream, for bulk
+ * data: packets are read into one buffer of `bufferSize` bytes, and the
+ * data of consecutive packets of one band is moved together and handed on
+ * as one chunk, a view into that buffer valid until the sink resolves.
+ * The same errors.
+ */
+export async function demultiplexSidebandReader(
+  read: (buffer: Uint8Array) => Promise<number | null>,
+  sinks: SidebandSinks,
+  bufferSize = 1024 * 1024,
+): Promise<void> {
+  const buffer = new Uint8Array(Math.max(bufferSize, MAX_PKT_SIZE));
+  let end = 0;
+  for (;;) {
+    const n = await read(buffer.subarray(end));
+    if (n === null) {
+      if (end > 0) throw new Error("input ended inside a pkt-line");
+      return;
+    }
+    end += n;
+    let pos = 0;
+    let band = 0;
+    let runStart = 0;
+    let runEnd = 0;
+    const flush = async () => {
+      if (runEnd > runStart) {
+        await (band === BAND_STDOUT ? sinks.stdout : sinks.stderr)(
+          buffer.subarray(runStart, runEnd),
+        );
+      }
+    };
+    while (end - pos >= 4) {
+      const length = parseLength(buffer, pos);
+      if (length <= 4) {
+        const header = length === 4 ? "0004" : `000${length}`;
+        throw new Error(`invalid sideband packet: ${JSON.stringify(header)}`);
+      }
+      if (pos + length > end) break;
+      const packetBand = buffer[pos + 4];
+      if (packetBand !== BAND_STDOUT && packetBand !== BAND_STDERR) {
+        throw new Error(`unexpected band: ${packetBand}`);
+      }
+      if (packetBand !== band) {
+        await flush();
+        band = packetBand;
+        runStart = runEnd = pos;
+      }
+      // Data only moves left, over headers already parsed.
+      buffer.copyWithin(runEnd, pos + 5, pos + length);
+      runEnd += length - 5;
+      pos += length;
+    }
+    await flush();
+    buffer.copyWithin(0, pos, end);
+    end -= pos;
   }
 }
 

@@ -28,8 +28,8 @@ import {
 } from "./reference.ts";
 
 /** Same key and options as tests/bench/transport.ts, so all share one cached repository. */
-const REPO_KEY = "bench-transport-100mib-v1";
-const REPO_OPTIONS = { sizeMiB: 100, blobKiB: 1024 };
+export const REPO_KEY = "bench-transport-100mib-v1";
+export const REPO_OPTIONS = { sizeMiB: 100, blobKiB: 1024 };
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 5);
 const MIB = 1024 * 1024;
 
@@ -200,7 +200,7 @@ async function fetchCases(source: string): Promise<FetchCase[]> {
 }
 
 /** A v0 request: `want` every tip (side-band-64k), flush, `have`s, `done`. */
-function uploadPackRequest(wants: string[], haves: string[]): Uint8Array {
+export function uploadPackRequest(wants: string[], haves: string[]): Uint8Array {
   const caps = " multi_ack_detailed side-band-64k thin-pack ofs-delta agent=bench";
   const wantLines = wants.map((oid, i) => `want ${oid}${i === 0 ? caps : ""}\n`);
   const head = encodePackets(wantLines, true);

@@ -5,6 +5,7 @@
  * @module
  */
 import { blobsSection } from "./blobs.ts";
+import { cacheSection } from "./cache.ts";
 import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
 import { diffsSection } from "./diffs.ts";
@@ -48,6 +49,7 @@ const sections: Record<string, () => Promise<void>> = {
   refs: refsSection,
   blobs: blobsSection,
   fetch: fetchSection,
+  cache: cacheSection,
   commits: commitsSection,
   diffs: diffsSection,
   optimize: optimizeSection,

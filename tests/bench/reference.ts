@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { restartReference } from "../differential/harness.ts";
 
 const SCRIPT = Deno.env.get("REFGITALY") ?? "/work/shared/reference/refgitaly";
 
@@ -32,11 +33,15 @@ export async function referenceAvailable(): Promise<boolean> {
   return await Deno.stat(SCRIPT).then((s) => s.isFile, () => false);
 }
 
-/** Starts the reference in a fresh directory under /tmp (its path must stay short). */
-export async function startReference(): Promise<ReferenceGitaly> {
+/**
+ * Starts the reference in a fresh directory under /tmp (its path must stay
+ * short); with `extraToml`, restarted with that appended to its config.
+ */
+export async function startReference(extraToml = ""): Promise<ReferenceGitaly> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "ref-bench-" });
   await script("start", dir);
   try {
+    if (extraToml) await restartReference(dir, extraToml);
     const env = parseEnv(await script("env", dir));
     const address = env.get("GITALY_ADDRESS");
     if (!address) throw new Error("refgitaly env printed no GITALY_ADDRESS");

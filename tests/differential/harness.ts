@@ -762,7 +762,11 @@ export async function refgitaly(
  * binary the way refgitaly does (its own session, pid in `gitaly.pid`, so
  * `refgitaly stop` stops it) and waits for its socket.
  */
-async function restartReference(dir: string, toml: string): Promise<void> {
+/**
+ * Restarts the reference in `dir` with `toml` appended to its config (as
+ * `refgitaly start` wrote it), keeping its directory and socket.
+ */
+export async function restartReference(dir: string, toml: string): Promise<void> {
   await refgitaly("stop", dir);
   const env = await new Deno.Command(REFGITALY_PATH, { args: ["env", dir], stdout: "piped" })
     .output();

@@ -1,9 +1,10 @@
 /**
  * The pack-objects cache end to end: a server with `[pack_objects_cache]`
  * on serves clones through git's `uploadpack.packObjectsHook` (our `hooks`
- * subcommand and PackObjectsHookWithSidechannel); identical clones, one
- * after the other and concurrently, run pack-objects once and get the
- * same, valid repositories; different requests get their own entries.
+ * subcommand and PackObjectsHookWithSidechannel); once a key was seen
+ * before, identical clones, one after the other and concurrently, run
+ * pack-objects once and get the same, valid repositories; different
+ * requests get their own runs.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/assert.ts";
@@ -37,35 +38,34 @@ Deno.test("pack-objects cache: identical clones share one pack-objects run", asy
   try {
     const repo = join(server.storagePaths.default, "repo.git");
     await createRepo(repo, { commits: 20 });
+    const lookups = async () => ({
+      miss: await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="miss"}'),
+      hit: await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="hit"}'),
+    });
+    // min_occurrences = 1: the first clone of a key is not cached, the second is.
     await clone(server, join(scratch, "first.git"));
-    assertEquals(
-      await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="miss"}'),
-      1,
-    );
-    await Promise.all([1, 2, 3, 4].map((i) => clone(server, join(scratch, `c${i}.git`))));
-    assertEquals(
-      await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="miss"}'),
-      1,
-    );
-    assertEquals(
-      await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="hit"}'),
-      4,
-    );
+    assertEquals(await lookups(), { miss: 1, hit: 0 });
+    await clone(server, join(scratch, "second.git"));
+    assertEquals(await lookups(), { miss: 2, hit: 0 });
     const generated = await metric(server, "gitaly_pack_objects_generated_bytes_total");
+    await Promise.all([1, 2, 3, 4].map((i) => clone(server, join(scratch, `c${i}.git`))));
+    assertEquals(await lookups(), { miss: 2, hit: 4 });
+    assertEquals(await metric(server, "gitaly_pack_objects_generated_bytes_total"), generated);
     const served = await metric(server, "gitaly_pack_objects_served_bytes_total");
-    assert(generated > 0 && served === 5 * generated, `generated ${generated}, served ${served}`);
+    // Six clones of what two runs generated (their progress lines may differ by a byte).
+    assert(
+      generated > 0 && Math.abs(served - 3 * generated) < 64,
+      `generated ${generated}, served ${served}`,
+    );
     const head = await gitOk(["--git-dir", repo, "rev-parse", "HEAD"]);
-    for (const name of ["first", "c1", "c2", "c3", "c4"]) {
+    for (const name of ["first", "second", "c1", "c2", "c3", "c4"]) {
       const dir = join(scratch, `${name}.git`);
       assertEquals(await gitOk(["--git-dir", dir, "rev-parse", "HEAD"]), head);
       await gitOk(["--git-dir", dir, "fsck", "--no-progress"]);
     }
     // A shallow clone asks for something else: its own run.
     await clone(server, join(scratch, "shallow.git"), ["--depth", "1"]);
-    assertEquals(
-      await metric(server, "gitaly_pack_objects_cache_lookups_total", '{result="miss"}'),
-      2,
-    );
+    assertEquals(await lookups(), { miss: 3, hit: 4 });
     assertEquals(
       await gitOk(["--git-dir", join(scratch, "shallow.git"), "rev-list", "--count", "HEAD"]),
       "1",

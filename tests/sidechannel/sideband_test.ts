@@ -1,18 +1,40 @@
 /** Side-band framing of SSHUploadPackWithSidechannel, both ends. */
-import { demultiplexSideband, SidebandWriter } from "../../src/sidechannel/sideband.ts";
+import {
+  demultiplexSideband,
+  demultiplexSidebandReader,
+  SidebandWriter,
+} from "../../src/sidechannel/sideband.ts";
 import { assertEquals } from "../helpers/assert.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function demux(wire: Uint8Array[]): Promise<{ out: string; err: string; error?: string }> {
+/** A `read` over `wire`'s pieces, at most `buffer.length` bytes a call. */
+function reader(wire: Uint8Array[]): (buffer: Uint8Array) => Promise<number | null> {
+  const pieces = wire.map((c) => c.slice());
+  return (buffer) => {
+    const piece = pieces.shift();
+    if (!piece) return Promise.resolve(null);
+    const n = Math.min(piece.byteLength, buffer.byteLength);
+    buffer.set(piece.subarray(0, n));
+    if (n < piece.byteLength) pieces.unshift(piece.subarray(n));
+    return Promise.resolve(n);
+  };
+}
+
+async function demux(
+  wire: Uint8Array[],
+  overReader = false,
+): Promise<{ out: string; err: string; error?: string }> {
   let out = "";
   let err = "";
+  const sinks = {
+    stdout: (chunk: Uint8Array) => Promise.resolve(void (out += decoder.decode(chunk))),
+    stderr: (chunk: Uint8Array) => Promise.resolve(void (err += decoder.decode(chunk))),
+  };
   try {
-    await demultiplexSideband(ReadableStream.from(wire), {
-      stdout: (chunk) => Promise.resolve(void (out += decoder.decode(chunk))),
-      stderr: (chunk) => Promise.resolve(void (err += decoder.decode(chunk))),
-    });
+    if (overReader) await demultiplexSidebandReader(reader(wire), sinks, 70_000);
+    else await demultiplexSideband(ReadableStream.from(wire), sinks);
     return { out, err };
   } catch (error) {
     return { out, err, error: (error as Error).message };
@@ -36,11 +58,17 @@ Deno.test("bands 1 and 2 round-trip; big chunks become packets of at most 65520 
   }
   assertEquals(lengths, [11, 14, 65520, 65520, 18975]);
   // Split the wire anywhere: the demultiplexer reassembles packets.
-  const result = await demux([all.subarray(0, 3), all.subarray(3, 70_000), all.subarray(70_000)]);
-  assertEquals(result, { out: "hello " + big, err: "progress\n" });
+  const pieces = [all.subarray(0, 3), all.subarray(3, 70_000), all.subarray(70_000)];
+  for (const overReader of [false, true]) {
+    assertEquals(await demux(pieces, overReader), { out: "hello " + big, err: "progress\n" });
+  }
 });
 
 Deno.test("a flush packet or an unknown band is an error, as in Gitaly's client", async () => {
-  assertEquals((await demux([encoder.encode("0000")])).error, 'invalid sideband packet: "0000"');
-  assertEquals((await demux([encoder.encode("0006\x03x")])).error, "unexpected band: 3");
+  for (const overReader of [false, true]) {
+    const error = async (wire: string) => (await demux([encoder.encode(wire)], overReader)).error;
+    assertEquals(await error("0000"), 'invalid sideband packet: "0000"');
+    assertEquals(await error("0004"), 'invalid sideband packet: "0004"');
+    assertEquals(await error("0006\x03x"), "unexpected band: 3");
+  }
 });

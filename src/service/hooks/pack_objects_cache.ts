@@ -7,9 +7,10 @@
  * detached from the request that started it (another may be waiting on
  * it), and writes as fast as git produces; each reader goes at its own
  * client's pace. An entry serves new requests for `max_age` after it was
- * created; its file is removed once it expired and nobody reads it. A key
- * is cached only from its `min_occurrences`-th request within `max_age`
- * on; earlier requests stream straight from their own pack-objects.
+ * created; its file is removed once it expired and nobody reads it. As in
+ * Gitaly, a key is cached only once it was requested `min_occurrences`
+ * times before within `max_age`; those earlier requests stream straight
+ * from their own pack-objects.
  *
  * @module
  */
@@ -161,20 +162,22 @@ export class PackObjectsCache {
     return { served: await this.#read(entry, sink, signal), created };
   }
 
-  /** Counts a request for `key`; true once it was requested `min_occurrences` times. */
+  /**
+   * Counts a request for `key`; true when it had been requested
+   * `min_occurrences` times before within `max_age` (so with the default
+   * 1, the second request of a key creates its entry).
+   */
   #occurred(key: string): boolean {
     const now = Date.now();
     const seen = this.#occurrences.get(key);
-    const current: [number, number] = seen && now - seen[1] < this.#options.maxAgeMs
-      ? [seen[0] + 1, seen[1]]
-      : [1, now];
-    this.#occurrences.set(key, current);
+    const before = seen && now - seen[1] < this.#options.maxAgeMs ? seen[0] : 0;
+    this.#occurrences.set(key, [before + 1, before ? seen![1] : now]);
     if (this.#occurrences.size > 10_000) {
       for (const [k, [, start]] of this.#occurrences) {
         if (now - start >= this.#options.maxAgeMs) this.#occurrences.delete(k);
       }
     }
-    return current[0] >= this.#options.minOccurrences;
+    return before >= this.#options.minOccurrences;
   }
 
   /** Starts a producer writing a new entry for `key`. */

@@ -25,11 +25,7 @@ import type { ServiceDeps } from "../deps.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { describeExit, runStreamed } from "../shared/git_stream.ts";
 import { type ByteSink, PackObjectsCache } from "./pack_objects_cache.ts";
-
-/** The metadata key naming the hook's socket. */
-export const SIDECHANNEL_SOCKET_HEADER = "gitaly-sidechannel-socket";
-/** The socket's file name. */
-export const SIDECHANNEL_SOCKET_NAME = "sidechannel";
+import { SIDECHANNEL_SOCKET_HEADER, SIDECHANNEL_SOCKET_NAME } from "./payload.ts";
 
 /** What the hook may ask pack-objects to do. */
 export interface PackObjectsArgs {

@@ -13,6 +13,11 @@ import type { Repository } from "../../proto/types.ts";
 /** The environment variable that carries the payload. */
 export const HOOKS_PAYLOAD_ENV = "GITALY_HOOKS_PAYLOAD";
 
+/** The metadata key naming the pack-objects hook's socket. */
+export const SIDECHANNEL_SOCKET_HEADER = "gitaly-sidechannel-socket";
+/** The file name of that socket. */
+export const SIDECHANNEL_SOCKET_NAME = "sidechannel";
+
 /** Gitaly's hook bits. */
 export const Hook = {
   ReferenceTransaction: 1,
