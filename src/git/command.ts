@@ -514,7 +514,8 @@ function resolveExecutable(name: string, searchPath: string): string {
   return findOnPath(name, searchPath) ?? name;
 }
 
-function findOnPath(name: string, searchPath: string): string | undefined {
+/** The first executable file `name` in the `:`-separated `searchPath`, if any. */
+export function findOnPath(name: string, searchPath: string): string | undefined {
   for (const dir of searchPath.split(":")) {
     if (!dir) continue;
     const candidate = `${dir}/${name}`;

@@ -17,6 +17,11 @@ export interface Signature {
   seconds: number;
   /** The time zone's offset from UTC at that moment, in minutes (east positive). */
   offsetMinutes: number;
+  /**
+   * A date for git to parse instead of `seconds`/`offsetMinutes` (e.g. an
+   * email's RFC 2822 `Date:`, as `git am` takes the author date).
+   */
+  rawDate?: string;
 }
 
 /** A `User` message's time zone that Go's `time.LoadLocation` would refuse. */
@@ -133,15 +138,18 @@ export function envDate(signature: Pick<Signature, "seconds" | "offsetMinutes">)
   } ${time} ${zone}`;
 }
 
-/** The environment that makes git use `author` and `committer` (dates: {@link envDate}). */
+/**
+ * The environment that makes git use `author` and `committer` (dates: a
+ * signature's `rawDate`, else {@link envDate}).
+ */
 export function signatureEnv(author: Signature, committer: Signature): Record<string, string> {
   return {
     GIT_AUTHOR_NAME: author.name,
     GIT_AUTHOR_EMAIL: author.email,
-    GIT_AUTHOR_DATE: envDate(author),
+    GIT_AUTHOR_DATE: author.rawDate ?? envDate(author),
     GIT_COMMITTER_NAME: committer.name,
     GIT_COMMITTER_EMAIL: committer.email,
-    GIT_COMMITTER_DATE: envDate(committer),
+    GIT_COMMITTER_DATE: committer.rawDate ?? envDate(committer),
   };
 }
 
@@ -275,7 +283,9 @@ async function rewriteIdents(
     const key = line.startsWith("author ") ? 0 : line.startsWith("committer ") ? 1 : -1;
     if (key < 0) return line;
     const { name, email } = idents[key];
-    return `${key === 0 ? "author" : "committer"} ${name} <${email}> ${gitDate(idents[key])}`;
+    // The date as git wrote it (it may have parsed a raw one).
+    const date = line.slice(line.lastIndexOf("> ") + 2);
+    return `${key === 0 ? "author" : "committer"} ${name} <${email}> ${date}`;
   }).join("\n");
   const head = new TextEncoder().encode(header);
   const object = new Uint8Array(head.length + raw.length - end);

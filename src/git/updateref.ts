@@ -146,9 +146,9 @@ export interface RefUpdaterOptions {
   noDeref?: boolean;
   /** Aborting aborts the transaction (unless `commit` was already sent); see the module doc. */
   signal?: AbortSignal;
-  /** Extra `-c` entries (e.g. `core.hooksPath` for the reference-transaction hook). */
+  /** Extra config for git (e.g. the hooks directory of a transaction that votes). */
   config?: GitConfigEntry[];
-  /** Extra environment (e.g. the hooks payload). */
+  /** Extra environment for git (e.g. the hooks payload). */
   env?: Record<string, string>;
 }
 
@@ -216,6 +216,8 @@ export class RefUpdater {
       config: options.config,
       env: options.env,
       stdin: pipe.readable,
+      ...options.config?.length ? { config: options.config } : {},
+      ...options.env ? { env: options.env } : {},
     });
     const updater = new RefUpdater(git, pipe.writable.getWriter(), options.signal);
     try {

@@ -71,7 +71,18 @@ export class GrpcError extends Error {
   toServiceError(): { code: Code; details: string; metadata: Metadata } {
     const metadata = new Metadata();
     if (this.details.length > 0) {
-      metadata.set("grpc-status-details-bin", encodeStatus(this.code, this.message, this.details));
+      let encoded: ReturnType<typeof encodeStatus>;
+      try {
+        encoded = encodeStatus(this.code, this.message, this.details);
+      } catch (error) {
+        // A detail that cannot be encoded must still end the call (as Gitaly's "error details").
+        return {
+          code: Code.INTERNAL,
+          details: `error details: ${(error as Error).message}`,
+          metadata,
+        };
+      }
+      metadata.set("grpc-status-details-bin", encoded);
     }
     return { code: this.code, details: this.message, metadata };
   }

@@ -12,6 +12,7 @@ import type { Logger } from "../server/logger.ts";
 import type { GitlabApi } from "../gitlab/client.ts";
 import type { HooksRuntime } from "./hooks/runtime.ts";
 import type { HousekeepingManager } from "./shared/housekeeping/manager.ts";
+import type { TransactionManager } from "./shared/transaction.ts";
 
 /** Shared dependencies of the service handlers. */
 export interface ServiceDeps {
@@ -31,4 +32,9 @@ export interface ServiceDeps {
   housekeeping?: HousekeepingManager;
   /** `[pack_objects_cache]`; absent: every fetch runs its own pack-objects. */
   packObjectsCache?: PackObjectsCache;
+  /**
+   * Casts Praefect transaction votes; the default calls the transaction's
+   * Praefect back over its multiplexed connection (tests record votes).
+   */
+  transactions?: TransactionManager;
 }

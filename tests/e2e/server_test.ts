@@ -212,16 +212,15 @@ Deno.test("unknown and not-yet-supported config keys are warned about before ser
       `shiny = true`,
       `[gitlab-shell]`,
       `dir = "/opt/gitlab-shell"`,
-      `[pack_objects_cache]`,
-      `enabled = true`,
-      `max_age = "5m"`,
+      `[cgroups]`,
+      `mountpoint = "/sys/fs/cgroup"`,
     ].join("\n"),
   });
   await server.stop();
   const log = server.stderr();
   assertMatch(log, /unknown key ([a-z_]+\.)?bogus_key/);
   assertMatch(log, /unknown key git\.shiny/);
-  for (const key of ["gitlab-shell", "pack_objects_cache"]) {
+  for (const key of ["gitlab-shell", "cgroups"]) {
     const warning = `config: ${key} is not supported yet; ignored`;
     assertEquals(log.split(warning).length - 1, 1, `${key} warned once:\n${log}`);
     assert(log.indexOf(warning) < log.indexOf("server started"), `before serving:\n${log}`);

@@ -37,6 +37,17 @@ Deno.test("errors: no details, no trailer", () => {
   assertEquals(metadata.get("grpc-status-details-bin"), []);
 });
 
+Deno.test("errors: a detail that cannot be encoded ends the call as Internal", () => {
+  const error = new GrpcError(Code.PERMISSION_DENIED, "denied").withDetail(
+    "gitaly.NoSuchError",
+    {},
+  );
+  const { code, details, metadata } = error.toServiceError();
+  assertEquals(code, Code.INTERNAL);
+  assertEquals(details.startsWith("error details: "), true);
+  assertEquals(metadata.get("grpc-status-details-bin"), []);
+});
+
 Deno.test("errors: wrapping keeps code, details and cause", () => {
   const inner = new GrpcError(Code.NOT_FOUND, "no").withDetail("gitaly.FindTagError", {});
   const outer = wrapError("finding tag", inner);

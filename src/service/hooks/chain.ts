@@ -7,15 +7,20 @@
  * <hook>.d/*` and `<custom_hooks_dir>/<hook>.d/*`, in that order (a `.d`
  * folder sorted by name), skipping anything that is not an executable
  * file or ends in `~`; the first failure ends the chain. Without a GitLab
- * API configured, only the custom hooks run.
+ * API configured, only the custom hooks run. Behind Praefect only the
+ * transaction's primary runs the hooks, a hook that refuses stops the
+ * transaction so the other voters give up at once, and every node then
+ * casts a synchronizing vote so that the secondaries wait for the primary.
  *
  * @module
  */
 import { dirname, join, relative } from "node:path";
 import type { AllowedParams, GitlabApi, PostReceiveMessage } from "../../gitlab/client.ts";
+import { findOnPath } from "../../git/command.ts";
 import { INHERITED_ENV_VARS } from "../../git/env.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { isPrimary, transactionManagerOf, voteFromData } from "../shared/transaction.ts";
 import { envValue, type HooksPayload, hooksPayloadFromEnv, PayloadError } from "./payload.ts";
 
 /** Where a hook's output goes (resolves when more may be written). */
@@ -79,8 +84,65 @@ export class HookChain {
   constructor(readonly deps: ServiceDeps, readonly gitlab: GitlabApi | undefined) {}
 
   /** pre-receive: `/allowed`, custom hooks, `/pre_receive`. */
-  async preReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+  preReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+    return this.#run("pre-receive", call, (payload) => this.#preReceive(call, payload, changes));
+  }
+
+  /** update: the custom hooks with `ref old new`. */
+  update(call: HookCall, ref: string, oldValue: string, newValue: string): Promise<void> {
+    return this.#run(
+      "update",
+      call,
+      (payload) => this.#update(call, payload, ref, oldValue, newValue),
+    );
+  }
+
+  /** post-receive: `/post_receive` (messages to the pusher), then the custom hooks. */
+  postReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+    return this.#run("post-receive", call, (payload) => this.#postReceive(call, payload, changes));
+  }
+
+  /**
+   * Runs `hook` unless this node is a secondary of the payload's
+   * transaction; when it refuses, stops the transaction (a failure to stop
+   * is only logged) and rethrows. Then, on every node, synchronizes with
+   * the others with a vote in the synchronized phase on
+   * `synchronize <name> hook` (Gitaly's `synchronize_hook_executions`), so
+   * that secondaries lock their references only once the primary's hook is
+   * done.
+   */
+  async #run(
+    name: string,
+    call: HookCall,
+    hook: (payload: HooksPayload) => Promise<void>,
+  ): Promise<void> {
     const payload = decodePayload(call.env);
+    const tx = payload.transaction;
+    const manager = transactionManagerOf(this.deps);
+    if (isPrimary(tx)) {
+      try {
+        await hook(payload);
+      } catch (error) {
+        if (tx) {
+          await manager.stop(tx, call.signal).catch((stopError) => {
+            this.deps.logger.error(`failed stopping transaction in ${name} hook`, {
+              error: (stopError as Error).message,
+            });
+          });
+        }
+        throw error;
+      }
+    }
+    if (!tx) return;
+    const vote = voteFromData(`synchronize ${name} hook`);
+    await manager.vote(tx, vote, "synchronized", call.signal).catch((error) => {
+      throw new HookFailure(
+        `synchronizing ${name} hook: vote failed: ${(error as Error).message}`,
+      );
+    });
+  }
+
+  async #preReceive(call: HookCall, payload: HooksPayload, changes: Uint8Array): Promise<void> {
     const repo = { ...call.repository };
     const objectDir = envValue(call.env, "GIT_OBJECT_DIRECTORY") ?? "";
     const alternates = envValue(call.env, "GIT_ALTERNATE_OBJECT_DIRECTORIES") ?? "";
@@ -133,9 +195,13 @@ export class HookChain {
     }
   }
 
-  /** update: the custom hooks with `ref old new`. */
-  async update(call: HookCall, ref: string, oldValue: string, newValue: string): Promise<void> {
-    const payload = decodePayload(call.env);
+  async #update(
+    call: HookCall,
+    payload: HooksPayload,
+    ref: string,
+    oldValue: string,
+    newValue: string,
+  ): Promise<void> {
     if (ref === "") throw new HookFailure("hook got no reference");
     for (const [what, value] of [["old", oldValue], ["new", newValue]]) {
       if (!/^[0-9a-f]{40}$/.test(value)) {
@@ -150,9 +216,7 @@ export class HookChain {
     ], new Uint8Array());
   }
 
-  /** post-receive: `/post_receive` (messages to the pusher), then the custom hooks. */
-  async postReceive(call: HookCall, changes: Uint8Array): Promise<void> {
-    const payload = decodePayload(call.env);
+  async #postReceive(call: HookCall, payload: HooksPayload, changes: Uint8Array): Promise<void> {
     if (changes.length === 0) throw new HookFailure("hook got no reference updates");
     const user = payload.userDetails;
     if (!user) throw new HookFailure("payload has no receive hooks info");
@@ -339,7 +403,20 @@ export function customHooksEnv(
   return env;
 }
 
-/** Runs one custom hook in the repository; resolves to its exit code. */
+/** `setsid`, to run each custom hook in a process group of its own (looked up once). */
+let setsidPath: string | null | undefined;
+
+function setsid(): string | undefined {
+  setsidPath ??= findOnPath("setsid", Deno.env.get("PATH") ?? "/usr/bin:/bin") ?? null;
+  return setsidPath ?? undefined;
+}
+
+/**
+ * Runs one custom hook in the repository; resolves to its exit code. The
+ * hook runs in a process group of its own where `setsid` exists, so a
+ * cancelled call kills it with everything it started (which would
+ * otherwise keep its output open).
+ */
 async function runOne(
   file: string,
   args: string[],
@@ -347,23 +424,34 @@ async function runOne(
   stdin: Uint8Array,
   call: HookCall,
 ): Promise<number> {
+  call.signal.throwIfAborted();
+  const group = setsid();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(file, {
-      args,
+    child = new Deno.Command(group ?? file, {
+      args: group ? [file, ...args] : args,
       cwd: call.repoPath,
       env,
       clearEnv: true,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      signal: call.signal,
     }).spawn();
   } catch (error) {
     throw new HookFailure(
       `executing custom hooks: error executing "${file}": ${(error as Error).message}`,
     );
   }
+  const kill = () => {
+    try {
+      // setsid execs the hook as the leader of a new group with the same pid.
+      Deno.kill(group ? -child.pid : child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  call.signal.addEventListener("abort", kill, { once: true });
+  child.status.finally(() => call.signal.removeEventListener("abort", kill));
   const feed = (async () => {
     const writer = child.stdin.getWriter();
     try {

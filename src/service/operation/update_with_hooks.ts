@@ -53,7 +53,7 @@ import {
   type Repository,
   type User,
 } from "../../proto/types.ts";
-import { internal, invalidArgument } from "../../server/errors.ts";
+import { internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { HookFailure, NotAllowedFailure } from "../hooks/chain.ts";
@@ -65,6 +65,7 @@ import {
 } from "../hooks/payload.ts";
 import { hookChainFor } from "../hooks/run_hook.ts";
 import { HOOKS_OFF } from "../repository/git_transfer.ts";
+import { type Transaction, transactionFromContext } from "../shared/transaction.ts";
 import type { Quarantine } from "./quarantine.ts";
 
 /** The hooks whose custom hooks may refuse an operation. */
@@ -292,12 +293,18 @@ export function operationHooksPayload(
 
 /**
  * The Praefect transaction an operation votes in, read from the call's
- * metadata; `null` (no voting) until transactions are supported. With a
- * transaction in the payload, git's reference-transaction hook calls
- * `ReferenceTransactionHook`, which votes.
+ * metadata (`null`: no voting). With a transaction in the payload, git's
+ * reference-transaction hook calls `ReferenceTransactionHook`, which votes
+ * on the prepared and committed phases (git ignores the hook's answer in
+ * the committed phase, so only a failed prepared vote stops the update);
+ * the in-process pre-receive and update hooks synchronize on it.
  */
-export function operationTransaction(_ctx: CallContext): unknown {
-  return null;
+export function operationTransaction(ctx: CallContext): Transaction | null {
+  try {
+    return transactionFromContext(ctx) ?? null;
+  } catch (error) {
+    throw wrapError("getting transaction", error);
+  }
 }
 
 /**
@@ -347,13 +354,14 @@ export async function updateReferenceWithHooks(
   await runStage(
     "pre-receive",
     preOutput,
+    ctx.signal,
     () => chain.preReceive(call(hookRepo, preOutput), changes),
   );
 
   if (change.quarantine) await change.quarantine.migrate();
 
   const updateOutput = new CollectedOutput();
-  await runStage("update", updateOutput, () =>
+  await runStage("update", updateOutput, ctx.signal, () =>
     chain.update(
       call(repository, updateOutput),
       decoder.decode(reference),
@@ -372,6 +380,7 @@ export async function updateReferenceWithHooks(
     await runStage(
       "post-receive",
       postOutput,
+      ctx.signal,
       () => chain.postReceive(call(repository, postOutput), changes),
     );
   } catch (error) {
@@ -477,15 +486,20 @@ class CollectedOutput {
   }
 }
 
-/** Runs one hook stage and turns its refusal into Gitaly's error for it. */
+/**
+ * Runs one hook stage and turns its refusal into Gitaly's error for it; a
+ * hook stopped by a cancelled call is the cancellation, not a refusal.
+ */
 async function runStage(
   hook: CustomHookName,
   output: CollectedOutput,
+  signal: AbortSignal,
   run: () => Promise<void>,
 ): Promise<void> {
   try {
     await run();
   } catch (error) {
+    signal.throwIfAborted();
     if (!(error instanceof HookFailure)) throw error;
     const { stdout, stderr } = output;
     if (error instanceof NotAllowedFailure) {

@@ -20,6 +20,7 @@ import {
   updateReferenceWithHooks,
 } from "../../../src/service/operation/update_with_hooks.ts";
 import type { CallContext } from "../../../src/server/rpc.ts";
+import { Code, GrpcError } from "../../../src/server/errors.ts";
 import { Metadata } from "@grpc/grpc-js";
 import type { Repository } from "../../../src/proto/types.ts";
 
@@ -34,6 +35,18 @@ const USER = {
 const HOOK_USER = { gl_id: "user-1", gl_username: "jane" };
 
 const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** An annotated `v1` at main, as the handler harness takes it (bytes as bytes). */
+function tagRequest(repo: Repository): Record<string, unknown> {
+  return {
+    repository: repo,
+    tag_name: bytes("v1"),
+    target_revision: bytes("main"),
+    message: bytes("annotated\n"),
+    user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
+    timestamp: { seconds: 1_700_000_000 },
+  };
+}
 
 function ctx(): CallContext {
   return {
@@ -207,14 +220,7 @@ Deno.test("UserCreateTag: a refused tag leaves no object and no quarantine behin
       "pre-receive",
       'read old new ref; git cat-file -t "$new" >&2; echo "$GL_ID $GL_USERNAME $GL_PROTOCOL"; exit 1',
     );
-    const result = await h.call("gitaly.OperationService", "UserCreateTag", {
-      repository: repo,
-      tag_name: bytes("v1"),
-      target_revision: bytes("main"),
-      message: bytes("annotated\n"),
-      user: { ...USER, name: bytes(USER.name), email: bytes(USER.email) },
-      timestamp: { seconds: 1_700_000_000 },
-    });
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo));
     assert(!result.ok);
     assertEquals(result.codeName, "PermissionDenied");
     assertEquals(result.message, "reference update denied by custom hooks");
@@ -260,6 +266,27 @@ Deno.test("updateReferenceWithHooks: typed custom hook errors; post-receive fail
     await writeHook(path, "post-receive", "echo late >&2; exit 1");
     await updateReferenceWithHooks(h.deps, ctx(), change);
     assertEquals((await runGit(["rev-parse", "x"], path)).trim(), main);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("UserCreateTag: a cancelled call stops its hooks and leaves nothing behind", async () => {
+  const { h, repo, path } = await setup("cancelled");
+  try {
+    await writeHook(path, "pre-receive", "cat >/dev/null; sleep 30");
+    const controller = new AbortController();
+    const started = Date.now();
+    // as the server cancels a call
+    setTimeout(() => controller.abort(new GrpcError(Code.CANCELLED, "call cancelled")), 300);
+    const result = await h.call("gitaly.OperationService", "UserCreateTag", tagRequest(repo), {
+      signal: controller.signal,
+    });
+    assert(!result.ok);
+    assertEquals(result.codeName, "Canceled");
+    assert(Date.now() - started < 10_000, "the hook was stopped");
+    assertEquals(await tmpEntries(h), []);
+    assertEquals((await runGit(["tag", "--list"], path)).trim(), "");
   } finally {
     await h.close();
   }
