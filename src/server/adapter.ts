@@ -319,17 +319,7 @@ class CallRun {
   }
 
   #reportError(status: GrpcError, callback?: AnyCallback): void {
-    let serviceError;
-    try {
-      serviceError = status.toServiceError();
-    } catch (error) {
-      // Details that do not encode must not leave the call hanging: send the status without them.
-      this.deps.logger.error("encoding error details failed", {
-        grpc_method: this.#ctx.path,
-        error: (error as Error).message,
-      });
-      serviceError = new GrpcError(status.code, status.message).toServiceError();
-    }
+    const serviceError = status.toServiceError();
     try {
       if (callback) callback(serviceError);
       else this.call.emit("error", serviceError);

@@ -9,16 +9,14 @@
  */
 import {
   type Signature,
-  signatureFromUser,
   type TimestampLike,
-  UnknownTimezoneError,
   type UserLike,
   writeCommit,
 } from "../../git/commit_writer.ts";
 import { mergeTree } from "../../git/merge_tree.ts";
-import { invalidArgument } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
+import { userSignature } from "./signature.ts";
 
 function bytesText(value: Uint8Array | string | undefined): string {
   return typeof value === "string" ? value : text(value);
@@ -26,21 +24,17 @@ function bytesText(value: Uint8Array | string | undefined): string {
 
 /**
  * The user's signature at the request's `timestamp` (or now), as Gitaly's
- * `dateFromProto`; an unknown time zone is `InvalidArgument` with Go's
- * wording (`unknown time zone Mars/Base`).
+ * `dateFromProto` ({@link userSignature}), also for a user whose unset
+ * bytes fields decoded as empty arrays.
  */
 export function requestSignature(
   user: UserLike | null | undefined,
   timestamp: TimestampLike | null | undefined,
 ): Signature {
-  // Unset bytes fields may decode as empty arrays, which signatureFromUser does not take.
-  const named = user && { ...user, name: bytesText(user.name), email: bytesText(user.email) };
-  try {
-    return signatureFromUser(named, timestamp);
-  } catch (error) {
-    if (error instanceof UnknownTimezoneError) throw invalidArgument(error.message);
-    throw error;
-  }
+  return userSignature(
+    user && { ...user, name: bytesText(user.name), email: bytesText(user.email) },
+    timestamp,
+  );
 }
 
 /** What {@link createMergeCommit} merges. */

@@ -8,15 +8,14 @@
  * @module
  */
 import { readObjectFormat } from "../../git/objectid.ts";
-import { rebase, RebaseConflictError, RebaseUnrelatedHistoryError } from "../../git/rebase.ts";
 import type { UserRebaseToRefRequest } from "../../proto/types.ts";
 import { failedPrecondition, invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { readCommit } from "../shared/commits.ts";
 import { requestSignature } from "./merge_commit.ts";
 import { withQuarantine } from "./quarantine.ts";
+import { rebase, RebaseConflictError } from "./rebase.ts";
 import { currentTargetOid, expectedOldOid, resolveRevision, updateTargetRef } from "./revisions.ts";
 
 /** Builds the `UserRebaseToRef` handler. */
@@ -39,22 +38,12 @@ export function userRebaseToRef(
         : await currentTargetOid(deps, repoPath, hash, targetRef, signal);
       const committer = requestSignature(req.user, req.timestamp);
 
-      const read = (revision: string) => readCommit(deps, repoPath, revision, signal);
-      const [upstream, branch] = [await read(onto), await read(source)];
-      if (!upstream) {
-        throw invalidArgument("rebasing commits: resolving upstream commit: reference not found");
-      }
-      if (!branch) {
-        throw invalidArgument("rebasing commits: resolving branch commit: reference not found");
-      }
       let rebased: string;
       try {
-        rebased = await rebase(deps.git, repoPath, {
-          upstream: upstream.id,
-          branch: branch.id,
+        rebased = await rebase(deps, repoPath, {
+          upstream: onto,
+          branch: source,
           committer,
-          emptyTree: hash.emptyTreeOid,
-          readCommit: read,
           env: quarantine.env,
           signal,
         });
@@ -64,11 +53,7 @@ export function userRebaseToRef(
             `failed to rebase ${source} on ${onto} while preparing ${targetRef} due to conflict`,
           );
         }
-        if (error instanceof RebaseUnrelatedHistoryError) {
-          // Gitaly says Internal; histories without a common commit are the caller's problem.
-          throw failedPrecondition(`rebasing commits: ${error.message}`);
-        }
-        throw wrapError("rebasing commits: rebase using merge-tree", error);
+        throw wrapError("rebasing commits", error);
       }
       await quarantine.migrate();
       if (!(await updateTargetRef(deps, ctx, req.repository, targetRef, rebased, oldOid))) {
