@@ -20,6 +20,7 @@ import { analysisService } from "./analysis/mod.ts";
 import { blobService } from "./blob/mod.ts";
 import { cleanupService } from "./cleanup/mod.ts";
 import { commitService } from "./commit/mod.ts";
+import { conflictsService } from "./conflicts/mod.ts";
 import { diffService } from "./diff/mod.ts";
 import { hookService } from "./hooks/mod.ts";
 import { internalGitalyService } from "./internalgitaly/mod.ts";
@@ -49,6 +50,7 @@ const GITALY_IMPLEMENTATIONS: ((deps: ServiceDeps) => ServiceImplementation)[] =
   blobService,
   commitService,
   refService,
+  conflictsService,
   operationService,
 ];
 
