@@ -124,20 +124,63 @@ export function gitDate(signature: Pick<Signature, "seconds" | "offsetMinutes">)
   return `${signature.seconds} ${offset < 0 ? "-" : "+"}${hhmm}`;
 }
 
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
 /**
- * The environment that makes git use `author` and `committer`. Dates go as
- * `@<seconds> <+hhmm>`: git reads a bare number as a Unix time only from 8
- * digits on, `@` makes any timestamp one.
+ * The date as Gitaly hands it to git (Go's `Mon Jan 2 2006 15:04:05
+ * -0700` in the signature's zone), so git parses, and refuses, exactly
+ * the dates Gitaly's git does: a raw `<seconds> <zone>` of fewer than nine
+ * digits is not read as seconds, and a local time before 1970 is refused.
+ */
+export function envDate(signature: Pick<Signature, "seconds" | "offsetMinutes">): string {
+  const local = new Date((signature.seconds + signature.offsetMinutes * 60) * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const time = `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${
+    two(local.getUTCSeconds())
+  }`;
+  const zone = gitDate(signature).split(" ")[1];
+  return `${DAYS[local.getUTCDay()]} ${MONTHS[local.getUTCMonth()]} ${local.getUTCDate()} ${
+    String(local.getUTCFullYear()).padStart(4, "0")
+  } ${time} ${zone}`;
+}
+
+/**
+ * The environment that makes git use `author` and `committer` (dates: a
+ * signature's `rawDate`, else {@link envDate}).
  */
 export function signatureEnv(author: Signature, committer: Signature): Record<string, string> {
   return {
     GIT_AUTHOR_NAME: author.name,
     GIT_AUTHOR_EMAIL: author.email,
-    GIT_AUTHOR_DATE: author.rawDate ?? `@${gitDate(author)}`,
+    GIT_AUTHOR_DATE: author.rawDate ?? envDate(author),
     GIT_COMMITTER_NAME: committer.name,
     GIT_COMMITTER_EMAIL: committer.email,
-    GIT_COMMITTER_DATE: committer.rawDate ?? `@${gitDate(committer)}`,
+    GIT_COMMITTER_DATE: committer.rawDate ?? envDate(committer),
   };
+}
+
+/** Gitaly's sanitizing of a signature: no line feeds and no angle brackets. */
+function sanitized(signature: Signature): Signature {
+  return { ...signature, name: sanitize(signature.name), email: sanitize(signature.email) };
+}
+
+/**
+ * Characters git strips from both ends of a name or email (git 2.42's
+ * `crud()`; git 2.39 also strips `.`, which 2.42 keeps).
+ */
+function isCrud(char: string): boolean {
+  return char <= " " || ",:;<>\"\\'".includes(char);
+}
+
+/** `text` as git 2.42 writes it into an ident line: crud stripped from both ends. */
+function withoutCrud(text: string): string {
+  const chars = [...text];
+  let start = 0;
+  let end = chars.length;
+  while (start < end && isCrud(chars[start])) start++;
+  while (end > start && isCrud(chars[end - 1])) end--;
+  return chars.slice(start, end).join("");
 }
 
 /** What {@link writeCommit} writes. */
@@ -156,8 +199,13 @@ export interface WriteCommitOptions {
 
 /**
  * Writes a commit with `git commit-tree` (Gitaly's `WriteCommit`) and
- * returns its object id. Throws {@link DisallowedCharactersError} when git
- * refuses a name; a missing tree or author name is a caller's bug.
+ * returns its object id. Names and emails lose line feeds and angle
+ * brackets (Gitaly's sanitizing) and then crud at both ends as the
+ * reference's git 2.42 strips it; a name of crud only is
+ * {@link DisallowedCharactersError}. Git 2.39 would also strip dots at
+ * the ends (`Jane Doe Jr.`): such commits are written with placeholder
+ * idents and then rewritten with the right ones (`git hash-object`), so
+ * the bytes are 2.42's. A missing tree or author name is a caller's bug.
  */
 export async function writeCommit(
   git: GitRunner,
@@ -165,11 +213,45 @@ export async function writeCommit(
   options: WriteCommitOptions,
 ): Promise<string> {
   if (!options.tree) throw new Error("missing tree");
-  if (!options.author.name) throw new Error("missing author name");
-  if (!options.committer.name) throw new Error("missing committer name");
+  const author = sanitized(options.author);
+  const committer = sanitized(options.committer);
+  if (!author.name) throw new Error("missing author name");
+  if (!committer.name) throw new Error("missing committer name");
   for (const oid of [options.tree, ...options.parents ?? []]) {
     if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(oid)) throw new Error(`not an object id: ${oid}`);
   }
+  const idents = [author, committer].map((sig) => {
+    const name = withoutCrud(sig.name);
+    if (!name) throw new DisallowedCharactersError();
+    return { ...sig, name, email: withoutCrud(sig.email) };
+  });
+  const dotted = idents.some(({ name, email }) => /^\.|\.$/.test(name) || /^\.|\.$/.test(email));
+  if (!dotted) return await commitTree(git, gitDir, options, author, committer);
+  const placeholder = { name: "x", email: "x" };
+  const draft = await commitTree(
+    git,
+    gitDir,
+    options,
+    { ...author, ...placeholder },
+    { ...committer, ...placeholder },
+  );
+  const raw = await git.runOk({
+    gitDir,
+    command: { name: "cat-file", args: ["commit", draft] },
+    env: options.env,
+    signal: options.signal,
+  });
+  return await rewriteIdents(git, gitDir, options, raw.stdout, idents);
+}
+
+/** `git commit-tree` of `options` by `author` and `committer`; returns the commit's id. */
+async function commitTree(
+  git: GitRunner,
+  gitDir: string,
+  options: WriteCommitOptions,
+  author: Signature,
+  committer: Signature,
+): Promise<string> {
   // Stuck forms: every flag starts with `-` (commit-tree parses options).
   const flags = (options.parents ?? []).map((parent) => `-p${parent}`);
   const message = typeof options.message === "string"
@@ -178,7 +260,7 @@ export async function writeCommit(
   const result = await git.run({
     gitDir,
     command: { name: "commit-tree", flags: [...flags, "-F-"], args: [options.tree] },
-    env: { ...options.env, ...signatureEnv(options.author, options.committer) },
+    env: { ...options.env, ...signatureEnv(author, committer) },
     stdin: message,
     signal: options.signal,
   });
@@ -189,4 +271,46 @@ export async function writeCommit(
     throw new Error(`commit-tree: exit status ${result.code}: ${result.stderr.trim()}`);
   }
   return decoder.decode(result.stdout).trim();
+}
+
+/**
+ * Writes the commit `raw` (as commit-tree wrote it) with its author and
+ * committer lines replaced by `idents` ([author, committer]); returns its id.
+ */
+async function rewriteIdents(
+  git: GitRunner,
+  gitDir: string,
+  options: WriteCommitOptions,
+  raw: Uint8Array,
+  idents: Signature[],
+): Promise<string> {
+  const end = indexOfBlankLine(raw);
+  const header = decoder.decode(raw.subarray(0, end)).split("\n").map((line) => {
+    const key = line.startsWith("author ") ? 0 : line.startsWith("committer ") ? 1 : -1;
+    if (key < 0) return line;
+    const { name, email } = idents[key];
+    // The date as git wrote it (it may have parsed a raw one).
+    const date = line.slice(line.lastIndexOf("> ") + 2);
+    return `${key === 0 ? "author" : "committer"} ${name} <${email}> ${date}`;
+  }).join("\n");
+  const head = new TextEncoder().encode(header);
+  const object = new Uint8Array(head.length + raw.length - end);
+  object.set(head);
+  object.set(raw.subarray(end), head.length);
+  const result = await git.runOk({
+    gitDir,
+    command: { name: "hash-object", flags: ["-tcommit", "-w", "--stdin"] },
+    env: options.env,
+    stdin: object,
+    signal: options.signal,
+  });
+  return decoder.decode(result.stdout).trim();
+}
+
+/** Where the header of an object ends (its first empty line), or its length. */
+function indexOfBlankLine(raw: Uint8Array): number {
+  for (let i = 0; i + 1 < raw.length; i++) {
+    if (raw[i] === 0x0a && raw[i + 1] === 0x0a) return i;
+  }
+  return raw.length;
 }

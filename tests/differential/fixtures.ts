@@ -13,12 +13,14 @@
  * | `history`  | {@link buildHistory}: deep history, renames, merges, blame, languages |
  * | `log`      | {@link buildLog}: deeper history, renames, merges, 2 authors, big messages |
  * | `messy`    | 7 packs, ~1,300 loose objects, 3 unreachable blobs (housekeeping) |
+ * | `merges`   | `buildMerges` (merge_fixture.ts): branches to merge, fast-forward and rebase |
  *
  * @module
  */
 import { join } from "node:path";
 import { gitEnv, gitOk, PseudoRandom } from "../helpers/gitrepo.ts";
 import { buildMessyRepo } from "../helpers/messy_repo.ts";
+import { buildMerges } from "./merge_fixture.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -34,6 +36,7 @@ export const FIXTURES = {
   history: buildHistory,
   log: buildLog,
   messy: buildMessy,
+  merges: buildMerges,
 } as const satisfies Record<string, FixtureBuilder>;
 
 /** Many packs and loose objects: work for OptimizeRepository. */
@@ -95,7 +98,7 @@ type FileEntry = { path: Bytes; mode?: "100644" | "100755" | "120000"; blob: num
 } | { path: Bytes; delete: true };
 
 /** A `git fast-import` stream: raw byte paths and messages, merges, gitlinks, tags. */
-class ImportStream {
+export class ImportStream {
   #parts: Uint8Array[] = [];
   #mark = 0;
   #tick = 0;
@@ -109,7 +112,8 @@ class ImportStream {
 
   /**
    * A commit on `ref` after `parents` (first parent first); its date is the
-   * next minute; `author` defaults to Ada Author.
+   * next minute unless `date` (`<seconds> <±hhmm>`) is given; `author`
+   * defaults to Ada Author.
    */
   commit(
     ref: string,
@@ -118,10 +122,12 @@ class ImportStream {
     files: FileEntry[],
     extra = "",
     author = "Ada Author <ada@example.com>",
+    date?: string,
   ): number {
     const mark = ++this.#mark;
     const msg = typeof message === "string" ? encoder.encode(message) : message;
-    const when = `${FIXTURE_EPOCH + 60 * ++this.#tick} +0100`;
+    const tick = `${FIXTURE_EPOCH + 60 * ++this.#tick} +0100`;
+    const when = date ?? tick;
     this.#push(
       `commit ${ref}\nmark :${mark}\n`,
       `author ${author} ${when}\n`,

@@ -13,7 +13,11 @@ import { userCreateBranch } from "./user_create_branch.ts";
 import { userCreateTag } from "./user_create_tag.ts";
 import { userDeleteBranch } from "./user_delete_branch.ts";
 import { userDeleteTag } from "./user_delete_tag.ts";
+import { userFFBranch } from "./user_ff_branch.ts";
+import { userMergeBranch } from "./user_merge_branch.ts";
+import { userMergeToRef } from "./user_merge_to_ref.ts";
 import { userRebaseConfirmable } from "./user_rebase_confirmable.ts";
+import { userRebaseToRef } from "./user_rebase_to_ref.ts";
 import { userRevert } from "./user_revert.ts";
 import { userSquash } from "./user_squash.ts";
 import { userUpdateBranch } from "./user_update_branch.ts";
@@ -31,6 +35,10 @@ export function operationService(deps: ServiceDeps): ServiceImplementation {
     UserDeleteBranch: userDeleteBranch(deps),
     UserCreateTag: userCreateTag(deps),
     UserDeleteTag: userDeleteTag(deps),
+    UserMergeBranch: userMergeBranch(deps),
+    UserMergeToRef: userMergeToRef(deps),
+    UserFFBranch: userFFBranch(deps),
+    UserRebaseToRef: userRebaseToRef(deps),
     UserCherryPick: userCherryPick(deps),
     UserRevert: userRevert(deps),
     UserSquash: userSquash(deps),

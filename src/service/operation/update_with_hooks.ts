@@ -392,8 +392,14 @@ export async function updateReferenceWithHooks(
   }
 }
 
-/** Runs `git update-ref` with the reference-transaction hook; see the module documentation. */
-async function updateRef(
+/**
+ * Runs `git update-ref` with the reference-transaction hook (step 5 of the
+ * module documentation) and nothing else: what {@link updateReferenceWithHooks}
+ * does between update and post-receive, and, alone, how UserMergeToRef and
+ * UserRebaseToRef write their target as Gitaly's `UpdateRef` does. Throws
+ * {@link ReferenceTransactionHookError} or {@link ReferenceUpdateError}.
+ */
+export async function updateRef(
   deps: ServiceDeps,
   ctx: CallContext,
   repoPath: string,

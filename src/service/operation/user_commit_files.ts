@@ -212,10 +212,12 @@ async function commitFiles(
   }
   treeId ??= hash.hexLength === 40 ? EMPTY_TREE_SHA1 : EMPTY_TREE_SHA256;
 
-  const committerName = text(header.user!.name).trim();
-  const committerEmail = text(header.user!.email).trim();
-  const authorName = text(header.commit_author_name).trim() || committerName;
-  const authorEmail = text(header.commit_author_email).trim() || committerEmail;
+  // As the commit writer will have them: no line feeds, no angle brackets (Gitaly's sanitizing).
+  const clean = (value: Uint8Array | undefined) => text(value).replace(/[\n<>]/g, "").trim();
+  const committerName = clean(header.user!.name);
+  const committerEmail = clean(header.user!.email);
+  const authorName = clean(header.commit_author_name) || committerName;
+  const authorEmail = clean(header.commit_author_email) || committerEmail;
   if (!authorName || !authorEmail) throw invalidArgument(SIGNATURE_MISSING);
   let commitId: string;
   try {
