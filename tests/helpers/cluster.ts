@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { GO } from "./go.ts";
+import { join } from "node:path";
+import { GO, goBinary, goInstall } from "./go.ts";
+import { gitOk, listRefs } from "./gitrepo.ts";
+import { gitalySshEnv } from "./gitaly_ssh.ts";
 import { startGitlabDouble } from "./gitlab_double.ts";
 import { type Postgres, POSTGRES_BIN } from "./postgres.ts";
 import { type Praefect, startPraefect } from "./praefect.ts";
@@ -151,4 +154,164 @@ export async function startCluster(
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
+}
+
+/** Gitaly's gitaly-ssh, built from its published module. */
+export const GITALY_SSH_PACKAGE = "gitlab.com/gitlab-org/gitaly/v16/cmd/gitaly-ssh@v16.7.0";
+
+/** Talking to Praefect as GitLab does: Gitaly's Go client, and git through Gitaly's gitaly-ssh. */
+export interface ClusterClient {
+  /**
+   * Runs one command of tests/interop/praefect_client (create, exists,
+   * remove, checksum, default-branch, metadata, reads, disk, readiness,
+   * info) and returns its JSON answer; throws with the gRPC code and
+   * message when the call fails.
+   */
+  call(command: string, relativePath?: string, extra?: string[]): Promise<Record<string, unknown>>;
+  /** The environment for `git push/clone ssh://gitaly/REL` through Praefect. */
+  gitEnv(command: "receive-pack" | "upload-pack", relativePath: string): Record<string, string>;
+}
+
+/** A client of `praefect` (or of any Gitaly address with `token`). */
+export async function clusterClient(address: string, token: string): Promise<ClusterClient> {
+  const [program, gitalySsh] = await Promise.all([
+    goBinary("praefect_client"),
+    goInstall(GITALY_SSH_PACKAGE),
+  ]);
+  return {
+    call: async (command, relativePath = "", extra = []) => {
+      const out = await new Deno.Command(program, {
+        args: ["-address", address, "-token", token, "-repo", relativePath, ...extra, command],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+      if (!out.success) throw new Error(`${command} ${relativePath}: ${decode(out.stderr).trim()}`);
+      return JSON.parse(decode(out.stdout));
+    },
+    gitEnv: (command, relativePath) =>
+      gitalySshEnv({
+        program: gitalySsh,
+        command,
+        address,
+        token,
+        payload: command === "receive-pack"
+          ? {
+            repository: { storageName: "default", relativePath, glRepository: "project-1" },
+            glId: "user-1",
+            glRepository: "project-1",
+          }
+          : { repository: { storageName: "default", relativePath } },
+      }),
+  };
+}
+
+/** One replica in Praefect's records (PraefectInfoService GetRepositoryMetadata). */
+export interface ReplicaRecord {
+  storage: string;
+  assigned: boolean;
+  generation: number;
+  healthy: boolean;
+  valid_primary: boolean;
+  verified_at: string | null;
+}
+
+/** A repository in Praefect's records. */
+export interface RepositoryRecord {
+  replica_path: string;
+  primary: string;
+  generation: number;
+  replicas: ReplicaRecord[];
+}
+
+/** Praefect's records of `relativePath` in the virtual storage. */
+export async function repositoryRecord(
+  client: ClusterClient,
+  relativePath: string,
+): Promise<RepositoryRecord> {
+  const answer = await client.call("metadata", relativePath);
+  const replicas = (answer.replicas as Record<string, unknown>[]).map((r) => ({
+    storage: String(r.storage),
+    assigned: Boolean(r.assigned),
+    generation: Number(r.generation),
+    healthy: Boolean(r.healthy),
+    valid_primary: Boolean(r.valid_primary),
+    verified_at: (r.verified_at as string | null) ?? null,
+  }));
+  replicas.sort((a, b) => a.storage.localeCompare(b.storage));
+  return {
+    replica_path: String(answer.replica_path),
+    primary: String(answer.primary),
+    generation: Number(answer.generation),
+    replicas,
+  };
+}
+
+/** Polls `probe` until it returns something other than undefined; throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
+    (lastError ? `: ${lastError}` : ""));
+}
+
+/** Praefect's replication jobs not done yet (`ready` or `in_progress`). */
+export async function pendingJobs(cluster: Cluster): Promise<number> {
+  return Number(
+    await cluster.sql(
+      "SELECT count(*) FROM replication_queue WHERE state IN ('ready', 'in_progress')",
+    ),
+  );
+}
+
+/** Each node's refs of the replica at `replicaPath` (undefined where it is missing). */
+export async function replicaRefs(
+  cluster: Cluster,
+  replicaPath: string,
+): Promise<Record<string, Record<string, string> | undefined>> {
+  const refs: Record<string, Record<string, string> | undefined> = {};
+  for (const node of cluster.nodes) {
+    const path = join(node.storagePath, replicaPath);
+    refs[node.storage] = await Deno.stat(path).then(() => listRefs(path), () => undefined);
+  }
+  return refs;
+}
+
+/**
+ * Commits in `checkout` (an empty commit, or a file of `bytes` random
+ * bytes) and pushes HEAD to `branch` through Praefect; returns the commit.
+ */
+export async function pushCommit(
+  client: ClusterClient,
+  checkout: string,
+  relativePath: string,
+  branch: string,
+  bytes = 0,
+): Promise<string> {
+  if (bytes > 0) {
+    const data = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    await Deno.writeFile(join(checkout, `blob-${branch}.bin`), data);
+    await gitOk(["add", "."], { cwd: checkout });
+  }
+  await gitOk(["commit", "--quiet", "--allow-empty", "-m", `push to ${branch}`], { cwd: checkout });
+  await gitOk(["push", "--quiet", "ssh://gitaly/" + relativePath, `HEAD:refs/heads/${branch}`], {
+    cwd: checkout,
+    env: client.gitEnv("receive-pack", relativePath),
+  });
+  return await gitOk(["rev-parse", "HEAD"], { cwd: checkout });
 }
