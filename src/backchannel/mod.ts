@@ -7,7 +7,8 @@
  * - Server: {@link serveBackchannel} takes a connection after its magic,
  *   injects the client's gRPC stream into the server and returns the
  *   {@link BackchannelPeer}; handlers find it with {@link peerOfSocket}
- *   (the adapter exposes it as `CallContext.backchannel`).
+ *   (the adapter exposes it as `CallContext.backchannel`), or by id with
+ *   {@link peerById}; {@link callPeer} makes a unary gRPC call back to it.
  * - Client: {@link BackchannelCredentials} wraps channel credentials so
  *   every connection grpc-js makes speaks the protocol and dispatches the
  *   streams the server opens (by magic, e.g. `sidechannel`; HTTP/2 goes to
@@ -24,7 +25,8 @@ export {
   type IncomingStreamHandler,
   StreamDispatcher,
 } from "./client.ts";
-export { attachPeer, BACKCHANNEL_PEER, BackchannelPeer, peerOfSocket } from "./peer.ts";
+export { callPeer, PeerCallError, type PeerCallOptions } from "./call.ts";
+export { attachPeer, BACKCHANNEL_PEER, BackchannelPeer, peerById, peerOfSocket } from "./peer.ts";
 export { PrefixReader, UnexpectedEofError } from "./prefix_reader.ts";
 export {
   type BackchannelServerOptions,

@@ -14,6 +14,8 @@ import type { YamuxStream } from "../yamux/stream.ts";
 export const BACKCHANNEL_PEER: unique symbol = Symbol.for("deno-gitaly.backchannel-peer");
 
 let lastPeerId = 0;
+/** Every peer whose connection is open, by id (Gitaly's backchannel registry). */
+const livePeers = new Map<number, BackchannelPeer>();
 
 /** One multiplexed client connection, as seen by the server. */
 export class BackchannelPeer {
@@ -26,6 +28,8 @@ export class BackchannelPeer {
   constructor(session: YamuxSession) {
     this.id = ++lastPeerId;
     this.session = session;
+    livePeers.set(this.id, this);
+    session.closed.then(() => livePeers.delete(this.id));
   }
 
   /** True once the connection has gone. */
@@ -42,6 +46,16 @@ export class BackchannelPeer {
   close(): Promise<void> {
     return this.session.close();
   }
+}
+
+/**
+ * The open multiplexed connection with backchannel id `id`, if there is
+ * one: how a hook, which calls in on another connection, reaches the
+ * client whose call it runs for (the id travels in the hooks payload).
+ */
+export function peerById(id: number): BackchannelPeer | undefined {
+  const peer = livePeers.get(id);
+  return peer && !peer.closed ? peer : undefined;
 }
 
 /** Marks `socket` (a stream duplex handed to grpc-js) as belonging to `peer`. */

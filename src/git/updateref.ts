@@ -19,7 +19,7 @@
  * @module
  */
 import { BufferedReader } from "./bufreader.ts";
-import type { GitProcess, GitRunner } from "./command.ts";
+import type { GitConfigEntry, GitProcess, GitRunner } from "./command.ts";
 
 /** A failure git reported, by kind, with the names and ids it mentioned. */
 export type RefUpdateFailure =
@@ -146,6 +146,10 @@ export interface RefUpdaterOptions {
   noDeref?: boolean;
   /** Aborting aborts the transaction (unless `commit` was already sent); see the module doc. */
   signal?: AbortSignal;
+  /** Extra config for git (e.g. the hooks directory of a transaction that votes). */
+  config?: GitConfigEntry[];
+  /** Extra environment for git (e.g. the hooks payload). */
+  env?: Record<string, string>;
 }
 
 /** Queued update commands are written once they reach this size (or at the next state change). */
@@ -210,6 +214,8 @@ export class RefUpdater {
       gitDir,
       command: { name: "update-ref", flags },
       stdin: pipe.readable,
+      ...options.config?.length ? { config: options.config } : {},
+      ...options.env ? { env: options.env } : {},
     });
     const updater = new RefUpdater(git, pipe.writable.getWriter(), options.signal);
     try {

@@ -11,6 +11,7 @@ import type { Logger } from "../server/logger.ts";
 import type { GitlabApi } from "../gitlab/client.ts";
 import type { HooksRuntime } from "./hooks/runtime.ts";
 import type { HousekeepingManager } from "./shared/housekeeping/manager.ts";
+import type { TransactionManager } from "./shared/transaction.ts";
 
 /** Shared dependencies of the service handlers. */
 export interface ServiceDeps {
@@ -28,4 +29,9 @@ export interface ServiceDeps {
    * `git` and `logger` when absent (tests).
    */
   housekeeping?: HousekeepingManager;
+  /**
+   * Casts Praefect transaction votes; the default calls the transaction's
+   * Praefect back over its multiplexed connection (tests record votes).
+   */
+  transactions?: TransactionManager;
 }

@@ -7,7 +7,9 @@
  * <hook>.d/*` and `<custom_hooks_dir>/<hook>.d/*`, in that order (a `.d`
  * folder sorted by name), skipping anything that is not an executable
  * file or ends in `~`; the first failure ends the chain. Without a GitLab
- * API configured, only the custom hooks run.
+ * API configured, only the custom hooks run. Behind Praefect only the
+ * transaction's primary runs the hooks, and a hook that refuses stops the
+ * transaction so the other voters give up at once.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import type { AllowedParams, GitlabApi, PostReceiveMessage } from "../../gitlab/
 import { INHERITED_ENV_VARS } from "../../git/env.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
+import { isPrimary, transactionManagerOf } from "../shared/transaction.ts";
 import { envValue, type HooksPayload, hooksPayloadFromEnv, PayloadError } from "./payload.ts";
 
 /** Where a hook's output goes (resolves when more may be written). */
@@ -52,8 +55,44 @@ export class HookChain {
   constructor(readonly deps: ServiceDeps, readonly gitlab: GitlabApi | undefined) {}
 
   /** pre-receive: `/allowed`, custom hooks, `/pre_receive`. */
-  async preReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+  preReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+    return this.#onPrimary(call, (payload) => this.#preReceive(call, payload, changes));
+  }
+
+  /** update: the custom hooks with `ref old new`. */
+  update(call: HookCall, ref: string, oldValue: string, newValue: string): Promise<void> {
+    return this.#onPrimary(call, (payload) => this.#update(call, payload, ref, oldValue, newValue));
+  }
+
+  /** post-receive: `/post_receive` (messages to the pusher), then the custom hooks. */
+  postReceive(call: HookCall, changes: Uint8Array): Promise<void> {
+    return this.#onPrimary(call, (payload) => this.#postReceive(call, payload, changes));
+  }
+
+  /**
+   * Runs `hook` unless this node is a secondary of the payload's
+   * transaction; when it refuses, stops the transaction (a failure to stop
+   * is only logged) and rethrows.
+   */
+  async #onPrimary(call: HookCall, hook: (payload: HooksPayload) => Promise<void>): Promise<void> {
     const payload = decodePayload(call.env);
+    const tx = payload.transaction;
+    if (!isPrimary(tx)) return;
+    try {
+      await hook(payload);
+    } catch (error) {
+      if (tx) {
+        await transactionManagerOf(this.deps).stop(tx, call.signal).catch((stopError) => {
+          this.deps.logger.error("failed stopping transaction after a hook failed", {
+            error: (stopError as Error).message,
+          });
+        });
+      }
+      throw error;
+    }
+  }
+
+  async #preReceive(call: HookCall, payload: HooksPayload, changes: Uint8Array): Promise<void> {
     const repo = { ...call.repository };
     const objectDir = envValue(call.env, "GIT_OBJECT_DIRECTORY") ?? "";
     const alternates = envValue(call.env, "GIT_ALTERNATE_OBJECT_DIRECTORIES") ?? "";
@@ -104,9 +143,13 @@ export class HookChain {
     }
   }
 
-  /** update: the custom hooks with `ref old new`. */
-  async update(call: HookCall, ref: string, oldValue: string, newValue: string): Promise<void> {
-    const payload = decodePayload(call.env);
+  async #update(
+    call: HookCall,
+    payload: HooksPayload,
+    ref: string,
+    oldValue: string,
+    newValue: string,
+  ): Promise<void> {
     if (ref === "") throw new HookFailure("hook got no reference");
     for (const [what, value] of [["old", oldValue], ["new", newValue]]) {
       if (!/^[0-9a-f]{40}$/.test(value)) {
@@ -121,9 +164,7 @@ export class HookChain {
     ], new Uint8Array());
   }
 
-  /** post-receive: `/post_receive` (messages to the pusher), then the custom hooks. */
-  async postReceive(call: HookCall, changes: Uint8Array): Promise<void> {
-    const payload = decodePayload(call.env);
+  async #postReceive(call: HookCall, payload: HooksPayload, changes: Uint8Array): Promise<void> {
     if (changes.length === 0) throw new HookFailure("hook got no reference updates");
     const user = payload.userDetails;
     if (!user) throw new HookFailure("payload has no receive hooks info");

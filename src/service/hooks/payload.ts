@@ -3,12 +3,14 @@
  * the server, in `GITALY_HOOKS_PAYLOAD` as base64 of JSON, laid out as
  * Gitaly lays it out (so Gitaly's own gitaly-hooks could read ours): the
  * requested hooks as a bit set, the runtime directory, the internal socket
- * and its token, the transaction (none yet), the pusher (`user_details`)
+ * and its token, the Praefect transaction the hooks vote on (or null), the
+ * pusher (`user_details`)
  * and the repository as a protobuf-JSON string (lowerCamelCase names).
  *
  * @module
  */
 import type { Repository } from "../../proto/types.ts";
+import type { Transaction } from "../shared/transaction.ts";
 
 /** The environment variable that carries the payload. */
 export const HOOKS_PAYLOAD_ENV = "GITALY_HOOKS_PAYLOAD";
@@ -43,7 +45,8 @@ export interface HooksPayload {
   runtimeDir: string;
   internalSocket: string;
   internalSocketToken: string;
-  transaction: unknown;
+  /** The transaction the reference-transaction hook votes on; null when there is none. */
+  transaction: Transaction | null;
   userDetails?: UserDetails;
   repository: Partial<Repository>;
 }
@@ -93,6 +96,28 @@ function parseRepository(text: unknown): Partial<Repository> {
   return repo as Partial<Repository>;
 }
 
+/** The transaction in Gitaly's field order (`backchannel_id` left out when unknown). */
+function transactionJson(tx: Transaction): Record<string, unknown> {
+  return {
+    ...(tx.backchannel_id ? { backchannel_id: tx.backchannel_id } : {}),
+    id: tx.id,
+    node: tx.node,
+    primary: tx.primary,
+  };
+}
+
+function parseTransaction(value: unknown): Transaction | null {
+  if (typeof value !== "object" || value === null) return null;
+  const obj = value as Record<string, unknown>;
+  const tx: Transaction = {
+    id: Number(obj.id ?? 0),
+    node: String(obj.node ?? ""),
+    primary: obj.primary === true,
+  };
+  if (obj.backchannel_id !== undefined) tx.backchannel_id = Number(obj.backchannel_id);
+  return tx;
+}
+
 /** `GITALY_HOOKS_PAYLOAD=…`'s value for `payload`. */
 export function encodeHooksPayload(payload: HooksPayload): string {
   const json = {
@@ -101,7 +126,7 @@ export function encodeHooksPayload(payload: HooksPayload): string {
     runtime_dir: payload.runtimeDir,
     internal_socket: payload.internalSocket,
     internal_socket_token: payload.internalSocketToken,
-    transaction: payload.transaction ?? null,
+    transaction: payload.transaction ? transactionJson(payload.transaction) : null,
     user_details: payload.userDetails ?? null,
     repository: repositoryJson(payload.repository),
   };
@@ -141,7 +166,7 @@ export function decodeHooksPayload(encoded: string): HooksPayload {
     runtimeDir: String(json.runtime_dir ?? ""),
     internalSocket: String(json.internal_socket ?? ""),
     internalSocketToken: String(json.internal_socket_token ?? ""),
-    transaction: json.transaction ?? null,
+    transaction: parseTransaction(json.transaction),
     userDetails: details
       ? {
         username: String(details.username ?? ""),

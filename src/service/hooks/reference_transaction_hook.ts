@@ -1,16 +1,30 @@
 /**
  * `ReferenceTransactionHook`: git's reference-transaction hook
  * (`prepared`, `committed`, `aborted`) with the queued updates on stdin.
- * Without a transaction in the hooks payload (no Praefect voting) there
- * is nothing to vote on and the hook succeeds.
+ * When the hooks payload carries a Praefect transaction, the `prepared`
+ * and `committed` phases vote on it with the SHA-1 of the hook's stdin,
+ * as Gitaly votes: the prepared vote is the one that can still stop git
+ * (an ABORT or STOP answer fails the hook, and git leaves every reference
+ * as it was); the committed vote tells Praefect the change landed.
+ * `aborted` never votes, and neither does a transaction made only of
+ * force-deletions (git's packed-refs clean-up when it deletes references,
+ * whose loose-reference transaction carries the same deletions and votes).
+ * Without a transaction there is nothing to vote on and the hook succeeds.
  *
  * @module
  */
-import { internal, invalidArgument } from "../../server/errors.ts";
+import { Code, GrpcError, internal, invalidArgument } from "../../server/errors.ts";
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { ReferenceTransactionHookRequest_State as State } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { firstRequest } from "../shared/git_stream.ts";
+import {
+  TransactionAbortedError,
+  transactionManagerOf,
+  TransactionStoppedError,
+  voteFromData,
+  type VotePhase,
+} from "../shared/transaction.ts";
 import { readStdin } from "./output.ts";
 import { hooksPayloadFromEnv } from "./payload.ts";
 
@@ -18,21 +32,55 @@ import { hooksPayloadFromEnv } from "./payload.ts";
 export function referenceTransactionHook(
   deps: ServiceDeps,
 ): Rpc<"gitaly.HookService", "ReferenceTransactionHook"> {
-  return bidiStream(async (requests, _ctx, send) => {
+  return bidiStream(async (requests, ctx, send) => {
     const { first, rest } = await firstRequest(requests);
     await deps.locator.repoPath(first.repository);
     const state = Number(first.state ?? 0);
     if (![State.PREPARED, State.COMMITTED, State.ABORTED].includes(state)) {
       throw invalidArgument("invalid hook state");
     }
-    await readStdin(rest);
+    const stdin = await readStdin(rest); // as with Gitaly, the first message carries no stdin
+    let payload;
     try {
-      hooksPayloadFromEnv(first.environment_variables ?? []);
+      payload = hooksPayloadFromEnv(first.environment_variables ?? []);
     } catch (error) {
       throw internal(
         `reference-transaction hook: extracting hooks payload: ${(error as Error).message}`,
       );
     }
+    const phase: VotePhase | undefined = state === State.PREPARED
+      ? "prepared"
+      : state === State.COMMITTED
+      ? "committed"
+      : undefined;
+    const tx = payload.transaction;
+    if (phase && tx && !isForceDeletionsOnly(stdin)) {
+      try {
+        await transactionManagerOf(deps).vote(tx, voteFromData(stdin), phase, ctx.signal);
+      } catch (error) {
+        const message = `reference-transaction hook: error voting on transaction: ${
+          (error as Error).message
+        }`;
+        if (error instanceof TransactionAbortedError) throw new GrpcError(Code.ABORTED, message);
+        if (error instanceof TransactionStoppedError) {
+          throw new GrpcError(Code.FAILED_PRECONDITION, message);
+        }
+        throw internal(message);
+      }
+    }
     await send({ exit_status: { value: 0 } });
   });
+}
+
+/** The zero object ids of SHA-1 and SHA-256. */
+const ZERO_OIDS = ["0".repeat(40), "0".repeat(64)];
+
+/**
+ * True when every queued update deletes a reference without checking its
+ * value (`<zero> <zero> <ref>`), as git's packed-refs transaction does.
+ */
+export function isForceDeletionsOnly(changes: Uint8Array): boolean {
+  const lines = new TextDecoder().decode(changes).split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return lines.every((line) => ZERO_OIDS.some((zero) => line.startsWith(`${zero} ${zero} `)));
 }

@@ -44,7 +44,8 @@ export function hooksCommandLine(): string {
  * them per ref, so this is what makes large pushes fast): update when no
  * custom update hook can exist (git runs hooks inside the repository), and
  * reference-transaction when the payload carries no transaction to vote
- * on. The HookService would answer both with success.
+ * on or git reports an aborted transaction (which never votes). The
+ * HookService would answer all of these with success.
  */
 export function hookScript(
   customHooksDir: string | undefined,
@@ -58,7 +59,7 @@ export function hookScript(
     `update)\n` +
     `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || exit 0 ;;\n` +
     `reference-transaction)\n` +
-    `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
+    `  if [ "$1" = aborted ] || printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
     ` grep -q '"transaction":null'; then\n` +
     `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
     `esac\n` +

@@ -15,6 +15,7 @@ import { unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { forEachGitLine } from "../shared/git_lines.ts";
+import { transactionFromContext, transactionManagerOf, VoteHash } from "../shared/transaction.ts";
 
 /**
  * `DeleteRefs`: deletes `refs`, or every reference not under one of
@@ -24,7 +25,10 @@ import { forEachGitLine } from "../shared/git_lines.ts";
  * rules refuse is `InvalidArgument` "invalid references" with
  * `DeleteRefsError.invalid_format` listing them; a reference locked by
  * another process is `Aborted` "cannot lock references" with
- * `references_locked`.
+ * `references_locked`. Behind Praefect the deletion votes on the names
+ * deleted, one a line, before (`prepared`) and after (`committed`) it
+ * commits: git's reference-transaction hook sees only force-deletions,
+ * which it never votes on. A refused prepared vote deletes nothing.
  *
  * Stricter than Gitaly: names git would refuse (`refs/heads/a..b`), names
  * outside `refs/` and `HEAD` (whose deletion breaks the repository) are
@@ -47,6 +51,9 @@ export function deleteRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "DeleteR
       }
     }
     const { zeroOid } = await readObjectFormat(repoPath);
+    const tx = transactionFromContext(ctx);
+    const votes = transactionManagerOf(deps);
+    const voteHash = new VoteHash();
     const updater = await RefUpdater.start(deps.git, repoPath, {
       noDeref: true,
       signal: ctx.signal,
@@ -54,10 +61,12 @@ export function deleteRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "DeleteR
       throw wrapError("start reference transaction", error);
     });
     try {
-      const deleteRef = (ref: Uint8Array) =>
-        updater.update(ref, zeroOid).catch((error) => {
+      const deleteRef = async (ref: Uint8Array) => {
+        await updater.update(ref, zeroOid).catch((error) => {
           throw wrapError("unable to delete refs", error);
         });
+        voteHash.update(ref).update("\n");
+      };
       if (refs.length > 0) {
         for (const ref of refs) await deleteRef(ref);
       } else {
@@ -67,10 +76,21 @@ export function deleteRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "DeleteR
         ctx.signal.throwIfAborted();
         throw prepareError(error);
       });
+      const vote = voteHash.vote();
+      if (tx) {
+        await votes.vote(tx, vote, "prepared", ctx.signal).catch((error) => {
+          throw wrapError("preparatory vote", error, Code.INTERNAL);
+        });
+      }
       await updater.commit().catch((error) => {
         ctx.signal.throwIfAborted();
         throw wrapError("unable to commit", error);
       });
+      if (tx) {
+        await votes.vote(tx, vote, "committed", ctx.signal).catch((error) => {
+          throw wrapError("committing vote", error, Code.INTERNAL);
+        });
+      }
     } finally {
       await updater.close();
     }

@@ -12,6 +12,7 @@ import type { Rpc } from "../../server/rpc.ts";
 import { clientStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
+import { refTxHook } from "../shared/ref_tx_hook.ts";
 import { firstRequest } from "../shared/git_stream.ts";
 
 const encoder = new TextEncoder();
@@ -42,7 +43,8 @@ export function updateReferences(deps: ServiceDeps): Rpc<"gitaly.RefService", "U
     const hash = await readObjectFormat(repoPath).catch((error) => {
       throw wrapError("detecting object hash", error);
     });
-    const updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal })
+    const hook = await refTxHook(deps, ctx, first.repository);
+    const updater = await RefUpdater.start(deps.git, repoPath, { signal: ctx.signal, ...hook })
       .catch((error) => {
         throw wrapError("starting updater", error);
       });

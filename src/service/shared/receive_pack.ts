@@ -2,8 +2,8 @@
  * Running `git receive-pack` for a push: Gitaly's configuration, the
  * request's config and protocol, and the hook chain: git runs the server's
  * hook scripts (`core.hooksPath`), which call back into the HookService
- * with the pusher and repository from `GITALY_HOOKS_PAYLOAD`. Shared by
- * SSHReceivePack and PostReceivePack.
+ * with the pusher, repository and Praefect transaction from
+ * `GITALY_HOOKS_PAYLOAD`. Shared by SSHReceivePack and PostReceivePack.
  *
  * @module
  */
@@ -11,10 +11,18 @@ import type { GitConfigEntry } from "../../git/command.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { encodeHooksPayload, HOOKS_PAYLOAD_ENV, RECEIVE_PACK_HOOKS } from "../hooks/payload.ts";
-import { failedPrecondition, invalidArgument } from "../../server/errors.ts";
+import { Code, failedPrecondition, GrpcError, invalidArgument } from "../../server/errors.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import { gitProtocolEnv, parseGitConfigOptions, receivePackConfig } from "./git_options.ts";
 import { type GitOutputSinks, runStreamed, type StreamedExit } from "./git_stream.ts";
+import {
+  type Transaction,
+  transactionFromContext,
+  TransactionStoppedError,
+  voteOnContext,
+  type VotingContext,
+  ZERO_VOTE,
+} from "./transaction.ts";
 
 /** What one push needs. */
 export interface ReceivePackOptions {
@@ -38,6 +46,8 @@ export interface ReceivePackOptions {
   stdin: ReadableStream<Uint8Array>;
   /** Aborting kills git; receive-pack then leaves every ref as it was. */
   signal: AbortSignal;
+  /** The Praefect transaction the reference-transaction hook votes on. */
+  transaction?: Transaction | null;
 }
 
 /** Runs `git receive-pack` with the hook chain; resolves with its exit, whatever the code. */
@@ -57,7 +67,7 @@ export async function runReceivePack(
     runtimeDir: runtime.dir,
     internalSocket: runtime.internalSocket,
     internalSocketToken: deps.config.auth.token,
-    transaction: null,
+    transaction: options.transaction ?? null,
     userDetails: {
       username: options.glUsername ?? "",
       userid: options.glId,
@@ -108,6 +118,7 @@ export async function receivePackForRequest(
   if (!header.gl_id) throw invalidArgument("empty GlId");
   const repoPath = await deps.locator.repoPath(header.repository);
   const config = parseGitConfigOptions(header.git_config_options);
+  const transaction = transactionFromContext(ctx);
   ctx.logFields["gl_id"] = header.gl_id;
   return await runReceivePack(deps, {
     ...options,
@@ -119,7 +130,29 @@ export async function receivePackForRequest(
     gitProtocol: header.git_protocol,
     config,
     signal: ctx.signal,
+    transaction,
   }, sinks);
+}
+
+/**
+ * The vote that concludes a push that git finished (Gitaly's final vote):
+ * the zero vote in the committed phase, so that a push whose every update
+ * git rejected still votes once and voters that diverged fail here. A
+ * transaction a hook stopped is no error (git already reported the
+ * refusal); any other failure is Aborted `final transactional vote: …`.
+ */
+export async function concludePush(
+  deps: ServiceDeps,
+  ctx: VotingContext,
+): Promise<void> {
+  try {
+    await voteOnContext(deps, ctx, ZERO_VOTE, "committed");
+  } catch (error) {
+    if (error instanceof TransactionStoppedError) return;
+    throw new GrpcError(Code.ABORTED, `final transactional vote: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Runs `git receive-pack --advertise-refs` (hooks disabled: nothing is pushed yet). */

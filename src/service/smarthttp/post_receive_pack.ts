@@ -10,7 +10,7 @@ import { failedPrecondition, invalidArgument } from "../../server/errors.ts";
 import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
-import { receivePackForRequest } from "../shared/receive_pack.ts";
+import { concludePush, receivePackForRequest } from "../shared/receive_pack.ts";
 
 /** Builds the handler. */
 export function postReceivePack(
@@ -29,6 +29,7 @@ export function postReceivePack(
       if (exit.code !== 0) {
         throw failedPrecondition(`waiting for receive-pack: ${describeExit(exit)}`);
       }
+      await concludePush(deps, ctx);
     },
   );
 }

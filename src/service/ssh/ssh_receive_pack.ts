@@ -10,7 +10,7 @@ import { bidiStream, type Rpc } from "../../server/rpc.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { describeExit, firstRequest, hasBytes, requestBytes } from "../shared/git_stream.ts";
-import { receivePackForRequest } from "../shared/receive_pack.ts";
+import { concludePush, receivePackForRequest } from "../shared/receive_pack.ts";
 import { CLIENT_HUNG_UP } from "../shared/upload_pack.ts";
 
 /** Builds the handler. */
@@ -27,7 +27,7 @@ export function sshReceivePack(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSH
         stdout: (chunk) => send({ stdout: chunk }),
         stderr: (chunk) => send({ stderr: chunk }),
       });
-      if (exit.code === 0) return;
+      if (exit.code === 0) return await concludePush(deps, ctx);
       await send({ exit_status: { value: exit.code } });
       if (exit.stderr === CLIENT_HUNG_UP) {
         throw new GrpcError(Code.CANCELLED, "user canceled the push");
