@@ -21,6 +21,7 @@ import {
   type NodeKind,
   pendingJobs,
   pushCommit,
+  receivePackRunning,
   replicaRefs,
   repositoryRecord,
   startCluster,
@@ -106,9 +107,28 @@ async function scenario(
       env: client.gitEnv("upload-pack", REPO),
     });
     assertEquals(await gitOk(["rev-parse", "HEAD"], { cwd: clone }), pushed);
+    // Whatever the create left to replicate is done before the next steps count.
+    await waitFor(
+      "replication to finish",
+      async () => await pendingJobs(cluster) === 0 || undefined,
+    );
   });
 
-  step("every node votes and commits: no replication needed, all replicas current", async () => {
+  step("CreateRepository: every node votes, every replica is created current", async () => {
+    const other = "cluster/created.git";
+    await client.call("create", other);
+    try {
+      const record = await repositoryRecord(client, other);
+      assertEquals(record.replicas.map((r) => [r.storage, r.generation]), [
+        ...cluster.nodes.map((n) => [n.storage, 0]),
+      ]);
+      assertEquals(await pendingJobs(cluster), 0, "replication jobs after the create");
+    } finally {
+      await client.call("remove", other);
+    }
+  });
+
+  step("a push: every node votes and commits, no replication needed", async () => {
     const before = await repositoryRecord(client, REPO);
     const pushed = await pushCommit(client, checkout, REPO, "main");
     const record = await repositoryRecord(client, REPO);
@@ -137,60 +157,79 @@ async function scenario(
   });
 
   step("praefect dataloss reports nothing lost", async () => {
-    await waitFor("replication to finish", async () => await pendingJobs(cluster) === 0 || undefined);
+    await waitFor(
+      "replication to finish",
+      async () => await pendingJobs(cluster) === 0 || undefined,
+    );
     const out = await cluster.praefect.run(["dataloss", "--partially-unavailable"]);
     assertEquals(out.code, 0, out.stderr);
     assertMatch(out.stdout, /All repositories are fully available on all assigned storages!/);
   });
 
-  step("storage-wide RPCs through Praefect: DiskStatistics, ReadinessCheck, checksums", async () => {
-    const disk = await client.call("disk");
-    const statuses = disk.storage_statuses as { storage_name: string; available: string }[];
-    assertEquals(
-      statuses.map((s) => s.storage_name).sort(),
-      cluster.nodes.map((n) => n.storage),
-    );
-    for (const status of statuses) assert(Number(status.available) > 0, status.storage_name);
-    const ready = await client.call("readiness");
-    assert("ok_response" in ready && ready.ok_response !== null, JSON.stringify(ready));
-    const { replica_path } = await repositoryRecord(client, REPO);
-    const viaPraefect = (await client.call("checksum", REPO)).checksum;
-    for (const node of cluster.nodes) {
-      const direct = await clusterClient(node.address, NODE_TOKEN);
-      const answer = await direct.call("checksum", replica_path, ["-storage", node.storage]);
-      assertEquals(answer.checksum, viaPraefect, node.storage);
-    }
-  });
+  step(
+    "storage-wide RPCs through Praefect: DiskStatistics, ReadinessCheck, checksums",
+    async () => {
+      const disk = await client.call("disk");
+      const statuses = disk.storage_statuses as { storage_name: string; available: string }[];
+      assertEquals(
+        statuses.map((s) => s.storage_name).sort(),
+        cluster.nodes.map((n) => n.storage),
+      );
+      for (const status of statuses) assert(Number(status.available) > 0, status.storage_name);
+      const ready = await client.call("readiness");
+      assert("ok_response" in ready && ready.ok_response !== null, JSON.stringify(ready));
+      const { replica_path } = await repositoryRecord(client, REPO);
+      const viaPraefect = (await client.call("checksum", REPO)).checksum;
+      for (const node of cluster.nodes) {
+        const direct = await clusterClient(node.address, NODE_TOKEN);
+        const answer = await direct.call("checksum", replica_path, ["-storage", node.storage]);
+        assertEquals(answer.checksum, viaPraefect, node.storage);
+      }
+    },
+  );
 
-  step("WalkRepos: list-untracked-repositories finds a repository Praefect does not know", async () => {
-    const node = cluster.nodes[0];
-    const direct = await clusterClient(node.address, NODE_TOKEN);
-    await direct.call("create", "stray/untracked.git", ["-storage", node.storage]);
-    const out = await cluster.praefect.run(["list-untracked-repositories"]);
-    assertEquals(out.code, 0, out.stderr);
-    assertMatch(out.stdout, /stray\/untracked\.git/);
-    assert(!out.stdout.includes("@cluster"), out.stdout);
-    await direct.call("remove", "stray/untracked.git", ["-storage", node.storage]);
-  });
+  step(
+    "WalkRepos: list-untracked-repositories finds a repository Praefect does not know",
+    async () => {
+      const node = cluster.nodes[0];
+      const direct = await clusterClient(node.address, NODE_TOKEN);
+      await direct.call("create", "stray/untracked.git", ["-storage", node.storage]);
+      const out = await cluster.praefect.run(["list-untracked-repositories", "--older-than", "0s"]);
+      assertEquals(out.code, 0, out.stderr);
+      assertMatch(out.stdout, /stray\/untracked\.git/);
+      assert(!out.stdout.includes("@cluster"), out.stdout);
+      await direct.call("remove", "stray/untracked.git", ["-storage", node.storage]);
+    },
+  );
 
   step("a secondary killed during a push is marked unhealthy, then caught up", async () => {
     const record = await repositoryRecord(client, REPO);
     const secondary = cluster.nodes.find((n) => n.storage !== record.primary)!;
-    const objects = join(secondary.storagePath, record.replica_path, "objects");
-    // A push big enough to be caught in the act: kill the node once its
-    // receive-pack has opened its quarantine directory.
-    const push = pushCommit(client, checkout, REPO, "main", 24 << 20);
+    // Kill the node once its receive-pack runs, while the transaction is
+    // open. The push is small: Praefect stops forwarding a push to every
+    // node once one of them is gone and more than 16 messages are left.
+    const push = pushCommit(client, checkout, REPO, "main", 64 << 10);
     let pushing = true;
     push.finally(() => pushing = false).catch(() => {});
-    while (pushing && !await hasIncoming(objects)) await new Promise((r) => setTimeout(r, 5));
+    let caught = false;
+    while (pushing && !(caught = await receivePackRunning(secondary.storagePath))) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await secondary.kill();
-    const pushed = await push;
-    await waitFor(`${secondary.storage} unhealthy`, async () => {
-      const now = await repositoryRecord(client, REPO);
-      const replica = now.replicas.find((r) => r.storage === secondary.storage)!;
-      return !replica.healthy && replica.generation < now.generation || undefined;
-    });
-    await secondary.restart();
+    let pushed: string;
+    try {
+      pushed = await push;
+      assert(caught, "the push ended before it reached the secondary");
+      const after = await repositoryRecord(client, REPO);
+      const replica = after.replicas.find((r) => r.storage === secondary.storage)!;
+      assert(replica.generation < after.generation, `${secondary.storage} not outdated`);
+      await waitFor(`${secondary.storage} unhealthy`, async () => {
+        const now = await repositoryRecord(client, REPO);
+        return !now.replicas.find((r) => r.storage === secondary.storage)!.healthy || undefined;
+      });
+    } finally {
+      await secondary.restart();
+    }
     await waitFor(`${secondary.storage} caught up`, async () => {
       const now = await repositoryRecord(client, REPO);
       return now.replicas.every((r) => r.healthy && r.generation === now.generation) &&
@@ -201,26 +240,33 @@ async function scenario(
     await gitOk(["--git-dir", join(secondary.storagePath, record.replica_path), "fsck"]);
   });
 
-  step("the primary killed: a new one is elected, writes go on, the old one catches up", async () => {
-    const record = await repositoryRecord(client, REPO);
-    const primary = cluster.node(record.primary);
-    await primary.kill();
-    await waitFor(`${primary.storage} unhealthy`, async () => {
-      const now = await repositoryRecord(client, REPO);
-      return !now.replicas.find((r) => r.storage === primary.storage)!.healthy || undefined;
-    });
-    const pushed = await pushCommit(client, checkout, REPO, "failover");
-    const elected = await repositoryRecord(client, REPO);
-    assert(elected.primary !== primary.storage, `primary still ${elected.primary}`);
-    await primary.restart();
-    await waitFor(`${primary.storage} caught up`, async () => {
-      const now = await repositoryRecord(client, REPO);
-      return now.replicas.every((r) => r.healthy && r.generation === now.generation) &&
-          await pendingJobs(cluster) === 0 || undefined;
-    });
-    const refs = await replicaRefs(cluster, record.replica_path);
-    assertEquals(refs[primary.storage]?.["refs/heads/failover"], pushed);
-  });
+  step(
+    "the primary killed: a new one is elected, writes go on, the old one catches up",
+    async () => {
+      const record = await repositoryRecord(client, REPO);
+      const primary = cluster.node(record.primary);
+      await primary.kill();
+      let pushed: string;
+      try {
+        await waitFor(`${primary.storage} unhealthy`, async () => {
+          const now = await repositoryRecord(client, REPO);
+          return !now.replicas.find((r) => r.storage === primary.storage)!.healthy || undefined;
+        });
+        pushed = await pushCommit(client, checkout, REPO, "failover");
+        const elected = await repositoryRecord(client, REPO);
+        assert(elected.primary !== primary.storage, `primary still ${elected.primary}`);
+      } finally {
+        await primary.restart();
+      }
+      await waitFor(`${primary.storage} caught up`, async () => {
+        const now = await repositoryRecord(client, REPO);
+        return now.replicas.every((r) => r.healthy && r.generation === now.generation) &&
+            await pendingJobs(cluster) === 0 || undefined;
+      });
+      const refs = await replicaRefs(cluster, record.replica_path);
+      assertEquals(refs[primary.storage]?.["refs/heads/failover"], pushed);
+    },
+  );
 
   step("20 concurrent pushes lose no ref on any replica", async () => {
     const branches = Array.from({ length: 20 }, (_, i) => `concurrent-${i}`);
@@ -237,7 +283,11 @@ async function scenario(
     const refs = await replicaRefs(cluster, record.replica_path);
     for (const node of cluster.nodes) {
       for (const [branch, oid] of pushed) {
-        assertEquals(refs[node.storage]?.[`refs/heads/${branch}`], oid, `${node.storage} ${branch}`);
+        assertEquals(
+          refs[node.storage]?.[`refs/heads/${branch}`],
+          oid,
+          `${node.storage} ${branch}`,
+        );
       }
     }
   });
@@ -258,23 +308,15 @@ async function scenario(
   }
 }
 
-async function hasIncoming(objects: string): Promise<boolean> {
-  try {
-    for await (const entry of Deno.readDir(objects)) {
-      if (entry.name.startsWith("incoming-")) return true;
-    }
-  } catch {
-    // Not created yet.
-  }
-  return false;
-}
-
 /** On failure: the tails of Praefect's and the nodes' logs, where the reason is. */
 async function dumpLogs(cluster: Cluster): Promise<void> {
+  const noise = /failed checking node health|createTransport failed|SO_REUSEPORT|cgroups/;
   const interesting = (log: string) =>
-    log.split("\n").filter((l) => /"level":"(warn|warning|error)"|panic/.test(l)).slice(-30)
-      .map((l) => l.slice(0, 1500)).join("\n");
-  console.error(`--- praefect log (warnings and errors) ---\n${interesting(cluster.praefect.log())}`);
+    log.split("\n").filter((l) => /"level":"(warn|warning|error)"|panic/.test(l))
+      .filter((l) => !noise.test(l)).slice(-12).map((l) => l.slice(0, 1200)).join("\n");
+  console.error(
+    `--- praefect log (warnings and errors) ---\n${interesting(cluster.praefect.log())}`,
+  );
   for (const node of cluster.nodes) {
     console.error(`--- ${node.storage} log ---\n${interesting(await node.log())}`);
   }

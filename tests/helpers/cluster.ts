@@ -265,8 +265,10 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
-    (lastError ? `: ${lastError}` : ""));
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}` +
+      (lastError ? `: ${lastError}` : ""),
+  );
 }
 
 /** Praefect's replication jobs not done yet (`ready` or `in_progress`). */
@@ -291,6 +293,9 @@ export async function replicaRefs(
   return refs;
 }
 
+/** A push through Praefect that takes longer is killed (and the test fails instead of hanging). */
+const PUSH_TIMEOUT_MS = 120_000;
+
 /**
  * Commits in `checkout` (an empty commit, or a file of `bytes` random
  * bytes) and pushes HEAD to `branch` through Praefect; returns the commit.
@@ -309,9 +314,38 @@ export async function pushCommit(
     await gitOk(["add", "."], { cwd: checkout });
   }
   await gitOk(["commit", "--quiet", "--allow-empty", "-m", `push to ${branch}`], { cwd: checkout });
-  await gitOk(["push", "--quiet", "ssh://gitaly/" + relativePath, `HEAD:refs/heads/${branch}`], {
+  const push = gitOk([
+    "push",
+    "--quiet",
+    "ssh://gitaly/" + relativePath,
+    `HEAD:refs/heads/${branch}`,
+  ], {
     cwd: checkout,
     env: client.gitEnv("receive-pack", relativePath),
+    signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
   });
+  // Killing git leaves gitaly-ssh holding its pipes: fail without waiting for them.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`push to ${branch} took over ${PUSH_TIMEOUT_MS} ms`)),
+      PUSH_TIMEOUT_MS + 5_000,
+    );
+  });
+  try {
+    await Promise.race([push, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
   return await gitOk(["rev-parse", "HEAD"], { cwd: checkout });
+}
+
+/** Whether a `git receive-pack` works in a repository under `storagePath` right now (from /proc). */
+export async function receivePackRunning(storagePath: string): Promise<boolean> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmdline.includes("receive-pack") && cmdline.includes(storagePath)) return true;
+  }
+  return false;
 }

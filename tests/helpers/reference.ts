@@ -97,7 +97,11 @@ async function readPid(dir: string): Promise<number> {
   return Number((await Deno.readTextFile(join(dir, "gitaly.pid"))).trim());
 }
 
-async function script(command: string, dir: string, env: Record<string, string> = {}): Promise<string> {
+async function script(
+  command: string,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const out = await new Deno.Command(SCRIPT, {
     args: [command, dir],
     env,
