@@ -94,6 +94,41 @@ Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by close
   }
 });
 
+Deno.test("hook scripts: a Praefect secondary skips the hooks Gitaly runs only on the primary", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The "subcommand" fails: a hook that starts it exits 1.
+    const script = hookScript(undefined, "false");
+    const payload = (transaction: unknown, username = "alice") =>
+      btoa(JSON.stringify({ transaction, user_details: { username } }));
+    const run = async (hook: string, encoded: string) => {
+      const path = join(dir, hook);
+      await Deno.writeTextFile(path, script, { mode: 0o755 });
+      const out = await new Deno.Command(path, {
+        env: { GITALY_HOOKS_PAYLOAD: encoded },
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return out.code;
+    };
+    const secondary = payload({ id: 1, node: "gitaly-2", primary: false });
+    const primary = payload({ id: 1, node: "gitaly-1", primary: true });
+    for (const hook of ["pre-receive", "post-receive"]) {
+      assertEquals(await run(hook, secondary), 0, `${hook} on a secondary`);
+      assertEquals(await run(hook, primary), 1, `${hook} on the primary`);
+      assertEquals(await run(hook, payload(null)), 1, `${hook} without a transaction`);
+      // A user name cannot pass for a secondary's transaction.
+      const spoof = payload({ id: 1, node: "gitaly-1", primary: true }, '"primary":false}');
+      assertEquals(await run(hook, spoof), 1, `${hook} with a spoofing user name`);
+    }
+    // The reference-transaction hook votes on every node.
+    assertEquals(await run("reference-transaction", secondary), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("hooks payload: Gitaly's layout, round trip", () => {
   const encoded = encodeHooksPayload({
     requestedHooks: RECEIVE_PACK_HOOKS,

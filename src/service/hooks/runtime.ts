@@ -44,8 +44,13 @@ export function hooksCommandLine(): string {
  * them per ref, so this is what makes large pushes fast): update when no
  * custom update hook can exist (git runs hooks inside the repository), and
  * reference-transaction when the payload carries no transaction to vote
- * on or git reports an aborted transaction (which never votes). The
- * HookService would answer all of these with success.
+ * on or git reports an aborted transaction (which never votes); and on a
+ * secondary of a Praefect transaction (the payload's transaction says
+ * `"primary":false`) pre-receive, update and post-receive, which Gitaly
+ * runs only on the primary. The HookService would answer all of these with
+ * success. The subcommand runs at a lower priority than the server, so a
+ * burst of pushes cannot starve the server's own answers (Praefect counts
+ * a node whose health check takes over a second as down).
  */
 export function hookScript(
   customHooksDir: string | undefined,
@@ -56,6 +61,12 @@ export function hookScript(
   const global = customHooksDir ? ` || [ -e ${shellQuote(`${customHooksDir}/update.d`)} ]` : "";
   return `#!/bin/sh\n# Written by the Gitaly server; removed when it stops.\n${exports}` +
     `case "\${0##*/}" in\n` +
+    `pre-receive|update|post-receive)\n` +
+    `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
+    ` grep -qE '"transaction":\\{[^}]*"primary":false'; then\n` +
+    `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
+    `esac\n` +
+    `case "\${0##*/}" in\n` +
     `update)\n` +
     `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || exit 0 ;;\n` +
     `reference-transaction)\n` +
@@ -63,7 +74,7 @@ export function hookScript(
     ` grep -q '"transaction":null'; then\n` +
     `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
     `esac\n` +
-    `exec ${commandLine} "\${0##*/}" "$@"\n`;
+    `exec nice -n 10 ${commandLine} "\${0##*/}" "$@"\n`;
 }
 
 /** Creates the runtime directory and removes it at exit. */
