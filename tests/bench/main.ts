@@ -5,6 +5,7 @@
  * @module
  */
 import { blobsSection } from "./blobs.ts";
+import { clusterSection } from "./cluster.ts";
 import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
 import { diffsSection } from "./diffs.ts";
@@ -51,6 +52,7 @@ const sections: Record<string, () => Promise<void>> = {
   commits: commitsSection,
   diffs: diffsSection,
   optimize: optimizeSection,
+  cluster: clusterSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

@@ -46,9 +46,13 @@ export interface ClusterNode {
 /** Which implementation the nodes run. */
 export type NodeKind = "ours" | "reference";
 
-/** Starts `count` nodes with storages `gitaly-1` … `gitaly-N`, all with {@link NODE_TOKEN}. */
-export async function startNodes(kind: NodeKind, count: number): Promise<ClusterNode[]> {
-  const storages = Array.from({ length: count }, (_, i) => `gitaly-${i + 1}`);
+/** Starts `count` nodes with storages `PREFIX-1` … `PREFIX-N`, all with {@link NODE_TOKEN}. */
+export async function startNodes(
+  kind: NodeKind,
+  count: number,
+  prefix = "gitaly",
+): Promise<ClusterNode[]> {
+  const storages = Array.from({ length: count }, (_, i) => `${prefix}-${i + 1}`);
   const start = kind === "ours" ? startOurNode : startReferenceNode;
   const started = await Promise.allSettled(storages.map((storage) => start(storage)));
   const nodes = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
@@ -172,8 +176,12 @@ export interface ClusterClient {
   gitEnv(command: "receive-pack" | "upload-pack", relativePath: string): Record<string, string>;
 }
 
-/** A client of `praefect` (or of any Gitaly address with `token`). */
-export async function clusterClient(address: string, token: string): Promise<ClusterClient> {
+/** A client of `praefect` (or of any Gitaly address with `token`), for `storage`'s repositories. */
+export async function clusterClient(
+  address: string,
+  token: string,
+  storage = "default",
+): Promise<ClusterClient> {
   const [program, gitalySsh] = await Promise.all([
     goBinary("praefect_client"),
     goInstall(GITALY_SSH_PACKAGE),
@@ -181,7 +189,11 @@ export async function clusterClient(address: string, token: string): Promise<Clu
   return {
     call: async (command, relativePath = "", extra = []) => {
       const out = await new Deno.Command(program, {
-        args: ["-address", address, "-token", token, "-repo", relativePath, ...extra, command],
+        args: [
+          ...["-address", address, "-token", token, "-storage", storage, "-repo", relativePath],
+          ...extra,
+          command,
+        ],
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -198,11 +210,11 @@ export async function clusterClient(address: string, token: string): Promise<Clu
         token,
         payload: command === "receive-pack"
           ? {
-            repository: { storageName: "default", relativePath, glRepository: "project-1" },
+            repository: { storageName: storage, relativePath, glRepository: "project-1" },
             glId: "user-1",
             glRepository: "project-1",
           }
-          : { repository: { storageName: "default", relativePath } },
+          : { repository: { storageName: storage, relativePath } },
       }),
   };
 }
@@ -272,7 +284,7 @@ export async function waitFor<T>(
 }
 
 /** Praefect's replication jobs not done yet (`ready` or `in_progress`). */
-export async function pendingJobs(cluster: Cluster): Promise<number> {
+export async function pendingJobs(cluster: Pick<Cluster, "sql">): Promise<number> {
   return Number(
     await cluster.sql(
       "SELECT count(*) FROM replication_queue WHERE state IN ('ready', 'in_progress')",

@@ -39,9 +39,12 @@ export interface PraefectOptions {
   postgres: Postgres;
   /** A database of its own (created here, then migrated). */
   database: string;
+  /** The nodes of the virtual storage (or leave empty and list {@link virtualStorages}). */
   nodes: PraefectNode[];
   /** The virtual storage's name (default `default`). */
   virtualStorage?: string;
+  /** More virtual storages, each with nodes of its own. */
+  virtualStorages?: { name: string; nodes: PraefectNode[] }[];
   /** Clients' token (default `praefect-secret`). */
   token?: string;
   /** Extra TOML appended to the config. */
@@ -178,16 +181,22 @@ function praefectToml(
     `[failover]`,
     `enabled = true`,
     `election_strategy = "per_repository"`,
-    `[[virtual_storage]]`,
-    `name = ${q(at.virtualStorage)}`,
   ];
-  for (const node of options.nodes) {
-    lines.push(
-      `[[virtual_storage.node]]`,
-      `storage = ${q(node.storage)}`,
-      `address = ${q(node.address)}`,
-      `token = ${q(node.token)}`,
-    );
+  const storages = [
+    { name: at.virtualStorage, nodes: options.nodes },
+    ...options.virtualStorages ?? [],
+  ]
+    .filter((v) => v.nodes.length > 0);
+  for (const virtualStorage of storages) {
+    lines.push(`[[virtual_storage]]`, `name = ${q(virtualStorage.name)}`);
+    for (const node of virtualStorage.nodes) {
+      lines.push(
+        `[[virtual_storage.node]]`,
+        `storage = ${q(node.storage)}`,
+        `address = ${q(node.address)}`,
+        `token = ${q(node.token)}`,
+      );
+    }
   }
   if (options.extraToml) lines.push(options.extraToml);
   return lines.join("\n") + "\n";
