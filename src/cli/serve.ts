@@ -24,6 +24,7 @@ import { isPoolPath } from "../service/shared/pool_path.ts";
 import { currentCallScope } from "../server/call_scope.ts";
 import { GitalyServer } from "../server/server.ts";
 import type { ServiceDeps } from "../service/deps.ts";
+import { BackchannelTransactionManager } from "../service/shared/transaction.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
 import { buildRegistrations } from "../service/registry.ts";
 import { HooksRuntime } from "../service/hooks/mod.ts";
@@ -135,6 +136,9 @@ export async function startServer(
     hooks,
     gitlab,
     housekeeping,
+    transactions: new BackchannelTransactionManager({
+      observeVote: (seconds) => metrics.votingDelay.observe(seconds),
+    }),
   };
   const maintenance = dailyMaintenance(config, housekeeping, logger);
   const health = new HealthState();

@@ -173,6 +173,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** How long transactional votes took (Gitaly's name; its gRPC latency buckets). */
+  readonly votingDelay = new Histogram({
+    name: "gitaly_hook_transaction_voting_delay_seconds",
+    help: "Delay between calling out to transaction service and receiving a response",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
   readonly housekeepingTasks = this.#counter(
     "gitaly_housekeeping_tasks_total",
     "Total number of housekeeping tasks performed in the repository",

@@ -5,12 +5,10 @@
  * server opens.
  */
 import { Buffer } from "node:buffer";
-import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import type { BackchannelPeer } from "../../src/backchannel/peer.ts";
+import { callPeer, PeerCallError } from "../../src/backchannel/call.ts";
+import { type BackchannelPeer, peerById } from "../../src/backchannel/peer.ts";
 import { unary } from "../../src/server/rpc.ts";
-import { toDuplex } from "../../src/yamux/duplex.ts";
-import type { YamuxStream } from "../../src/yamux/stream.ts";
 import { assert, assertEquals, assertMatch } from "../helpers/assert.ts";
 import { haveOpenssl, makeTestCertificates } from "../helpers/tls.ts";
 import { callError, startHarness, TestCaller } from "./harness.ts";
@@ -116,17 +114,30 @@ const echoService: grpc.ServiceDefinition = {
   },
 };
 
-Deno.test("a server-opened stream carrying HTTP/2 is served by the client's gRPC server", async () => {
+Deno.test("callPeer: the server calls the client's gRPC server back over its session", async () => {
   const clientServer = new grpc.Server();
   clientServer.addService(echoService, {
-    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
-      callback(null, Buffer.concat([Buffer.from("client says: "), call.request])),
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      const text = call.request.toString();
+      if (text === "fail") {
+        callback({ code: grpc.status.FAILED_PRECONDITION, details: "no quorum, 100%" }, null);
+      } else if (text === "slow") setTimeout(() => callback(null, call.request), 2000);
+      else callback(null, Buffer.concat([Buffer.from("client says: "), call.request]));
+    },
   });
   const harness = await startHarness({
     handlers: {
       Call: unary<Buffer, Buffer>(async (request, ctx) => {
-        const stream = await ctx.backchannel!.openStream();
-        return await grpcOverStream(stream, "/test.Client/Echo", request);
+        const text = request.toString();
+        try {
+          const answer = await callPeer(ctx.backchannel!, "/test.Client/Echo", request, {
+            timeoutMs: text === "slow" ? 200 : undefined,
+          });
+          return Buffer.from(answer);
+        } catch (error) {
+          assert(error instanceof PeerCallError);
+          return Buffer.from(`${error.code} ${error.message}`);
+        }
       }),
     },
   });
@@ -134,6 +145,15 @@ Deno.test("a server-opened stream carrying HTTP/2 is served by the client's gRPC
   try {
     assertEquals((await mux.call("Call", "hello")).toString(), "client says: hello");
     assertEquals((await mux.call("Call", "again")).toString(), "client says: again");
+    assertEquals(
+      (await mux.call("Call", "fail")).toString(),
+      "9 rpc error: code = FailedPrecondition desc = no quorum, 100%",
+    );
+    assertEquals(
+      (await mux.call("Call", "slow")).toString(),
+      "4 rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+    );
+    assertEquals((await mux.call("Call", "after")).toString(), "client says: after");
   } finally {
     mux.close();
     clientServer.forceShutdown();
@@ -141,25 +161,23 @@ Deno.test("a server-opened stream carrying HTTP/2 is served by the client's gRPC
   }
 });
 
-/** One unary gRPC call made with plain node:http2 over `stream`. */
-async function grpcOverStream(stream: YamuxStream, path: string, body: Buffer): Promise<Buffer> {
-  const session = http2.connect("http://backchannel", { createConnection: () => toDuplex(stream) });
+Deno.test("peerById: a connection's peer while it is open", async () => {
+  let seen: BackchannelPeer | undefined;
+  const harness = await startHarness({
+    handlers: {
+      Call: unary<Buffer, Buffer>((_request, ctx) => {
+        seen = ctx.backchannel;
+        return Promise.resolve(Buffer.from(String(peerById(ctx.backchannel!.id) === seen)));
+      }),
+    },
+  });
+  const mux = new TestCaller(harness.unixAddress, { backchannel: {} });
   try {
-    const request = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, 5);
-    request.end(frame);
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const response = Buffer.concat(chunks);
-    return response.subarray(5, 5 + response.readUInt32BE(1));
+    assertEquals((await mux.call("Call", "x")).toString(), "true");
   } finally {
-    session.close();
+    mux.close();
+    await harness.close();
   }
-}
+  await seen!.session.closed;
+  assertEquals(peerById(seen!.id), undefined);
+});

@@ -49,7 +49,9 @@ for (const [format, formatEnum, oidLength] of [["sha1", 1, 40], ["sha256", 2, 64
       assertEquals(await git(["--git-dir", repoPath, "symbolic-ref", "HEAD"]), "refs/heads/trunk");
       const work = join(server.dir, "work");
       await git(["init", "-q", `--object-format=${format}`, work]);
-      await Deno.writeTextFile(join(work, "f.txt"), "hello\n".repeat(5000));
+      // Content that does not compress away: a new repository has no template files to count.
+      const noise = Array.from(crypto.getRandomValues(new Uint8Array(8000)), (b) => b.toString(16));
+      await Deno.writeTextFile(join(work, "f.txt"), noise.join("\n"));
       await git(["add", "."], work);
       await git(["commit", "-qm", "first"], work);
       await git(["push", "-q", repoPath, "HEAD:refs/heads/trunk"], work);

@@ -82,11 +82,40 @@ Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by close
     const script = await Deno.readTextFile(join(runtime.hooksDir, "update"));
     assertMatch(
       script,
-      /\[ -e custom_hooks\/update \] \|\| \[ -e custom_hooks\/update\.d \] \|\| exit 0/,
+      /\[ -e custom_hooks\/update \] \|\| \[ -e custom_hooks\/update\.d \] \|\| ! untransacted \|\| exit 0/,
     );
     const withGlobal = hookScript("/global hooks", "true");
-    assertMatch(withGlobal, /\[ -e '\/global hooks\/update\.d' \] \|\| exit 0/);
+    assertMatch(withGlobal, /\[ -e '\/global hooks\/update\.d' \] \|\| ! untransacted \|\| exit 0/);
     assertMatch(withGlobal, /grep -q '"transaction":null'/);
+    // With a transaction, update runs (to synchronize) and reference-transaction votes, but
+    // never on `aborted`.
+    const echo = join(root, "echo-hooks");
+    await Deno.mkdir(echo);
+    for (const hook of ["update", "reference-transaction"]) {
+      await Deno.writeTextFile(join(echo, hook), hookScript(undefined, "echo RUN"), {
+        mode: 0o755,
+      });
+      await Deno.chmod(join(echo, hook), 0o755);
+    }
+    const run = async (hook: string, arg: string, transaction: unknown) => {
+      const out = await new Deno.Command(join(echo, hook), {
+        args: [arg],
+        cwd: root,
+        env: { GITALY_HOOKS_PAYLOAD: btoa(JSON.stringify({ transaction })) },
+        stdin: "null",
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    const tx = { id: 1, node: "n", primary: true };
+    assertEquals(await run("update", "refs/heads/x", null), "");
+    assertEquals(await run("update", "refs/heads/x", tx), "RUN update refs/heads/x");
+    assertEquals(await run("reference-transaction", "prepared", null), "");
+    assertEquals(
+      await run("reference-transaction", "prepared", tx),
+      "RUN reference-transaction prepared",
+    );
+    assertEquals(await run("reference-transaction", "aborted", tx), "");
     runtime.closeSync();
     await Deno.stat(dir).then(() => assert(false, "directory kept"), () => {});
   } finally {

@@ -26,6 +26,10 @@ export interface HttpBridgeOptions {
   /** `git_config_options` sent with every RPC. */
   gitConfigOptions?: string[];
   token?: string;
+  /** Calls go through this client instead of a plain one (e.g. a backchannel voter's). */
+  client?: grpc.Client;
+  /** Extra metadata for every call, asked for per call (e.g. a transaction). */
+  metadata?: () => Record<string, string>;
 }
 
 /** A running bridge. */
@@ -39,7 +43,7 @@ type AnyMessage = Record<string, unknown>;
 
 /** Starts the bridge on a free local port. */
 export function startHttpBridge(options: HttpBridgeOptions): Promise<HttpBridge> {
-  const client = new grpc.Client(
+  const client = options.client ?? new grpc.Client(
     options.address.replace(/^tcp:\/\//, ""),
     grpc.credentials.createInsecure(),
     { "grpc-node.flow_control_window": 16 * 1024 * 1024 },
@@ -122,6 +126,9 @@ class Router {
     const metadata = new grpc.Metadata();
     if (this.options.token) {
       metadata.set("authorization", `Bearer ${signV2Token(this.options.token)}`);
+    }
+    for (const [key, value] of Object.entries(this.options.metadata?.() ?? {})) {
+      metadata.set(key, value);
     }
     return metadata;
   }

@@ -21,6 +21,8 @@ export type GoVoteAnswer = "COMMIT" | "ABORT" | "STOP" | `ERROR ${string}`;
 export interface GoVoter {
   /** Calls made on this connection reach the Gitaly over the voter's backchannel connection. */
   conn: grpc.Client;
+  /** The voter's own address (`unix:…`), for clients such as gitaly-ssh. */
+  address: string;
   /** Sets how transaction `id`'s votes are answered. */
   answer(id: number, answer: GoVoteAnswer): Promise<void>;
   /**
@@ -65,6 +67,7 @@ export async function startGoVoter(gitalySocket: string, dir: string): Promise<G
     });
   return {
     conn,
+    address: `unix:${socket}`,
     answer: async (id, answer) => void await control({ id, answer }),
     inject: async (tx) => void await control({ inject: tx }),
     votesOf: async (id) => ((await control({})).votes ?? []).filter((v) => v.id === id),

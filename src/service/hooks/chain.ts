@@ -8,8 +8,9 @@
  * folder sorted by name), skipping anything that is not an executable
  * file or ends in `~`; the first failure ends the chain. Without a GitLab
  * API configured, only the custom hooks run. Behind Praefect only the
- * transaction's primary runs the hooks, and a hook that refuses stops the
- * transaction so the other voters give up at once.
+ * transaction's primary runs the hooks, a hook that refuses stops the
+ * transaction so the other voters give up at once, and every node then
+ * casts a synchronizing vote so that the secondaries wait for the primary.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import type { AllowedParams, GitlabApi, PostReceiveMessage } from "../../gitlab/
 import { INHERITED_ENV_VARS } from "../../git/env.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { isPrimary, transactionManagerOf } from "../shared/transaction.ts";
+import { isPrimary, transactionManagerOf, voteFromData } from "../shared/transaction.ts";
 import { envValue, type HooksPayload, hooksPayloadFromEnv, PayloadError } from "./payload.ts";
 
 /** Where a hook's output goes (resolves when more may be written). */
@@ -56,40 +57,61 @@ export class HookChain {
 
   /** pre-receive: `/allowed`, custom hooks, `/pre_receive`. */
   preReceive(call: HookCall, changes: Uint8Array): Promise<void> {
-    return this.#onPrimary(call, (payload) => this.#preReceive(call, payload, changes));
+    return this.#run("pre-receive", call, (payload) => this.#preReceive(call, payload, changes));
   }
 
   /** update: the custom hooks with `ref old new`. */
   update(call: HookCall, ref: string, oldValue: string, newValue: string): Promise<void> {
-    return this.#onPrimary(call, (payload) => this.#update(call, payload, ref, oldValue, newValue));
+    return this.#run(
+      "update",
+      call,
+      (payload) => this.#update(call, payload, ref, oldValue, newValue),
+    );
   }
 
   /** post-receive: `/post_receive` (messages to the pusher), then the custom hooks. */
   postReceive(call: HookCall, changes: Uint8Array): Promise<void> {
-    return this.#onPrimary(call, (payload) => this.#postReceive(call, payload, changes));
+    return this.#run("post-receive", call, (payload) => this.#postReceive(call, payload, changes));
   }
 
   /**
    * Runs `hook` unless this node is a secondary of the payload's
    * transaction; when it refuses, stops the transaction (a failure to stop
-   * is only logged) and rethrows.
+   * is only logged) and rethrows. Then, on every node, synchronizes with
+   * the others with a vote in the synchronized phase on
+   * `synchronize <name> hook` (Gitaly's `synchronize_hook_executions`), so
+   * that secondaries lock their references only once the primary's hook is
+   * done.
    */
-  async #onPrimary(call: HookCall, hook: (payload: HooksPayload) => Promise<void>): Promise<void> {
+  async #run(
+    name: string,
+    call: HookCall,
+    hook: (payload: HooksPayload) => Promise<void>,
+  ): Promise<void> {
     const payload = decodePayload(call.env);
     const tx = payload.transaction;
-    if (!isPrimary(tx)) return;
-    try {
-      await hook(payload);
-    } catch (error) {
-      if (tx) {
-        await transactionManagerOf(this.deps).stop(tx, call.signal).catch((stopError) => {
-          this.deps.logger.error("failed stopping transaction after a hook failed", {
-            error: (stopError as Error).message,
+    const manager = transactionManagerOf(this.deps);
+    if (isPrimary(tx)) {
+      try {
+        await hook(payload);
+      } catch (error) {
+        if (tx) {
+          await manager.stop(tx, call.signal).catch((stopError) => {
+            this.deps.logger.error(`failed stopping transaction in ${name} hook`, {
+              error: (stopError as Error).message,
+            });
           });
-        });
+        }
+        throw error;
       }
-      throw error;
     }
+    if (!tx) return;
+    const vote = voteFromData(`synchronize ${name} hook`);
+    await manager.vote(tx, vote, "synchronized", call.signal).catch((error) => {
+      throw new HookFailure(
+        `synchronizing ${name} hook: vote failed: ${(error as Error).message}`,
+      );
+    });
   }
 
   async #preReceive(call: HookCall, payload: HooksPayload, changes: Uint8Array): Promise<void> {

@@ -19,7 +19,9 @@ import { ReferenceTransactionHookRequest_State as State } from "../../proto/type
 import type { ServiceDeps } from "../deps.ts";
 import { firstRequest } from "../shared/git_stream.ts";
 import {
+  type Transaction,
   TransactionAbortedError,
+  type TransactionManager,
   transactionManagerOf,
   TransactionStoppedError,
   voteFromData,
@@ -53,23 +55,42 @@ export function referenceTransactionHook(
       : state === State.COMMITTED
       ? "committed"
       : undefined;
-    const tx = payload.transaction;
-    if (phase && tx && !isForceDeletionsOnly(stdin)) {
-      try {
-        await transactionManagerOf(deps).vote(tx, voteFromData(stdin), phase, ctx.signal);
-      } catch (error) {
-        const message = `reference-transaction hook: error voting on transaction: ${
-          (error as Error).message
-        }`;
-        if (error instanceof TransactionAbortedError) throw new GrpcError(Code.ABORTED, message);
-        if (error instanceof TransactionStoppedError) {
-          throw new GrpcError(Code.FAILED_PRECONDITION, message);
-        }
-        throw internal(message);
-      }
+    if (phase && payload.transaction) {
+      await voteOnReferenceChanges(deps, payload.transaction, stdin, phase, ctx.signal);
     }
     await send({ exit_status: { value: 0 } });
   });
+}
+
+/**
+ * What the hook does in `phase` for the queued `changes` (`old new ref`
+ * lines): votes on their SHA-1 unless they are force-deletions only.
+ * Throws Gitaly's errors: `Aborted` for an aborted transaction,
+ * `FailedPrecondition` for a stopped one, else `Internal`, all worded
+ * `reference-transaction hook: error voting on transaction: …`. Code that
+ * updates references itself with git's hook disabled (as Gitaly's
+ * `UpdaterWithHooks` does) calls this around its prepare and commit.
+ */
+export async function voteOnReferenceChanges(
+  deps: { transactions?: TransactionManager },
+  tx: Transaction,
+  changes: Uint8Array,
+  phase: "prepared" | "committed",
+  signal?: AbortSignal,
+): Promise<void> {
+  if (isForceDeletionsOnly(changes)) return;
+  try {
+    await transactionManagerOf(deps).vote(tx, voteFromData(changes), phase, signal);
+  } catch (error) {
+    const message = `reference-transaction hook: error voting on transaction: ${
+      (error as Error).message
+    }`;
+    if (error instanceof TransactionAbortedError) throw new GrpcError(Code.ABORTED, message);
+    if (error instanceof TransactionStoppedError) {
+      throw new GrpcError(Code.FAILED_PRECONDITION, message);
+    }
+    throw internal(message);
+  }
 }
 
 /** The zero object ids of SHA-1 and SHA-256. */

@@ -42,7 +42,8 @@ export function hooksCommandLine(): string {
  * under. It restores what Deno needs (git's environment is a clean one).
  * Two hooks that would do nothing skip starting the subcommand (git runs
  * them per ref, so this is what makes large pushes fast): update when no
- * custom update hook can exist (git runs hooks inside the repository), and
+ * custom update hook can exist (git runs hooks inside the repository) and
+ * there is no transaction to synchronize with, and
  * reference-transaction when the payload carries no transaction to vote
  * on or git reports an aborted transaction (which never votes); and on a
  * secondary of a Praefect transaction (the payload's transaction says
@@ -60,6 +61,9 @@ export function hookScript(
     .map(([key, value]) => `export ${key}=${shellQuote(value)}\n`).join("");
   const global = customHooksDir ? ` || [ -e ${shellQuote(`${customHooksDir}/update.d`)} ]` : "";
   return `#!/bin/sh\n# Written by the Gitaly server; removed when it stops.\n${exports}` +
+    `untransacted() {\n` +
+    `  printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null | grep -q '"transaction":null'\n` +
+    `}\n` +
     `case "\${0##*/}" in\n` +
     `pre-receive|update|post-receive)\n` +
     `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
@@ -68,10 +72,10 @@ export function hookScript(
     `esac\n` +
     `case "\${0##*/}" in\n` +
     `update)\n` +
-    `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || exit 0 ;;\n` +
+    `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || ! untransacted ||` +
+    ` exit 0 ;;\n` +
     `reference-transaction)\n` +
-    `  if [ "$1" = aborted ] || printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
-    ` grep -q '"transaction":null'; then\n` +
+    `  if [ "$1" = aborted ] || untransacted; then\n` +
     `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
     `esac\n` +
     `exec nice -n 10 ${commandLine} "\${0##*/}" "$@"\n`;

@@ -41,7 +41,7 @@ export function createObjectPool(
           command: { name: "config", flags: ["--remove-section"], args: ["remote.origin"] },
           signal: ctx.signal,
         });
-      }, { skipInit: true, signal: ctx.signal });
+      }, { skipInit: true, signal: ctx.signal, ctx });
     } catch (error) {
       const wrapped = wrapError("creating object pool", error);
       // Rails expects FailedPrecondition for a pool that exists already.

@@ -7,6 +7,7 @@
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { removeRepositoryDir } from "../shared/storage.ts";
+import { votedRemoval } from "../shared/repository_vote.ts";
 import { locatePool } from "./pool.ts";
 import { isGitDirectory } from "../../server/locator.ts";
 
@@ -14,10 +15,14 @@ import { isGitDirectory } from "../../server/locator.ts";
 export function deleteObjectPool(
   deps: ServiceDeps,
 ): Rpc<"gitaly.ObjectPoolService", "DeleteObjectPool"> {
-  return unary(async (req) => {
+  return unary(async (req, ctx) => {
     const pool = await locatePool(deps, req.object_pool, false);
     if (!await isGitDirectory(pool.path)) return {};
-    await removeRepositoryDir(deps.locator.storagePath(pool.storageName), pool.path);
+    await removeRepositoryDir(
+      deps.locator.storagePath(pool.storageName),
+      pool.path,
+      votedRemoval(deps, ctx, pool.relativePath),
+    );
     return {};
   });
 }

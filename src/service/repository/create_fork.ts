@@ -34,7 +34,7 @@ export function createFork(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", "
         });
         await checkHead(deps, target, branch, ctx.signal);
         await removeOrigin(deps, target, ctx.signal);
-      }, { skipInit: true, signal: ctx.signal });
+      }, { skipInit: true, signal: ctx.signal, ctx });
     } catch (err) {
       throw wrapError("creating fork", err);
     } finally {

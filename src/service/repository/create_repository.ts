@@ -1,15 +1,18 @@
 /**
  * `CreateRepository`: `git init --bare` in the storage's temp dir, then an
  * atomic move into place, so a crash never leaves a half-made repository.
+ * Behind Praefect the move is voted on (see `repository_vote.ts`).
  *
  * @module
  */
-import { invalidArgument } from "../../server/errors.ts";
+import { invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { alreadyExists } from "../../server/errors.ts";
 import { exists, makeStorageTempDir, moveIntoPlace } from "../shared/storage.ts";
+import { votedMove } from "../shared/repository_vote.ts";
+import type { VotingContext } from "../shared/transaction.ts";
 import { join } from "node:path";
 import { GitCommandError } from "../../git/command.ts";
 
@@ -47,6 +50,7 @@ export function createRepository(
       format,
       branch,
       signal: ctx.signal,
+      ctx,
     });
     return {};
   });
@@ -59,6 +63,8 @@ export interface InitOptions {
   format: string;
   branch?: string;
   signal?: AbortSignal;
+  /** The call, whose Praefect transaction (if any) votes on the new repository. */
+  ctx?: VotingContext;
 }
 
 /** Creates a bare repository at `repoPath` by way of the storage temp dir. */
@@ -66,7 +72,9 @@ export async function initRepository(deps: ServiceDeps, options: InitOptions): P
   const staging = await makeStorageTempDir(options.storagePath, "create-");
   try {
     const repo = join(staging, "repo.git");
-    const args = ["init", "--bare", "--quiet", `--object-format=${options.format}`];
+    // No templates, as with Gitaly: no sample hooks or description, and the
+    // same files (hence the same vote) on every node.
+    const args = ["init", "--bare", "--quiet", "--template=", `--object-format=${options.format}`];
     // Gitaly hands `default_branch` to git as it is (`refs/heads/x` names a branch
     // `refs/heads/x`); without one, HEAD points at `refs/heads/main`, the runner's
     // `init.defaultBranch`.
@@ -78,7 +86,10 @@ export async function initRepository(deps: ServiceDeps, options: InitOptions): P
       }
       throw err;
     });
-    await moveIntoPlace(repo, options.repoPath);
+    await moveIntoPlace(repo, options.repoPath, votedMove(deps, options.ctx, repo))
+      .catch((error) => {
+        throw wrapError("creating repository", error);
+      });
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
   }

@@ -44,7 +44,7 @@ export function createRepositoryFromBundle(
           await bundle.remove();
         }
         await removeOrigin(deps, target, ctx.signal);
-      }, { skipInit: true, signal: ctx.signal });
+      }, { skipInit: true, signal: ctx.signal, ctx });
     } catch (err) {
       throw wrapError("creating repository", err);
     }

@@ -39,7 +39,7 @@ export function createRepositoryFromSnapshot(
           ctx.signal.throwIfAborted();
           throw wrapError("extracting snapshot", err);
         }
-      }, { signal: ctx.signal });
+      }, { signal: ctx.signal, ctx });
     } catch (err) {
       throw wrapError("creating repository", err);
     }

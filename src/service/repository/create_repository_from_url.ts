@@ -42,7 +42,7 @@ export function createRepositoryFromURL(
             });
           }
           await removeOrigin(deps, target, ctx.signal);
-        }, { skipInit: true, signal: ctx.signal });
+        }, { skipInit: true, signal: ctx.signal, ctx });
       } catch (err) {
         throw wrapError("creating repository", err);
       }

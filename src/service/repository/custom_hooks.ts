@@ -15,6 +15,12 @@ import { failedPrecondition, internal, wrapError } from "../../server/errors.ts"
 import type { ServiceDeps } from "../deps.ts";
 import { firstRequest, requestBytes } from "../shared/git_stream.ts";
 import { exists, makeStorageTempDir } from "../shared/storage.ts";
+import { directoryVote } from "../shared/repository_vote.ts";
+import {
+  transactionFromContext,
+  transactionManagerOf,
+  type VotingContext,
+} from "../shared/transaction.ts";
 import { createTar, extractTar, TarError } from "./tar_process.ts";
 
 /** The directory holding a repository's custom hooks, and its name inside the archive. */
@@ -64,8 +70,9 @@ interface HooksRequest {
 export async function receiveCustomHooks(
   deps: ServiceDeps,
   requests: AsyncIterable<HooksRequest>,
-  signal: AbortSignal,
+  ctx: VotingContext,
 ): Promise<void> {
+  const signal = ctx.signal;
   const { first, rest } = await firstRequest(requests).catch((err) => {
     throw wrapError("getting first request", err);
   });
@@ -73,7 +80,7 @@ export async function receiveCustomHooks(
   const storagePath = deps.locator.storagePath(first.repository!.storage_name);
   const archive = requestBytes(rest, (r) => r.data, first);
   try {
-    await replaceCustomHooks(storagePath, repoPath, archive, signal);
+    await replaceCustomHooks(storagePath, repoPath, archive, signal, customHooksVote(deps, ctx));
   } catch (err) {
     if (!(err instanceof TarError)) throw err;
     throw internal(
@@ -86,12 +93,15 @@ export async function receiveCustomHooks(
  * Replaces the repository's `custom_hooks/` by the one in `archive` (an
  * empty archive leaves an empty directory), swapping directories by rename
  * under a `custom_hooks.lock` so readers never see a half-written set.
+ * `vote` is told about the new directory before the swap (`prepared`) and
+ * after it (`committed`); a refusal before the swap changes nothing.
  */
 export async function replaceCustomHooks(
   storagePath: string,
   repoPath: string,
   archive: AsyncIterable<Uint8Array>,
   signal?: AbortSignal,
+  vote?: (phase: "prepared" | "committed", hooksDir: string) => Promise<void>,
 ): Promise<void> {
   const lock = join(repoPath, `${CUSTOM_HOOKS_DIR}.lock`);
   try {
@@ -107,13 +117,35 @@ export async function replaceCustomHooks(
     await extractHooks(staging, archive, signal);
     const fresh = join(staging, CUSTOM_HOOKS_DIR);
     await Deno.mkdir(fresh, { recursive: true });
+    await vote?.("prepared", fresh);
     const current = join(repoPath, CUSTOM_HOOKS_DIR);
     if (await exists(current)) await Deno.rename(current, join(staging, "previous_hooks"));
     await Deno.rename(fresh, current);
+    await vote?.("committed", current);
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     await Deno.remove(lock).catch(() => {});
   }
+}
+
+/**
+ * Votes on the custom hooks directory as Gitaly does (`casting prepared
+ * vote: vote failed: …`), when the call takes part in a transaction.
+ */
+function customHooksVote(
+  deps: ServiceDeps,
+  ctx: VotingContext,
+): ((phase: "prepared" | "committed", dir: string) => Promise<void>) | undefined {
+  const tx = transactionFromContext(ctx);
+  if (!tx) return undefined;
+  return async (phase, dir) => {
+    const vote = await directoryVote(dir);
+    await transactionManagerOf(deps).vote(tx, vote, phase, ctx.signal).catch((error) => {
+      throw internal(
+        `setting custom hooks: casting ${phase} vote: vote failed: ${(error as Error).message}`,
+      );
+    });
+  };
 }
 
 const NOT_IN_ARCHIVE = new RegExp(`^(\\S*/)?tar: ${CUSTOM_HOOKS_DIR}: Not found in archive`);

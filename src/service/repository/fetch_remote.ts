@@ -19,6 +19,7 @@ import { type Rpc, unary } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { configEnv, HOOKS_OFF } from "./git_transfer.ts";
 import { resolveConfig } from "./remote_url.ts";
+import { refTxHook } from "../shared/ref_tx_hook.ts";
 
 const REMOTE_NAME = "inmemory";
 
@@ -32,13 +33,20 @@ export function fetchRemote(deps: ServiceDeps): Rpc<"gitaly.RepositoryService", 
     const signal = req.timeout > 0
       ? AbortSignal.any([ctx.signal, AbortSignal.timeout(req.timeout * 1000)])
       : ctx.signal;
+    // Behind Praefect git's reference-transaction hook votes on the fetched updates.
+    const hook = await refTxHook(deps, ctx, req.repository);
     const ssh = await sshCommand(req.ssh_key, req.known_hosts);
     try {
       const result = await deps.git.run({
         gitDir: repoPath,
-        args: ["fetch", ...fetchFlags(req), REMOTE_NAME],
-        config: [HOOKS_OFF, { key: "advice.fetchShowForcedUpdates", value: "false" }],
-        env: { ...configEnv(remoteConfig(req)), GIT_SSH_COMMAND: ssh.command },
+        // In a transaction all updates go in one (as Gitaly's atomic fetch makes them): one vote.
+        args: ["fetch", ...fetchFlags(req), ...hook.config.length ? ["--atomic"] : [], REMOTE_NAME],
+        config: [
+          HOOKS_OFF,
+          { key: "advice.fetchShowForcedUpdates", value: "false" },
+          ...hook.config,
+        ],
+        env: { ...configEnv(remoteConfig(req)), GIT_SSH_COMMAND: ssh.command, ...hook.env },
         signal,
       });
       if (result.code !== 0) {

@@ -87,7 +87,7 @@ async function recreate(
       await extractTar(staging, await snapshotOrInvalid(source, ctx.signal), {
         signal: ctx.signal,
       });
-    }, { signal: ctx.signal });
+    }, { signal: ctx.signal, ctx });
   } catch (err) {
     if (err instanceof GrpcError && err.message === INVALID_SOURCE) throw err;
     throw wrapError("could not create repository from snapshot", err);

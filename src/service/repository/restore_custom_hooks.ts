@@ -13,7 +13,7 @@ export function restoreCustomHooks(
   deps: ServiceDeps,
 ): Rpc<"gitaly.RepositoryService", "RestoreCustomHooks"> {
   return clientStream(async (requests, ctx) => {
-    await receiveCustomHooks(deps, requests, ctx.signal);
+    await receiveCustomHooks(deps, requests, ctx);
     return {};
   });
 }

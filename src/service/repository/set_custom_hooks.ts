@@ -13,7 +13,7 @@ export function setCustomHooks(
   deps: ServiceDeps,
 ): Rpc<"gitaly.RepositoryService", "SetCustomHooks"> {
   return clientStream(async (requests, ctx) => {
-    await receiveCustomHooks(deps, requests, ctx.signal);
+    await receiveCustomHooks(deps, requests, ctx);
     return {};
   });
 }

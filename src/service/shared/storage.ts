@@ -37,20 +37,39 @@ export async function withRepositoryLock<T>(repoPath: string, fn: () => Promise<
   }
 }
 
-/** Moves a fully prepared repository into place; refuses to replace one. */
-export async function moveIntoPlace(stagedPath: string, repoPath: string): Promise<void> {
+/**
+ * Moves a fully prepared repository into place; refuses to replace one.
+ * `around` (e.g. transactional votes) runs under the lock once the target
+ * is known to be free, and calls `rename` to make the move.
+ */
+export async function moveIntoPlace(
+  stagedPath: string,
+  repoPath: string,
+  around: (rename: () => Promise<void>) => Promise<void> = (rename) => rename(),
+): Promise<void> {
   await withRepositoryLock(repoPath, async () => {
     if (await exists(repoPath)) throw alreadyExists("repository exists already");
-    await Deno.rename(stagedPath, repoPath);
+    await around(() => Deno.rename(stagedPath, repoPath));
   });
 }
 
-/** Removes a repository: renamed away first, so a crash never leaves half of it in place. */
-export async function removeRepositoryDir(storagePath: string, repoPath: string): Promise<void> {
+/**
+ * Removes a repository: renamed away first, so a crash never leaves half of
+ * it in place. `around` (e.g. transactional votes) runs under the lock and
+ * calls `rename` to move the repository away; the deletion follows.
+ */
+export async function removeRepositoryDir(
+  storagePath: string,
+  repoPath: string,
+  around: (rename: () => Promise<void>) => Promise<void> = (rename) => rename(),
+): Promise<void> {
   await withRepositoryLock(repoPath, async () => {
     const trash = await makeStorageTempDir(storagePath, "removed-");
-    await Deno.rename(repoPath, join(trash, "repo"));
-    await Deno.remove(trash, { recursive: true });
+    try {
+      await around(() => Deno.rename(repoPath, join(trash, "repo")));
+    } finally {
+      await Deno.remove(trash, { recursive: true });
+    }
   });
 }
 

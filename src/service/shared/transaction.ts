@@ -130,13 +130,34 @@ const STOP_PATH = "/gitaly.RefTransaction/StopTransaction";
  * Praefect back on the multiplexed connection the call came in on.
  */
 export class BackchannelTransactionManager implements TransactionManager {
-  /** `lookup` finds a connection by backchannel id (default: the server's open connections). */
-  constructor(
-    readonly lookup: (id: number) => BackchannelPeer | undefined = peerById,
-    readonly timeoutMs: number = TRANSACTION_TIMEOUT_MS,
-  ) {}
+  readonly lookup: (id: number) => BackchannelPeer | undefined;
+  readonly timeoutMs: number;
+  readonly #observe?: (seconds: number) => void;
+
+  /**
+   * `lookup` finds a connection by backchannel id (default: the server's
+   * open connections); `observeVote` is told how long each vote took.
+   */
+  constructor(options: {
+    lookup?: (id: number) => BackchannelPeer | undefined;
+    timeoutMs?: number;
+    observeVote?: (seconds: number) => void;
+  } = {}) {
+    this.lookup = options.lookup ?? peerById;
+    this.timeoutMs = options.timeoutMs ?? TRANSACTION_TIMEOUT_MS;
+    this.#observe = options.observeVote;
+  }
 
   async vote(tx: Transaction, vote: Vote, phase: VotePhase, signal?: AbortSignal): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.#vote(tx, vote, phase, signal);
+    } finally {
+      this.#observe?.((performance.now() - started) / 1000);
+    }
+  }
+
+  async #vote(tx: Transaction, vote: Vote, phase: VotePhase, signal?: AbortSignal): Promise<void> {
     const peer = this.#peer(tx);
     const request = messageType("gitaly.VoteTransactionRequest");
     const response = messageType("gitaly.VoteTransactionResponse");

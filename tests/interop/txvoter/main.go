@@ -91,6 +91,8 @@ func (v *voter) StopTransaction(_ context.Context, req *gitalypb.StopTransaction
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.stops = append(v.stops, req.GetTransactionId())
+	// As with Praefect, a stopped transaction answers every later vote with STOP.
+	v.answers[req.GetTransactionId()] = "STOP"
 	return &gitalypb.StopTransactionResponse{}, nil
 }
 
