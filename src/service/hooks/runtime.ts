@@ -45,11 +45,10 @@ export function hooksCommandLine(): string {
  * custom update hook can exist (git runs hooks inside the repository) and
  * there is no transaction to synchronize with, and
  * reference-transaction when the payload carries no transaction to vote
- * on or git reports an aborted transaction (which never votes); and on a
- * secondary of a Praefect transaction (the payload's transaction says
- * `"primary":false`) pre-receive, update and post-receive, which Gitaly
- * runs only on the primary. The HookService would answer all of these with
- * success. The subcommand runs at a lower priority than the server, so a
+ * on or git reports an aborted transaction (which never votes). The
+ * HookService would answer all of these with success. (On a Praefect
+ * secondary every hook still runs: each casts its synchronizing vote.)
+ * The subcommand runs at a lower priority than the server, so a
  * burst of pushes cannot starve the server's own answers (Praefect counts
  * a node whose health check takes over a second as down).
  */
@@ -64,12 +63,6 @@ export function hookScript(
     `untransacted() {\n` +
     `  printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null | grep -q '"transaction":null'\n` +
     `}\n` +
-    `case "\${0##*/}" in\n` +
-    `pre-receive|update|post-receive)\n` +
-    `  if printf %s "$GITALY_HOOKS_PAYLOAD" | base64 -d 2>/dev/null |` +
-    ` grep -qE '"transaction":\\{[^}]*"primary":false'; then\n` +
-    `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
-    `esac\n` +
     `case "\${0##*/}" in\n` +
     `update)\n` +
     `  [ -e custom_hooks/update ] || [ -e custom_hooks/update.d ]${global} || ! untransacted ||` +
