@@ -87,8 +87,6 @@ Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by close
     const withGlobal = hookScript("/global hooks", "true");
     assertMatch(withGlobal, /\[ -e '\/global hooks\/update\.d' \] \|\| ! untransacted \|\| exit 0/);
     assertMatch(withGlobal, /grep -q '"transaction":null'/);
-    // The subcommand yields the CPU to the server (Praefect times health checks out after 1 s).
-    assertMatch(withGlobal, /\nexec nice -n 10 true "\$\{0##\*\/\}" "\$@"\n$/);
     // With a transaction, update runs (to synchronize) and reference-transaction votes, but
     // never on `aborted`.
     const echo = join(root, "echo-hooks");

@@ -46,11 +46,7 @@ export function hooksCommandLine(): string {
  * there is no transaction to synchronize with, and
  * reference-transaction when the payload carries no transaction to vote
  * on or git reports an aborted transaction (which never votes). The
- * HookService would answer all of these with success. (On a Praefect
- * secondary every hook still runs: each casts its synchronizing vote.)
- * The subcommand runs at a lower priority than the server, so a
- * burst of pushes cannot starve the server's own answers (Praefect counts
- * a node whose health check takes over a second as down).
+ * HookService would answer all of these with success.
  */
 export function hookScript(
   customHooksDir: string | undefined,
@@ -71,7 +67,7 @@ export function hookScript(
     `  if [ "$1" = aborted ] || untransacted; then\n` +
     `    cat >/dev/null\n    exit 0\n  fi ;;\n` +
     `esac\n` +
-    `exec nice -n 10 ${commandLine} "\${0##*/}" "$@"\n`;
+    `exec ${commandLine} "\${0##*/}" "$@"\n`;
 }
 
 /** Creates the runtime directory and removes it at exit. */
