@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { GO, goBinary, goInstall } from "./go.ts";
-import { gitOk, listRefs } from "./gitrepo.ts";
+import { gitOk, listRefs, processesReferencing } from "./gitrepo.ts";
 import { gitalySshEnv } from "./gitaly_ssh.ts";
 import { startGitlabDouble } from "./gitlab_double.ts";
 import { type Postgres, POSTGRES_BIN } from "./postgres.ts";
@@ -81,6 +81,15 @@ async function startOurNode(storage: string): Promise<ClusterNode> {
       earlierLogs += server.stderr();
       await server.stop("SIGKILL");
       server = undefined;
+      // As if its machine went down: the git and hook processes it left behind go too
+      // (one of them may hold its socket open, and the node would not start again).
+      for (const pid of await processesReferencing(dir)) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // Gone meanwhile.
+        }
+      }
     },
     restart: async () => {
       server = await startTestServer(options);
