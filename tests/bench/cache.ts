@@ -16,7 +16,7 @@ import { cachedLargeRepo, copyRepo, listRefs } from "../helpers/gitrepo.ts";
 import { GO, goBinary } from "../helpers/go.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { REPO_KEY, REPO_OPTIONS, uploadPackRequest } from "./fetch.ts";
-import { referenceAvailable, type ReferenceGitaly, startReference } from "./reference.ts";
+import { referenceAvailable, type ReferenceGitaly, startReference } from "../helpers/reference.ts";
 
 const CLONES = Number(Deno.env.get("BENCH_CACHE_CLONES") ?? 20);
 const MIB = 1024 * 1024;
@@ -45,7 +45,7 @@ export async function cacheSection(): Promise<void> {
       ownSession: true,
       extraToml: `prometheus_listen_addr = "127.0.0.1:0"\n${toml}`,
     });
-    const reference = withReference ? await startReference(toml) : undefined;
+    const reference = withReference ? await startReference({ extraToml: toml }) : undefined;
     try {
       await copyRepo(source, join(ours.storagePaths.default, "bench.git"));
       if (reference) await copyRepo(source, join(reference.storagePath, "bench.git"));

@@ -25,7 +25,7 @@ import {
   referenceAvailable,
   type ReferenceGitaly,
   startReference,
-} from "./reference.ts";
+} from "../helpers/reference.ts";
 
 /** Same key and options as tests/bench/transport.ts, so all share one cached repository. */
 export const REPO_KEY = "bench-transport-100mib-v1";

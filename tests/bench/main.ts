@@ -6,6 +6,7 @@
  */
 import { blobsSection } from "./blobs.ts";
 import { cacheSection } from "./cache.ts";
+import { clusterSection } from "./cluster.ts";
 import { fetchSection } from "./fetch.ts";
 import { commitsSection } from "./commits.ts";
 import { diffsSection } from "./diffs.ts";
@@ -55,6 +56,7 @@ const sections: Record<string, () => Promise<void>> = {
   diffs: diffsSection,
   optimize: optimizeSection,
   license: licenseSection,
+  cluster: clusterSection,
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(sections);

@@ -15,7 +15,7 @@ import { serviceInfo } from "../../src/proto/mod.ts";
 import { copyRepo, initBareRepo } from "../helpers/gitrepo.ts";
 import { buildMessyRepo } from "../helpers/messy_repo.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { referenceAvailable, startReference } from "./reference.ts";
+import { referenceAvailable, startReference } from "../helpers/reference.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 1);
 const LOOSE = 20_000;

@@ -15,7 +15,7 @@ import { serverStreamCall, unaryCall } from "../../src/client/stream_calls.ts";
 import { serviceInfo } from "../../src/proto/mod.ts";
 import { copyRepo, gitOk, initBareRepo } from "../helpers/gitrepo.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { referenceAvailable, startReference } from "./reference.ts";
+import { referenceAvailable, startReference } from "../helpers/reference.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 3);
 const REF_COUNT = 10_000;

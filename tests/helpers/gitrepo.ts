@@ -52,6 +52,8 @@ export interface GitOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: Uint8Array | string;
+  /** Kills git when aborted (e.g. `AbortSignal.timeout(ms)`). */
+  signal?: AbortSignal;
 }
 
 /** Runs `git args…` with {@link gitEnv}; never throws on a non-zero exit. */
@@ -61,6 +63,7 @@ export async function git(args: string[], options: GitOptions = {}): Promise<Git
     cwd: options.cwd,
     env: gitEnv(options.env),
     clearEnv: true,
+    signal: options.signal,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

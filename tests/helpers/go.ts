@@ -95,9 +95,13 @@ export async function runGo(binary: string, args: string[] = []): Promise<string
  * tests/interop/bin/<name>-<version>, once, and returns its path. It builds
  * inside a throwaway module (`go get` + `go build`) because `go install
  * pkg@version` also asks the proxy for the module's version list, which it
- * refuses for some modules.
+ * refuses for some modules. `replace` takes `old=new@version` directives the
+ * program's own go.mod has (a throwaway module does not inherit them).
  */
-export async function goInstall(packageAtVersion: string, module?: string): Promise<string> {
+export async function goInstall(
+  packageAtVersion: string,
+  options: { module?: string; replace?: string[] } = {},
+): Promise<string> {
   if (!GO) throw new Error("go is not installed");
   const [pkg, version] = packageAtVersion.split("@");
   const binary = join(await ensureBinDir(), `${pkg.split("/").pop()}-${version}`);
@@ -106,7 +110,8 @@ export async function goInstall(packageAtVersion: string, module?: string): Prom
   const go = (args: string[]) => runChecked(GO!, args, work);
   try {
     await go(["mod", "init", "interop.invalid/install"]);
-    await go(["get", `${module ?? moduleOf(pkg)}@${version}`]);
+    for (const directive of options.replace ?? []) await go(["mod", "edit", "-replace", directive]);
+    await go(["get", `${options.module ?? moduleOf(pkg)}@${version}`]);
     const partial = `${binary}.${crypto.randomUUID()}.tmp`;
     await go(["build", "-o", partial, pkg]);
     await Deno.rename(partial, binary);

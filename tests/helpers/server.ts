@@ -27,6 +27,11 @@ export interface TestServerOptions {
    * footing instead of counting ours in with its own clients.
    */
   ownSession?: boolean;
+  /**
+   * Run in this directory instead of a new temp dir, and leave it on stop:
+   * a server started again on it finds its config, socket path and storages.
+   */
+  dir?: string;
 }
 
 /** A running server subprocess. */
@@ -54,7 +59,7 @@ export interface TestServer {
 
 /** Writes a config into a new temp dir, starts the server and waits for `SERVING`. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dir = await Deno.makeTempDir({ prefix: "gitaly-test-" });
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "gitaly-test-" });
   const storages = options.storages ?? ["default"];
   const storagePaths: Record<string, string> = {};
   for (const name of storages) {
@@ -100,7 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       }
       const status = await process.status;
       await stderrDone;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (!options.dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
       if (crashed || (signal === "SIGTERM" && status.code !== 0)) {
         throw new Error(
           `server ${crashed ? "died on its own" : "did not exit cleanly"}: code ${status.code}` +

@@ -24,6 +24,10 @@ export interface ReferenceGitaly {
   pid: number;
   /** The git it runs (its bundled git 2.42). */
   git: string;
+  /** SIGKILLs the server (its storage stays) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same directory, storage and socket (after {@link kill}). */
+  restart(): Promise<void>;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -33,41 +37,78 @@ export async function referenceAvailable(): Promise<boolean> {
   return await Deno.stat(SCRIPT).then((s) => s.isFile, () => false);
 }
 
-/**
- * Starts the reference in a fresh directory under /tmp (its path must stay
- * short); with `extraToml`, restarted with that appended to its config.
- */
-export async function startReference(extraToml = ""): Promise<ReferenceGitaly> {
+/** How {@link startReference} configures the reference. */
+export interface ReferenceOptions {
+  /** The storage's name (default `default`). */
+  storageName?: string;
+  /** `[auth] token`. */
+  token?: string;
+  /** TOML appended to the config `refgitaly` wrote (the server is restarted with it). */
+  extraToml?: string;
+}
+
+/** Starts the reference in a fresh directory under /tmp (its path must stay short). */
+export async function startReference(options: ReferenceOptions = {}): Promise<ReferenceGitaly> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "ref-bench-" });
-  await script("start", dir);
+  const env: Record<string, string> = {};
+  if (options.storageName) env.REF_STORAGE_NAME = options.storageName;
+  if (options.token) env.REF_TOKEN = options.token;
+  await script("start", dir, env);
   try {
-    if (extraToml) await restartReference(dir, extraToml);
-    const env = parseEnv(await script("env", dir));
-    const address = env.get("GITALY_ADDRESS");
+    if (options.extraToml) await restartReference(dir, options.extraToml);
+    const printed = parseEnv(await script("env", dir));
+    const address = printed.get("GITALY_ADDRESS");
     if (!address) throw new Error("refgitaly env printed no GITALY_ADDRESS");
-    const pid = Number((await Deno.readTextFile(join(dir, "gitaly.pid"))).trim());
-    const git = env.get("REF_GIT");
+    const git = printed.get("REF_GIT");
     if (!git) throw new Error("refgitaly env printed no REF_GIT");
-    return {
+    const reference: ReferenceGitaly = {
       dir,
       address,
       storagePath: join(dir, "repositories"),
-      pid,
+      pid: await readPid(dir),
       git,
+      kill: async () => {
+        try {
+          Deno.kill(reference.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+        while (await alive(reference.pid)) await new Promise((r) => setTimeout(r, 20));
+      },
+      restart: async () => {
+        await script("start", dir, env);
+        reference.pid = await readPid(dir);
+      },
       stop: async () => {
         await script("stop", dir).catch(() => "");
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       },
     };
+    return reference;
   } catch (error) {
     await script("stop", dir).catch(() => "");
     throw error;
   }
 }
 
-async function script(command: string, dir: string): Promise<string> {
+/** Whether `pid` runs (a zombie waiting for its reaper does not). */
+async function alive(pid: number): Promise<boolean> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
+async function readPid(dir: string): Promise<number> {
+  return Number((await Deno.readTextFile(join(dir, "gitaly.pid"))).trim());
+}
+
+async function script(
+  command: string,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const out = await new Deno.Command(SCRIPT, {
     args: [command, dir],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
