@@ -379,8 +379,12 @@ export class GitRunner {
     try {
       stdout = await readAtMost(git.stdout, limit, git.subcommand);
     } catch (error) {
-      // Over the limit, aborted or killed: make sure the child is gone first.
-      (git as RunningGit).killFor(error instanceof GitOutputLimitError ? "output-limit" : "kill");
+      // Over the limit, aborted or killed: make sure the child is gone first. An abort
+      // already sent SIGTERM (SIGKILL follows after the grace period): git removes its
+      // lock files on SIGTERM, so a SIGKILL now could leave one behind.
+      if (!options.signal?.aborted) {
+        (git as RunningGit).killFor(error instanceof GitOutputLimitError ? "output-limit" : "kill");
+      }
       await git.wait();
       throw error;
     }
