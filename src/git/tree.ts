@@ -154,8 +154,9 @@ async function readTreeObject(
   repoPath: string,
   oid: string,
   signal?: AbortSignal,
+  env?: Record<string, string>,
 ): Promise<Uint8Array | null> {
-  const object = await catfile.object(repoPath, oid, { signal });
+  const object = await catfile.object(repoPath, oid, { signal, env });
   if (!object) return null;
   if (object.type !== "tree") {
     await object.content.cancel();
@@ -166,14 +167,18 @@ async function readTreeObject(
   return concatBytes(parts);
 }
 
-/** Reads and parses the tree `oid`; null when there is no such object or it is not a tree. */
+/**
+ * Reads and parses the tree `oid`; null when there is no such object or it
+ * is not a tree. `env` as for git (e.g. a quarantine's object directories).
+ */
 export async function readTree(
   catfile: CatfileCache,
   repoPath: string,
   oid: string,
   signal?: AbortSignal,
+  env?: Record<string, string>,
 ): Promise<TreeObjectEntry[] | null> {
-  const content = await readTreeObject(catfile, repoPath, oid, signal);
+  const content = await readTreeObject(catfile, repoPath, oid, signal, env);
   return content && parseTree(content, oid.length / 2);
 }
 

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../git/command.ts";
-import { parseTree } from "../../git/tree.ts";
+import { readTree } from "../../git/tree.ts";
 import { type TreeStore, TreeWriteError } from "../../git/tree_editor.ts";
 import type { ServiceDeps } from "../deps.ts";
 import type { Quarantine } from "./quarantine.ts";
@@ -22,20 +21,7 @@ export function quarantineTreeStore(
   signal: AbortSignal,
 ): TreeStore {
   return {
-    async read(oid) {
-      const object = await deps.catfile.object(quarantine.repoPath, oid, {
-        env: quarantine.env,
-        signal,
-      });
-      if (!object) return null;
-      if (object.type !== "tree") {
-        await object.content.cancel();
-        return null;
-      }
-      const parts: Uint8Array[] = [];
-      for await (const chunk of object.content) parts.push(chunk);
-      return parseTree(concatBytes(parts), oid.length / 2);
-    },
+    read: (oid) => readTree(deps.catfile, quarantine.repoPath, oid, signal, quarantine.env),
     async write(content) {
       const result = await deps.git.run({
         gitDir: quarantine.repoPath,
