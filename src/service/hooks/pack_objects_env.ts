@@ -14,7 +14,7 @@ import type { Repository } from "../../proto/types.ts";
 import { type CallContext, metadataValue } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { shellQuote } from "../remote/gitaly_ssh_command.ts";
-import { encodeHooksPayload, Hook, HOOKS_PAYLOAD_ENV } from "./payload.ts";
+import { encodeHooksPayload, Hook, HOOKS_PAYLOAD_ENV, serverHooksPayload } from "./payload.ts";
 
 /** The config and environment for one upload-pack. */
 export interface PackObjectsHookSetup {
@@ -36,13 +36,8 @@ export async function packObjectsHookSetup(
   if (!deps.packObjectsCache?.enabled || !runtime) return undefined;
   await runtime.prepare();
   const remoteIp = metadataValue(ctx.metadata, "remote_ip");
-  const payload = encodeHooksPayload({
+  const payload = encodeHooksPayload(serverHooksPayload(runtime, deps.config.auth.token, {
     requestedHooks: Hook.PackObjects,
-    featureFlags: [],
-    runtimeDir: runtime.dir,
-    internalSocket: runtime.internalSocket,
-    internalSocketToken: deps.config.auth.token,
-    transaction: null,
     userDetails: {
       username: metadataValue(ctx.metadata, "username") ?? "",
       userid: metadataValue(ctx.metadata, "user_id") ?? "",
@@ -50,7 +45,7 @@ export async function packObjectsHookSetup(
       ...(remoteIp ? { remoteIp } : {}),
     },
     repository: { ...repository },
-  });
+  }));
   return {
     config: [{ key: "uploadpack.packObjectsHook", value: shellQuote(runtime.packObjectsHook) }],
     env: { [HOOKS_PAYLOAD_ENV]: payload },

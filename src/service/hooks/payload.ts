@@ -151,6 +151,28 @@ export function encodeHooksPayload(payload: HooksPayload): string {
   return btoa(binary);
 }
 
+/**
+ * A payload for the server's own hooks: the runtime directory and internal
+ * socket of `runtime` (empty without one), the server's `token`, no
+ * feature flags, and `fields` (no transaction unless given).
+ */
+export function serverHooksPayload(
+  runtime: { readonly dir: string; readonly internalSocket: string } | undefined,
+  token: string,
+  fields:
+    & Pick<HooksPayload, "requestedHooks" | "repository">
+    & Partial<Pick<HooksPayload, "transaction" | "userDetails">>,
+): HooksPayload {
+  return {
+    featureFlags: [],
+    runtimeDir: runtime ? runtime.dir : "",
+    internalSocket: runtime ? runtime.internalSocket : "",
+    internalSocketToken: token,
+    transaction: null,
+    ...fields,
+  };
+}
+
 /** Decodes the payload from `KEY=value` environment entries (as hook requests carry them). */
 export function hooksPayloadFromEnv(env: readonly string[]): HooksPayload {
   const encoded = envValue(env, HOOKS_PAYLOAD_ENV);

@@ -62,6 +62,7 @@ import {
   HOOKS_PAYLOAD_ENV,
   type HooksPayload,
   RECEIVE_PACK_HOOKS,
+  serverHooksPayload,
 } from "../hooks/payload.ts";
 import { hookChainFor } from "../hooks/run_hook.ts";
 import { HOOKS_OFF } from "../repository/git_transfer.ts";
@@ -274,13 +275,8 @@ export function operationHooksPayload(
   repository: Partial<Repository>,
   user: Partial<User> | null | undefined,
 ): HooksPayload {
-  const runtime = deps.hooks;
-  return {
+  return serverHooksPayload(deps.hooks, deps.config.auth.token, {
     requestedHooks: RECEIVE_PACK_HOOKS,
-    featureFlags: [],
-    runtimeDir: runtime ? runtime.dir : "",
-    internalSocket: runtime ? runtime.internalSocket : "",
-    internalSocketToken: deps.config.auth.token,
     transaction: operationTransaction(ctx),
     userDetails: {
       username: user?.gl_username ?? "",
@@ -288,7 +284,7 @@ export function operationHooksPayload(
       protocol: "web",
     },
     repository,
-  };
+  });
 }
 
 /**

@@ -10,7 +10,12 @@
 import type { GitConfigEntry } from "../../git/command.ts";
 import type { Repository } from "../../proto/types.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { encodeHooksPayload, HOOKS_PAYLOAD_ENV, RECEIVE_PACK_HOOKS } from "../hooks/payload.ts";
+import {
+  encodeHooksPayload,
+  HOOKS_PAYLOAD_ENV,
+  RECEIVE_PACK_HOOKS,
+  serverHooksPayload,
+} from "../hooks/payload.ts";
 import { Code, failedPrecondition, GrpcError, invalidArgument } from "../../server/errors.ts";
 import type { CallContext } from "../../server/rpc.ts";
 import { gitProtocolEnv, parseGitConfigOptions, receivePackConfig } from "./git_options.ts";
@@ -61,12 +66,8 @@ export async function runReceivePack(
   await runtime.prepare();
   // As with Gitaly, the hooks take gl_repository from the repository message only.
   const repository = { ...options.repository };
-  const payload = encodeHooksPayload({
+  const payload = encodeHooksPayload(serverHooksPayload(runtime, deps.config.auth.token, {
     requestedHooks: RECEIVE_PACK_HOOKS,
-    featureFlags: [],
-    runtimeDir: runtime.dir,
-    internalSocket: runtime.internalSocket,
-    internalSocketToken: deps.config.auth.token,
     transaction: options.transaction ?? null,
     userDetails: {
       username: options.glUsername ?? "",
@@ -74,7 +75,7 @@ export async function runReceivePack(
       protocol: options.protocol,
     },
     repository,
-  });
+  }));
   return await runStreamed(deps.git, {
     gitDir: options.repoPath,
     args: [

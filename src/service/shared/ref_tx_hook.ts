@@ -14,7 +14,12 @@ import type { GitConfigEntry } from "../../git/command.ts";
 import type { Repository } from "../../proto/types.ts";
 import { failedPrecondition } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { encodeHooksPayload, Hook, HOOKS_PAYLOAD_ENV } from "../hooks/payload.ts";
+import {
+  encodeHooksPayload,
+  Hook,
+  HOOKS_PAYLOAD_ENV,
+  serverHooksPayload,
+} from "../hooks/payload.ts";
 import { transactionFromContext, type VotingContext } from "./transaction.ts";
 
 /** What to add to a git command so that it votes (both empty without a transaction). */
@@ -38,15 +43,11 @@ export async function refTxHook(
   const runtime = deps.hooks;
   if (!runtime) throw failedPrecondition("transactional voting needs the server's hooks runtime");
   await runtime.prepare();
-  const payload = encodeHooksPayload({
+  const payload = encodeHooksPayload(serverHooksPayload(runtime, deps.config.auth.token, {
     requestedHooks: Hook.ReferenceTransaction,
-    featureFlags: [],
-    runtimeDir: runtime.dir,
-    internalSocket: runtime.internalSocket,
-    internalSocketToken: deps.config.auth.token,
     transaction,
     repository: { ...repository },
-  });
+  }));
   return {
     config: [{ key: "core.hooksPath", value: runtime.hooksDir }],
     env: { [HOOKS_PAYLOAD_ENV]: payload },
