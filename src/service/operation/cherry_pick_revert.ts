@@ -1,6 +1,6 @@
 /**
  * What `UserCherryPick` and `UserRevert` share, as Gitaly shares it: the
- * request's validation, the branch's old revision (`expected_old_oid` or
+ * request's validation, where they start, the branch's old revision (`expected_old_oid` or
  * the branch's tip; a missing branch is created), and whether the new
  * commit descends from it.
  *
@@ -11,7 +11,11 @@ import { invalidArgument, wrapError } from "../../server/errors.ts";
 import type { GitCommit, Repository, User } from "../../proto/types.ts";
 import { Code } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { resolveRevision } from "./start_revision.ts";
+import type { Signature, TimestampLike } from "../../git/commit_writer.ts";
+import type { CallContext } from "../../server/rpc.ts";
+import { text } from "../shared/bytes.ts";
+import { userSignature } from "./signature.ts";
+import { fetchStartRevision, resolveRevision } from "./start_revision.ts";
 
 /** The fields both requests have. */
 export interface CherryPickOrRevertRequest {
@@ -28,6 +32,44 @@ export function validateCherryPickOrRevert(req: CherryPickOrRevertRequest): void
   if (!req.commit) throw invalidArgument("empty Commit");
   if (req.branch_name.length === 0) throw invalidArgument("empty BranchName");
   if (req.message.length === 0) throw invalidArgument("empty Message");
+}
+
+/** The request fields {@link pickStart} reads. */
+export interface PickStartRequest extends CherryPickOrRevertRequest {
+  start_branch_name: Uint8Array;
+  start_repository?: Repository | null;
+  timestamp?: TimestampLike | null;
+}
+
+/** Where a cherry-pick or revert starts, seen through the quarantine. */
+export interface PickStart {
+  /** The commit the new one goes on. */
+  start: string;
+  /** Whether the repository had a branch before (the response's `repo_created`). */
+  repoHadBranches: boolean;
+  /** The user at the request's timestamp. */
+  committer: Signature;
+}
+
+/**
+ * The start commit (fetched into the quarantine `env` from a start
+ * repository), whether the repository has branches, and the user's
+ * signature, in the order Gitaly checks them.
+ */
+export async function pickStart(
+  deps: ServiceDeps,
+  ctx: CallContext,
+  repoPath: string,
+  env: Record<string, string>,
+  req: PickStartRequest,
+): Promise<PickStart> {
+  const start = await fetchStartRevision(deps, ctx, repoPath, env, {
+    branchName: text(req.branch_name),
+    startBranchName: text(req.start_branch_name),
+    startRepository: req.start_repository,
+  });
+  const repoHadBranches = await hasBranches(deps, repoPath, { env, signal: ctx.signal });
+  return { start, repoHadBranches, committer: userSignature(req.user, req.timestamp) };
 }
 
 /** The zero object id (SHA-1, the only format operations write). */

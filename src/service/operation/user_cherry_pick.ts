@@ -17,13 +17,13 @@ import { text } from "../shared/bytes.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { readCommit } from "../shared/commits.ts";
 import {
-  hasBranches,
   isAncestor,
   oldRevision,
+  pickStart,
   validateCherryPickOrRevert,
 } from "./cherry_pick_revert.ts";
-import { commitSignature, userSignature, zoneOffset } from "./signature.ts";
-import { fetchStartRevision, resolveRevision } from "./start_revision.ts";
+import { commitSignature, zoneOffset } from "./signature.ts";
+import { resolveRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
 import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
@@ -41,13 +41,7 @@ export function userCherryPick(
     return await withQuarantine(deps, req.repository, async (quarantine) => {
       const env = quarantine.env;
       const signal = ctx.signal;
-      const start = await fetchStartRevision(deps, ctx, repoPath, env, {
-        branchName: branch,
-        startBranchName: text(req.start_branch_name),
-        startRepository: req.start_repository,
-      });
-      const repoHadBranches = await hasBranches(deps, repoPath, { env, signal });
-      const committer = userSignature(req.user, req.timestamp);
+      const { start, repoHadBranches, committer } = await pickStart(deps, ctx, repoPath, env, req);
       const cherry = await readCommit(deps, repoPath, commitId, signal, env);
       if (!cherry) {
         throw notFound(`cherry-pick: commit lookup: commit not found: ${goQuote(commitId)}`);

@@ -16,13 +16,11 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { readCommit } from "../shared/commits.ts";
 import {
-  hasBranches,
   isAncestor,
   oldRevision,
+  pickStart,
   validateCherryPickOrRevert,
 } from "./cherry_pick_revert.ts";
-import { userSignature } from "./signature.ts";
-import { fetchStartRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
 import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
@@ -41,13 +39,13 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
     return await withQuarantine(deps, req.repository, async (quarantine) => {
       const env = quarantine.env;
       const signal = ctx.signal;
-      const start = await fetchStartRevision(deps, ctx, repoPath, env, {
-        branchName: branch,
-        startBranchName: text(req.start_branch_name),
-        startRepository: req.start_repository,
-      });
-      const repoHadBranches = await hasBranches(deps, repoPath, { env, signal });
-      const signature = userSignature(req.user, req.timestamp);
+      const { start, repoHadBranches, committer: signature } = await pickStart(
+        deps,
+        ctx,
+        repoPath,
+        env,
+        req,
+      );
       const ours = await readCommit(deps, repoPath, start, signal, env);
       if (!ours) {
         throw notFound("ours commit lookup: commit not found").withField("revision", start);
