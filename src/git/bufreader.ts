@@ -10,6 +10,26 @@
 const DEFAULT_BUFFER_SIZE = 64 * 1024;
 const LF = 0x0a;
 
+/**
+ * One BYOB read into `buffer` after its first `end` bytes. The read
+ * transfers the buffer's memory: go on with the returned `buffer` (the
+ * same bytes, a new view over the whole memory). `read` is null at the
+ * end of the stream.
+ */
+export async function readAfter<B extends Uint8Array>(
+  reader: ReadableStreamBYOBReader,
+  buffer: B,
+  end: number,
+): Promise<{ buffer: B; read: number | null }> {
+  const { value, done } = await reader.read(
+    new Uint8Array(buffer.buffer, end, buffer.byteLength - end),
+  );
+  return {
+    buffer: value ? new Uint8Array(value.buffer) as B : buffer,
+    read: done ? null : value!.byteLength,
+  };
+}
+
 /** The stream ended where more bytes were required. */
 export class UnexpectedEofError extends Error {
   /** Creates the error, saying what was being read. */
@@ -144,18 +164,13 @@ export class BufferedReader {
       this.#start = 0;
     }
     if (this.#end === this.#buffer.byteLength) throw new Error("line longer than the read buffer");
-    const target = new Uint8Array(
-      this.#buffer.buffer,
-      this.#end,
-      this.#buffer.byteLength - this.#end,
-    );
-    const { value, done } = await this.#reader.read(target);
-    if (value) this.#buffer = new Uint8Array(value.buffer); // the read transferred our buffer
-    if (done) {
+    const { buffer, read } = await readAfter(this.#reader, this.#buffer, this.#end);
+    this.#buffer = buffer;
+    if (read === null) {
       this.#eof = true;
       return false;
     }
-    this.#end += value!.byteLength;
+    this.#end += read;
     return true;
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readAfter } from "./bufreader.ts";
 
 const READ_SIZE = 64 * 1024;
 
@@ -90,18 +91,17 @@ export class RecordReader {
       this.#end += value.byteLength;
       return true;
     }
-    const target = new Uint8Array(
-      this.#buffer.buffer,
+    const { buffer, read } = await readAfter(
+      this.#reader as ReadableStreamBYOBReader,
+      this.#buffer,
       this.#end,
-      this.#buffer.byteLength - this.#end,
     );
-    const { value, done } = await (this.#reader as ReadableStreamBYOBReader).read(target);
-    if (value) this.#buffer = new Uint8Array(value.buffer); // the read transferred our buffer
-    if (done) {
+    this.#buffer = buffer;
+    if (read === null) {
       this.#eof = true;
       return false;
     }
-    this.#end += value!.byteLength;
+    this.#end += read;
     return true;
   }
 
