@@ -7,7 +7,7 @@
  * @module
  */
 import { hexProblem, SHA1 } from "../../git/objectid.ts";
-import { invalidArgument, wrapError } from "../../server/errors.ts";
+import { internal, invalidArgument, wrapError } from "../../server/errors.ts";
 import type { GitCommit, Repository, User } from "../../proto/types.ts";
 import { Code } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -16,6 +16,8 @@ import type { CallContext } from "../../server/rpc.ts";
 import { text } from "../shared/bytes.ts";
 import { userSignature } from "./signature.ts";
 import { fetchStartRevision, resolveRevision } from "./start_revision.ts";
+import type { Quarantine } from "./quarantine.ts";
+import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 /** The fields both requests have. */
 export interface CherryPickOrRevertRequest {
@@ -70,6 +72,48 @@ export async function pickStart(
   });
   const repoHadBranches = await hasBranches(deps, repoPath, { env, signal: ctx.signal });
   return { start, repoHadBranches, committer: userSignature(req.user, req.timestamp) };
+}
+
+/** Why {@link landPick} left the branch alone, for each RPC to answer as Gitaly does. */
+export type PickRefusal = { diverged: true } | { hook: CustomHookError };
+
+/**
+ * Moves the request's branch from `old` to `newrev` through the hooks,
+ * unless the branch existed and `newrev` does not descend from it, or a
+ * custom hook refused; anything else that fails is `Internal`.
+ */
+export async function landPick(
+  deps: ServiceDeps,
+  ctx: CallContext,
+  quarantine: Quarantine,
+  req: CherryPickOrRevertRequest,
+  old: OldRevision,
+  newrev: string,
+): Promise<PickRefusal | undefined> {
+  const repoPath = quarantine.repoPath;
+  if (!old.branchCreated) {
+    const descends = await isAncestor(deps, repoPath, old.oid, newrev, {
+      env: quarantine.env,
+      signal: ctx.signal,
+    }).catch((err) => {
+      throw internal(`checking for ancestry: ${(err as Error).message}`);
+    });
+    if (!descends) return { diverged: true };
+  }
+  try {
+    await updateReferenceWithHooks(deps, ctx, {
+      repository: req.repository!,
+      user: req.user!,
+      quarantine,
+      reference: branchReference(req.branch_name),
+      newOid: newrev,
+      oldOid: old.oid,
+    });
+  } catch (err) {
+    if (err instanceof CustomHookError) return { hook: err };
+    throw internal(`update reference with hooks: ${(err as Error).message}`);
+  }
+  return undefined;
 }
 
 /** The zero object id (SHA-1, the only format operations write). */

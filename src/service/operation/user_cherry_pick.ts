@@ -17,7 +17,7 @@ import { text } from "../shared/bytes.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { readCommit } from "../shared/commits.ts";
 import {
-  isAncestor,
+  landPick,
   oldRevision,
   pickStart,
   validateCherryPickOrRevert,
@@ -25,7 +25,6 @@ import {
 import { commitSignature, zoneOffset } from "./signature.ts";
 import { resolveRevision } from "./start_revision.ts";
 import { withQuarantine } from "./quarantine.ts";
-import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 const ERROR_TYPE = "gitaly.UserCherryPickError";
 
@@ -98,36 +97,19 @@ export function userCherryPick(
         signal,
       });
       if (req.dry_run) newrev = start;
-      if (!old.branchCreated) {
-        const descends = await isAncestor(deps, repoPath, old.oid, newrev, { env, signal })
-          .catch((err) => {
-            throw internal(`checking for ancestry: ${(err as Error).message}`);
-          });
-        if (!descends) {
-          throw failedPrecondition("cherry-pick: branch diverged").withDetail(ERROR_TYPE, {
-            target_branch_diverged: {
-              parent_revision: encoder.encode(old.oid),
-              child_revision: encoder.encode(newrev),
-            },
-          });
-        }
-      }
-      try {
-        await updateReferenceWithHooks(deps, ctx, {
-          repository: req.repository!,
-          user: req.user!,
-          quarantine,
-          reference: branchReference(req.branch_name),
-          newOid: newrev,
-          oldOid: old.oid,
+      const refusal = await landPick(deps, ctx, quarantine, req, old, newrev);
+      if (refusal && "diverged" in refusal) {
+        throw failedPrecondition("cherry-pick: branch diverged").withDetail(ERROR_TYPE, {
+          target_branch_diverged: {
+            parent_revision: encoder.encode(old.oid),
+            child_revision: encoder.encode(newrev),
+          },
         });
-      } catch (err) {
-        if (err instanceof CustomHookError) {
-          throw failedPrecondition("access check failed").withDetail(ERROR_TYPE, {
-            access_check: { error_message: err.text.replace(/\n$/, "") },
-          });
-        }
-        throw internal(`update reference with hooks: ${(err as Error).message}`);
+      }
+      if (refusal) {
+        throw failedPrecondition("access check failed").withDetail(ERROR_TYPE, {
+          access_check: { error_message: refusal.hook.text.replace(/\n$/, "") },
+        });
       }
       return {
         branch_update: {

@@ -16,13 +16,12 @@ import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import { readCommit } from "../shared/commits.ts";
 import {
-  isAncestor,
+  landPick,
   oldRevision,
   pickStart,
   validateCherryPickOrRevert,
 } from "./cherry_pick_revert.ts";
 import { withQuarantine } from "./quarantine.ts";
-import { branchReference, CustomHookError, updateReferenceWithHooks } from "./update_with_hooks.ts";
 
 /** The empty tree's object id (SHA-1). */
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
@@ -112,26 +111,9 @@ export function userRevert(deps: ServiceDeps): Rpc<"gitaly.OperationService", "U
         signal,
       });
       if (req.dry_run) newrev = start;
-      if (!old.branchCreated) {
-        const descends = await isAncestor(deps, repoPath, old.oid, newrev, { env, signal })
-          .catch((err) => {
-            throw internal(`checking for ancestry: ${(err as Error).message}`);
-          });
-        if (!descends) return { commit_error: "Branch diverged" };
-      }
-      try {
-        await updateReferenceWithHooks(deps, ctx, {
-          repository: req.repository!,
-          user: req.user!,
-          quarantine,
-          reference: branchReference(req.branch_name),
-          newOid: newrev,
-          oldOid: old.oid,
-        });
-      } catch (err) {
-        if (err instanceof CustomHookError) return { pre_receive_error: err.text };
-        throw internal(`update reference with hooks: ${(err as Error).message}`);
-      }
+      const refusal = await landPick(deps, ctx, quarantine, req, old, newrev);
+      if (refusal && "diverged" in refusal) return { commit_error: "Branch diverged" };
+      if (refusal) return { pre_receive_error: refusal.hook.text };
       return {
         branch_update: {
           commit_id: newrev,
