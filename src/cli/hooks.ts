@@ -20,6 +20,7 @@ import {
   Hook,
   HOOKS_PAYLOAD_ENV,
   type HooksPayload,
+  pushOptionsFromEnv,
 } from "../service/hooks/payload.ts";
 import { PACK_OBJECTS_HOOK } from "../service/hooks/runtime.ts";
 import { processIO } from "./gitaly_ssh.ts";
@@ -125,7 +126,10 @@ async function callHook(
       return await runStdioCall(client, stdio, { ...base, state }, io);
     }
     default:
-      return await runStdioCall(client, stdio, { ...base, git_push_options: pushOptions(env) }, io);
+      return await runStdioCall(client, stdio, {
+        ...base,
+        git_push_options: pushOptionsFromEnv(env),
+      }, io);
   }
 }
 
@@ -153,13 +157,6 @@ async function runGit(args: string[], io: StreamIO): Promise<number> {
     copy(child.stderr, io.stderr),
   ]);
   return (await child.status).code;
-}
-
-/** `GIT_PUSH_OPTION_0..COUNT-1`, as git passes push options to hooks. */
-function pushOptions(env: Record<string, string>): string[] {
-  const count = Number(env.GIT_PUSH_OPTION_COUNT ?? 0);
-  if (!Number.isInteger(count) || count <= 0) return [];
-  return Array.from({ length: count }, (_, i) => env[`GIT_PUSH_OPTION_${i}`] ?? "");
 }
 
 interface HookResponse {

@@ -27,7 +27,7 @@ import type { ServiceDeps } from "../service/deps.ts";
 import { BackchannelTransactionManager } from "../service/shared/transaction.ts";
 import { HealthState, ServingStatus } from "../service/health/mod.ts";
 import { buildRegistrations } from "../service/registry.ts";
-import { HooksRuntime } from "../service/hooks/mod.ts";
+import { HookSocket, HooksRuntime } from "../service/hooks/mod.ts";
 import { PackObjectsCache } from "../service/hooks/pack_objects_cache.ts";
 import { GitlabApiError, GitlabClient } from "../gitlab/client.ts";
 import { launcherChain, watchLauncher } from "./launcher.ts";
@@ -143,6 +143,7 @@ export async function startServer(
       observeVote: (seconds) => metrics.votingDelay.observe(seconds),
     }),
   };
+  const hookSocket = await HookSocket.listen(deps, hooks.hookSocket);
   const maintenance = dailyMaintenance(config, housekeeping, logger);
   const health = new HealthState();
   const { services, extraServices } = buildRegistrations(deps, health);
@@ -159,6 +160,7 @@ export async function startServer(
     // The internal socket is for our own hooks; it is not announced.
     addresses = (await server.start()).filter((a) => a !== `unix:${hooks.internalSocket}`);
   } catch (error) {
+    await hookSocket.close();
     hooks.closeSync();
     gitlab?.close();
     throw error;
@@ -181,6 +183,7 @@ export async function startServer(
       });
       await maintenance?.stop();
       const { aborted } = await server.stop(config.gracefulRestartTimeoutMs);
+      await hookSocket.close();
       await git.killAll();
       await catfile.close();
       await packObjectsCache.close();

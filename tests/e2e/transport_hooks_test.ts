@@ -58,7 +58,7 @@ Deno.test("custom hooks: repository, .d and global hooks in order; backups, non-
   }
 });
 
-Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by closeSync; stale ones pruned", async () => {
+Deno.test("runtime dir: Perl hooks forward to the hook socket, shell fallbacks exec the hooks subcommand; removed by closeSync; stale ones pruned", async () => {
   const root = await Deno.makeTempDir({ prefix: "hooks-test-" });
   try {
     const stale = join(root, "gitaly-hooks-999999999-abc");
@@ -69,17 +69,30 @@ Deno.test("runtime dir: hook scripts exec the hooks subcommand; removed by close
     await runtime.prepare();
     assertEquals(runtime.dir, dir);
     assertEquals(runtime.internalSocket, join(dir, "internal.sock"));
+    assertEquals(runtime.hookSocket, join(dir, "hooks.sock"));
     for (const hook of ["pre-receive", "update", "post-receive", "reference-transaction"]) {
       const path = join(runtime.hooksDir, hook);
       const info = await Deno.stat(path);
       assertEquals((info.mode ?? 0) & 0o777, 0o755, hook);
-      const script = await Deno.readTextFile(path);
+      const forward = await Deno.readTextFile(path);
+      assertMatch(forward, /^#!\/\S*perl\n/);
+      assert(forward.includes(`my $socket = '${runtime.hookSocket}';`), forward);
+      assert(forward.includes(`my $fallback = '${join(dir, "fallback")}';`), forward);
+      const script = await Deno.readTextFile(join(dir, "fallback", hook));
       assert(script.includes(Deno.execPath()), script);
       assertMatch(script, /main\.ts'? hooks "\$\{0##\*\/\}" "\$@"\n$/);
     }
+    // Without Perl the hooks are the shell scripts themselves.
+    const noPerl = new HooksRuntime(root, undefined, "");
+    await noPerl.prepare();
+    assertEquals(
+      await Deno.readTextFile(join(noPerl.hooksDir, "update")),
+      await Deno.readTextFile(join(noPerl.dir, "fallback", "update")),
+    );
+    noPerl.closeSync();
     await Deno.stat(stale).then(() => assert(false, "stale directory kept"), () => {});
     // Hooks that would do nothing do not start the subcommand.
-    const script = await Deno.readTextFile(join(runtime.hooksDir, "update"));
+    const script = await Deno.readTextFile(join(runtime.dir, "fallback", "update"));
     assertMatch(
       script,
       /\[ -e custom_hooks\/update \] \|\| \[ -e custom_hooks\/update\.d \] \|\| ! untransacted \|\| exit 0/,

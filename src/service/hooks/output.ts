@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../git/command.ts";
 import type { HookOutput } from "./chain.ts";
 
 /** A {@link HookOutput} that sends `{ stdout }` / `{ stderr }` messages through `send`. */
@@ -26,21 +27,11 @@ export async function readStdin<Req extends { stdin?: Uint8Array }>(
   rest: AsyncIterator<Req>,
 ): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let size = 0;
   while (true) {
     const next = await rest.next();
     if (next.done) break;
     const data = next.value.stdin;
-    if (data?.length) {
-      parts.push(data);
-      size += data.length;
-    }
+    if (data?.length) parts.push(data);
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

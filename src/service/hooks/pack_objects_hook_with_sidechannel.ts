@@ -17,7 +17,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { basename } from "node:path";
-import type { PackObjectsHookWithSidechannelRequest } from "../../proto/types.ts";
+import type { PackObjectsHookWithSidechannelRequest, Repository } from "../../proto/types.ts";
 import { Code, GrpcError, invalidArgument } from "../../server/errors.ts";
 import { metadataValue, type Rpc, unary } from "../../server/rpc.ts";
 import { BAND_STDERR, BAND_STDOUT, SidebandWriter } from "../../sidechannel/sideband.ts";
@@ -57,11 +57,16 @@ export function parsePackObjectsArgs(args: readonly string[]): PackObjectsArgs {
   return { shallowFile, flags };
 }
 
+/** The server's cache, or one that is off (every request runs its own pack-objects). */
+export function packObjectsCacheOf(deps: ServiceDeps): PackObjectsCache {
+  return deps.packObjectsCache ??
+    new PackObjectsCache({ enabled: false, dir: "", maxAgeMs: 1, minOccurrences: 1 });
+}
+
 /** Builds the handler; without a cache in `deps` every call runs its own pack-objects. */
 export function packObjectsHookWithSidechannel(
   deps: ServiceDeps,
-  cache: PackObjectsCache = deps.packObjectsCache ??
-    new PackObjectsCache({ enabled: false, dir: "", maxAgeMs: 1, minOccurrences: 1 }),
+  cache: PackObjectsCache = packObjectsCacheOf(deps),
 ): Rpc<"gitaly.HookService", "PackObjectsHookWithSidechannel"> {
   return unary(async (req, ctx) => {
     const repoPath = await deps.locator.repoPath(req.repository);
@@ -80,41 +85,21 @@ export function packObjectsHookWithSidechannel(
       );
     }
 
-    let stdin: Deno.FsFile | undefined;
-    let stdinPath: string | undefined;
     try {
-      const hash = createHash("sha256").update(requestKey(req));
-      stdinPath = await Deno.makeTempFile({ prefix: "PackObjectsHook-stdin-" });
-      stdin = await Deno.open(stdinPath, { read: true, write: true });
-      await Deno.remove(stdinPath);
-      stdinPath = undefined;
-      await copyInput(conn, stdin, hash);
-      const key = hash.digest("hex");
-      const sink: ByteSink = async (chunk) => {
-        for (let at = 0; at < chunk.byteLength;) at += await conn.write(chunk.subarray(at));
-      };
-      const input = stdin;
-      stdin = undefined; // the producer owns it now (it may outlive this call)
-      let producerOwnsInput = false;
-      const { served, created } = await cache.fetch(key, sink, (write, signal) => {
-        producerOwnsInput = true;
-        return runPackObjects(deps, cache, repoPath, args, input, write, signal);
-      }, ctx.signal).finally(() => {
-        if (!producerOwnsInput) input.close();
-      });
-      cache.countServed(served);
+      const { key, served, created } = await packObjectsThroughCache(
+        deps,
+        cache,
+        { repoPath, args, key: requestKey(req) },
+        readAll(conn),
+        async (chunk) => {
+          for (let at = 0; at < chunk.byteLength;) at += await conn.write(chunk.subarray(at));
+        },
+        ctx.signal,
+      );
       ctx.logFields["cache_key"] = key;
       ctx.logFields["bytes"] = String(served);
       ctx.logFields["cache_hit"] = String(!created);
-    } catch (error) {
-      if (error instanceof GrpcError) throw error;
-      if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset) {
-        throw new GrpcError(Code.CANCELLED, `pack objects hook: ${(error as Error).message}`);
-      }
-      throw new GrpcError(Code.INTERNAL, `pack objects hook: ${(error as Error).message}`);
     } finally {
-      stdin?.close();
-      if (stdinPath) await Deno.remove(stdinPath).catch(() => {});
       try {
         conn.close();
       } catch {
@@ -133,8 +118,84 @@ function dialError(error: unknown): string {
   return (error as Error).message;
 }
 
+/** One pack-objects run asked for by a hook. */
+export interface PackObjectsJob {
+  repoPath: string;
+  args: PackObjectsArgs;
+  /** Everything besides the input that changes the output (the cache key's prefix). */
+  key: string;
+}
+
+/** How one {@link packObjectsThroughCache} went. */
+export interface PackObjectsServed {
+  /** The cache key: the SHA-256 of the job's key and the input. */
+  key: string;
+  /** Bytes written to the sink. */
+  served: number;
+  /** This request ran pack-objects (a miss). */
+  created: boolean;
+}
+
+/**
+ * What every pack-objects hook does on the server: reads pack-objects'
+ * `input` to its end (into an unlinked temp file, hashed
+ * into the key), then writes the side-band framed output (band 1 stdout,
+ * band 2 stderr) into `sink`, from the cache or from a run of its own.
+ * A client gone away is `Cancelled`, anything else `Internal`.
+ */
+export async function packObjectsThroughCache(
+  deps: ServiceDeps,
+  cache: PackObjectsCache,
+  job: PackObjectsJob,
+  input: AsyncIterable<Uint8Array>,
+  sink: ByteSink,
+  signal: AbortSignal,
+): Promise<PackObjectsServed> {
+  let stdin: Deno.FsFile | undefined;
+  let stdinPath: string | undefined;
+  try {
+    const hash = createHash("sha256").update(job.key);
+    stdinPath = await Deno.makeTempFile({ prefix: "PackObjectsHook-stdin-" });
+    stdin = await Deno.open(stdinPath, { read: true, write: true });
+    await Deno.remove(stdinPath);
+    stdinPath = undefined;
+    await copyInput(input, stdin, hash);
+    const key = hash.digest("hex");
+    const file = stdin;
+    stdin = undefined; // the producer owns it now (it may outlive this call)
+    let producerOwnsInput = false;
+    const { served, created } = await cache.fetch(key, sink, (write, producerSignal) => {
+      producerOwnsInput = true;
+      return runPackObjects(deps, cache, job.repoPath, job.args, file, write, producerSignal);
+    }, signal).finally(() => {
+      if (!producerOwnsInput) file.close();
+    });
+    cache.countServed(served);
+    return { key, served, created };
+  } catch (error) {
+    if (error instanceof GrpcError) throw error;
+    if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset) {
+      throw new GrpcError(Code.CANCELLED, `pack objects hook: ${(error as Error).message}`);
+    }
+    throw new GrpcError(Code.INTERNAL, `pack objects hook: ${(error as Error).message}`);
+  } finally {
+    stdin?.close();
+    if (stdinPath) await Deno.remove(stdinPath).catch(() => {});
+  }
+}
+
 /** The request as the key's prefix: everything that changes the output. */
-function requestKey(req: PackObjectsHookWithSidechannelRequest): string {
+export function requestKey(
+  req:
+    & Pick<
+      PackObjectsHookWithSidechannelRequest,
+      "gl_id" | "gl_username" | "git_protocol" | "remote_ip"
+    >
+    & {
+      repository?: Partial<Repository> | null;
+      args: readonly string[];
+    },
+): string {
   const repo = req.repository;
   return JSON.stringify({
     repository: {
@@ -151,15 +212,23 @@ function requestKey(req: PackObjectsHookWithSidechannelRequest): string {
   });
 }
 
-/** Copies the hook's input into `file` until the hook half-closes, hashing it. */
-async function copyInput(conn: Deno.UnixConn, file: Deno.FsFile, hash: Hash): Promise<void> {
+/** What `conn` sends until it half-closes (a conn's `readable` would close it at the end). */
+async function* readAll(conn: Deno.Conn): AsyncGenerator<Uint8Array> {
   const buffer = new Uint8Array(64 * 1024);
-  for (;;) {
-    const n = await conn.read(buffer);
-    if (n === null) break;
-    const chunk = buffer.subarray(0, n);
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    yield buffer.subarray(0, n);
+  }
+}
+
+/** Copies the hook's input into `file` to its end, hashing it. */
+async function copyInput(
+  input: AsyncIterable<Uint8Array>,
+  file: Deno.FsFile,
+  hash: Hash,
+): Promise<void> {
+  for await (const chunk of input) {
     hash.update(chunk);
-    for (let at = 0; at < n;) at += await file.write(chunk.subarray(at));
+    for (let at = 0; at < chunk.byteLength;) at += await file.write(chunk.subarray(at));
   }
   await file.seek(0, Deno.SeekMode.Start);
 }

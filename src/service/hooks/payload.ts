@@ -225,3 +225,10 @@ export function envValue(env: readonly string[], key: string): string | undefine
   }
   return value;
 }
+
+/** The push options git hands a hook in `GIT_PUSH_OPTION_0..COUNT-1`. */
+export function pushOptionsFromEnv(env: Record<string, string>): string[] {
+  const count = Number(env.GIT_PUSH_OPTION_COUNT ?? 0);
+  if (!Number.isInteger(count) || count <= 0) return [];
+  return Array.from({ length: count }, (_, i) => env[`GIT_PUSH_OPTION_${i}`] ?? "");
+}

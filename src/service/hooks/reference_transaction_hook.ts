@@ -42,27 +42,42 @@ export function referenceTransactionHook(
       throw invalidArgument("invalid hook state");
     }
     const stdin = await readStdin(rest); // as with Gitaly, the first message carries no stdin
-    let payload;
-    try {
-      payload = hooksPayloadFromEnv(first.environment_variables ?? []);
-    } catch (error) {
-      throw internal(
-        `reference-transaction hook: extracting hooks payload: ${(error as Error).message}`,
-      );
-    }
-    const phase: VotePhase | undefined = state === State.PREPARED
-      ? "prepared"
-      : state === State.COMMITTED
-      ? "committed"
-      : undefined;
-    if (phase && payload.transaction) {
-      await voteOnReferenceChanges(deps, payload.transaction, stdin, phase, ctx.signal)
-        .catch((error) => {
-          throw wrapError("reference-transaction hook", error);
-        });
-    }
+    await referenceTransaction(deps, first.environment_variables ?? [], state, stdin, ctx.signal);
     await send({ exit_status: { value: 0 } });
   });
+}
+
+/**
+ * What the hook does in state `state` (a {@link State}) with the queued
+ * `changes` on stdin and the hook's environment `env`: votes when the
+ * hooks payload carries a transaction. Throws as the RPC fails.
+ */
+export async function referenceTransaction(
+  deps: ServiceDeps,
+  env: readonly string[],
+  state: number,
+  changes: Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
+  let payload;
+  try {
+    payload = hooksPayloadFromEnv(env);
+  } catch (error) {
+    throw internal(
+      `reference-transaction hook: extracting hooks payload: ${(error as Error).message}`,
+    );
+  }
+  const phase: VotePhase | undefined = state === State.PREPARED
+    ? "prepared"
+    : state === State.COMMITTED
+    ? "committed"
+    : undefined;
+  if (phase && payload.transaction) {
+    await voteOnReferenceChanges(deps, payload.transaction, changes, phase, signal)
+      .catch((error) => {
+        throw wrapError("reference-transaction hook", error);
+      });
+  }
 }
 
 /**

@@ -24,12 +24,35 @@ export function hookChainFor(deps: ServiceDeps): HookChain {
   return chain;
 }
 
+/** How a hook ended: the exit status git sees and the message for its stderr. */
+export interface HookExit {
+  code: number;
+  /** A refusal's reason (may be empty). */
+  message: string;
+}
+
 /**
- * Runs one hook and sends its exit status: 0, a failing custom hook's own
- * code, or 1 with the refusal's message on stderr, in one message as
- * Gitaly sends it; with `refusalsAsErrors` (the update hook) a refusal
- * other than a custom hook's fails the call as Internal instead. Other
- * errors fail the call.
+ * Runs one hook: 0, a failing custom hook's own code, or 1 with the
+ * refusal's message; with `refusalsAsErrors` (the update hook) a refusal
+ * other than a custom hook's throws Internal instead. Other errors throw.
+ */
+export async function settleHook(
+  hook: () => Promise<void>,
+  options: { refusalsAsErrors?: boolean } = {},
+): Promise<HookExit> {
+  try {
+    await hook();
+    return { code: 0, message: "" };
+  } catch (error) {
+    if (!(error instanceof HookFailure)) throw error;
+    if (options.refusalsAsErrors && !error.fromCustomHook) throw internal(error.message);
+    return { code: error.exitCode, message: error.message };
+  }
+}
+
+/**
+ * Runs one hook ({@link settleHook}) and sends its exit status, with a
+ * refusal's message on stderr in the same message, as Gitaly sends it.
  */
 export async function runHook(
   send: (response: { exit_status: { value: number }; stderr?: Uint8Array }) => Promise<void>,
@@ -37,16 +60,7 @@ export async function runHook(
   hook: () => Promise<void>,
   options: { refusalsAsErrors?: boolean } = {},
 ): Promise<void> {
-  let code = 0;
-  let message = "";
-  try {
-    await hook();
-  } catch (error) {
-    if (!(error instanceof HookFailure)) throw error;
-    if (options.refusalsAsErrors && !error.fromCustomHook) throw internal(error.message);
-    code = error.exitCode;
-    message = error.message;
-  }
+  const { code, message } = await settleHook(hook, options);
   await output.stdout(new Uint8Array()); // wait for queued output
   await send({
     exit_status: { value: code },

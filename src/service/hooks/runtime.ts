@@ -1,10 +1,15 @@
 /**
  * The server's runtime directory: a private directory (under `runtime_dir`
  * when configured, else the system temp dir) holding the hook scripts git
- * runs during a push (`hooks/<name>`, passed as `core.hooksPath`) and the
- * internal socket those hooks call back on (`internal.sock`). Each script
- * execs our own binary's `hooks` subcommand with the same Deno executable
- * and `main.ts` the server runs with (or the compiled binary itself).
+ * runs (`hooks/<name>`, passed as `core.hooksPath`, and the pack-objects
+ * hook), the hook socket they forward to (`hooks.sock`, served in-process)
+ * and the internal gRPC socket (`internal.sock`). With Perl on the PATH
+ * (git depends on it) each hook is a small Perl client of the hook socket,
+ * which starts in milliseconds; where that socket does not answer, and
+ * without Perl, the hook is a shell script (`fallback/<name>`) that execs
+ * our own binary's `hooks` subcommand with the same Deno executable and
+ * `main.ts` the server runs with (or the compiled binary itself), which
+ * calls the HookService over the internal socket.
  * Removed when the server stops or the process exits; directories left
  * behind by a server that was killed are pruned when the next one starts.
  *
@@ -12,6 +17,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findOnPath } from "../../git/command.ts";
 import { gitalySshRuntimeEnv, isCompiledBinary, shellQuote } from "../remote/gitaly_ssh_command.ts";
 
 /** The hooks git runs during a push, each forwarded to the HookService. */
@@ -73,6 +79,95 @@ export function hookScript(
     `exec ${commandLine} "\${0##*/}" "$@"\n`;
 }
 
+/**
+ * The Perl hook: forwards the hook named by `$0` with its arguments,
+ * environment and stdin to `socket` (the protocol of the hook socket) and
+ * exits with the status the server sends; where the socket does not
+ * answer, execs `fallbackDir/<name>` instead, before reading any input.
+ * Only Perl's core `Socket` module is used.
+ */
+export function perlHookScript(perl: string, socket: string, fallbackDir: string): string {
+  const quote = (text: string) => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  return `#!${perl}
+# Written by the Gitaly server; removed when it stops. Forwards this hook to
+# the server over its hook socket, or runs the fallback hook without it.
+use strict;
+use warnings;
+use Socket;
+
+my $socket = ${quote(socket)};
+my $fallback = ${quote(fallbackDir)};
+my $name = $0;
+$name =~ s{.*/}{};
+$SIG{PIPE} = 'IGNORE';
+
+sub fail { print STDERR "$name: $_[0]\n"; exit 1; }
+sub pkt {
+  my ($data) = @_;
+  fail('argument or environment entry too long') if length($data) > 65516;
+  return sprintf('%04x', length($data) + 4) . $data;
+}
+sub put {
+  my ($fh, $data, $length, $offset) = @_;
+  while ($length > 0) {
+    my $n = syswrite($fh, $data, $length, $offset);
+    if (!defined $n) { next if $!{EINTR}; return 0; }
+    $length -= $n;
+    $offset += $n;
+  }
+  return 1;
+}
+sub get {
+  my ($fh, $length) = @_;
+  my $data = '';
+  while (length($data) < $length) {
+    my $n = sysread($fh, $data, $length - length($data), length($data));
+    if (!defined $n) { next if $!{EINTR}; fail("reading from the server: $!"); }
+    return undef if $n == 0;
+  }
+  return $data;
+}
+
+my $conn;
+unless (socket($conn, AF_UNIX, SOCK_STREAM, 0) && connect($conn, pack_sockaddr_un($socket))) {
+  my $hook = "$fallback/$name";
+  exec { $hook } $hook, @ARGV or fail("exec $hook: $!");
+}
+my $request = join('', map { pkt("a$_") } $name, @ARGV);
+$request .= pkt("e$_=$ENV{$_}") for sort keys %ENV;
+$request .= '0000';
+put($conn, $request, length($request), 0) or fail("writing to the server: $!");
+my $chunk;
+for (;;) {
+  my $n = sysread(STDIN, $chunk, 65516);
+  if (!defined $n) { next if $!{EINTR}; last; }
+  last if $n == 0;
+  my $packet = sprintf('%04x', $n + 4) . $chunk;
+  put($conn, $packet, length($packet), 0) or fail("writing to the server: $!");
+}
+put($conn, '0000', 4, 0) or fail("writing to the server: $!");
+for (;;) {
+  my $header = get($conn, 4);
+  fail('the server closed the connection') unless defined $header;
+  fail("invalid packet from the server: $header") unless $header =~ /^[0-9a-f]{4}$/;
+  my $length = hex($header);
+  next if $length < 5;
+  my $packet = get($conn, $length - 4);
+  fail('the server closed the connection') unless defined $packet;
+  my $band = ord($packet);
+  if ($band == 1) {
+    put(\*STDOUT, $packet, $length - 5, 1) or fail("writing stdout: $!");
+  } elsif ($band == 2) {
+    put(\*STDERR, $packet, $length - 5, 1);
+  } elsif ($band == 3) {
+    exit(substr($packet, 1) + 0);
+  } else {
+    fail("invalid band $band from the server");
+  }
+}
+`;
+}
+
 /** Creates the runtime directory and removes it at exit. */
 export class HooksRuntime {
   #dir?: string;
@@ -82,7 +177,12 @@ export class HooksRuntime {
    * `root`: where to create the directory (default: the system temp dir);
    * `customHooksDir`: the global custom hooks (`[hooks] custom_hooks_dir`).
    */
-  constructor(readonly root?: string, readonly customHooksDir?: string) {}
+  constructor(
+    readonly root?: string,
+    readonly customHooksDir?: string,
+    /** The Perl for the hooks (default: `perl` on the PATH); "" for none. */
+    readonly perl?: string,
+  ) {}
 
   /** Creates the directory and writes the hook scripts; idempotent. */
   async prepare(): Promise<void> {
@@ -94,11 +194,15 @@ export class HooksRuntime {
     this.#dir = dir;
     globalThis.addEventListener("unload", this.#onUnload);
     await Deno.mkdir(join(dir, "hooks"));
-    const script = hookScript(this.customHooksDir);
+    await Deno.mkdir(join(dir, "fallback"));
+    const perl = this.perl === undefined
+      ? findOnPath("perl", Deno.env.get("PATH") ?? "")
+      : this.perl;
+    const fallback = hookScript(this.customHooksDir);
+    const forward = perl && perlHookScript(perl, this.hookSocket, join(dir, "fallback"));
     for (const hook of [...HOOK_NAMES, PACK_OBJECTS_HOOK]) {
-      const path = join(dir, "hooks", hook);
-      await Deno.writeTextFile(path, script, { mode: 0o755 });
-      await Deno.chmod(path, 0o755); // the umask may have removed bits
+      await writeExecutable(join(dir, "fallback", hook), fallback);
+      await writeExecutable(join(dir, "hooks", hook), forward || fallback);
     }
   }
 
@@ -118,7 +222,12 @@ export class HooksRuntime {
     return join(this.hooksDir, PACK_OBJECTS_HOOK);
   }
 
-  /** The Unix socket the server listens on for its own hooks. */
+  /** The hook socket the Perl hooks forward to (see `HookSocket`). */
+  get hookSocket(): string {
+    return join(this.dir, "hooks.sock");
+  }
+
+  /** The Unix socket the server listens on for its own hooks' gRPC calls. */
   get internalSocket(): string {
     return join(this.dir, "internal.sock");
   }
@@ -136,6 +245,11 @@ export class HooksRuntime {
       }
     }
   }
+}
+
+async function writeExecutable(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text, { mode: 0o755 });
+  await Deno.chmod(path, 0o755); // the umask may have removed bits
 }
 
 /** Removes runtime directories whose owning process no longer exists. */
