@@ -98,6 +98,8 @@ class Entry {
 export class PackObjectsCache {
   readonly #options: PackObjectsCacheOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Entries whose file is being created. */
+  readonly #creating = new Map<string, Promise<Entry>>();
   /** Requests per key within the current `max_age` window: [count, window start]. */
   readonly #occurrences = new Map<string, [number, number]>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -155,10 +157,22 @@ export class PackObjectsCache {
       return { served, created: true };
     }
     await this.#prepare();
-    let entry = this.#entries.get(key);
-    const created = entry === undefined;
+    const existing = this.#entries.get(key) ?? this.#creating.get(key);
+    const created = existing === undefined;
     observer?.onLookup?.(!created);
-    if (!entry) entry = await this.#create(key, produce);
+    let entry: Entry;
+    if (existing) {
+      entry = await existing;
+    } else {
+      // Requests arriving while the file is being created wait for that entry.
+      const creating = this.#create(key, produce);
+      this.#creating.set(key, creating);
+      try {
+        entry = await creating;
+      } finally {
+        this.#creating.delete(key);
+      }
+    }
     return { served: await this.#read(entry, sink, signal), created };
   }
 
