@@ -4,7 +4,10 @@
  * local `git clone --no-local` (target: ≤ 1.3× its time). Interleaved, best
  * of three. Also the start-up cost of one gitaly-ssh process (git pays it
  * once per fetch): our `main.ts gitaly-ssh`, the module entry the server
- * itself uses, and Gitaly's Go binary when `go` is available.
+ * itself uses, and Gitaly's Go binary when `go` is available. With the
+ * reference Gitaly installed, the same clones through Gitaly's Go
+ * gitaly-ssh, with and without a sidechannel, against our server beside
+ * the reference (ratio: the reference's time ÷ ours, target ≥ 1.0).
  *
  * @module
  */
@@ -13,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { gitalySshEnv, ourGitalySsh, repoPayload } from "../helpers/gitaly_ssh.ts";
 import { cachedLargeRepo, copyRepo, gitOk } from "../helpers/gitrepo.ts";
 import { GO, goInstall } from "../helpers/go.ts";
+import { referenceAvailable, startReference } from "../helpers/reference.ts";
 import { startTestServer } from "../helpers/server.ts";
 
 /** Same key and options as tests/bench/transport.ts, so both share one cached repository. */
@@ -59,12 +63,51 @@ export async function gitalySshSection(): Promise<void> {
         : `${ratio.toFixed(2)}× local (target ≤ ${TARGET_RATIO}×)`;
       console.log(row(c.name, `${seconds.toFixed(2)} s`, verdict));
     }
+    const go = programs.find(([name]) => name.includes("(Go)"));
+    if (go) await beside(go[1], server.unixAddress, source);
     console.log(`\n## gitaly-ssh: start-up, argument error exit (best of 5)\n`);
     for (const [name, program] of programs) {
       console.log(row(name, `${(await startupSeconds(program)).toFixed(3)} s`));
     }
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * Gitaly's gitaly-ssh cloning from our server and from the reference, with
+ * and without a sidechannel, interleaved; prints the table.
+ */
+async function beside(program: string, ours: string, source: string): Promise<void> {
+  if (!await referenceAvailable()) return;
+  const reference = await startReference();
+  try {
+    await copyRepo(source, join(reference.storagePath, "bench.git"));
+    const cases: CloneCase[] = [];
+    for (const sidechannel of [false, true]) {
+      for (const [who, address] of [["ours", ours], ["reference", reference.address]]) {
+        cases.push({
+          name: `${who}${sidechannel ? ", sidechannel" : ""}`,
+          run: (dest) => sshClone(program, address, dest, sidechannel),
+        });
+      }
+    }
+    const best = await bestOf(cases, RUNS);
+    console.log(
+      `\n## git clone through Gitaly's gitaly-ssh, ours beside the reference (best of ${RUNS})\n`,
+    );
+    console.log("| transport | ours s | reference s | ours speed / reference |");
+    console.log("|---|---:|---:|---:|");
+    for (const suffix of ["", ", sidechannel"]) {
+      const mine = best.get(`ours${suffix}`)!;
+      const theirs = best.get(`reference${suffix}`)!;
+      const name = suffix ? "SSHUploadPackWithSidechannel" : "SSHUploadPack";
+      console.log(
+        `| ${name} | ${mine.toFixed(2)} | ${theirs.toFixed(2)} | ${(theirs / mine).toFixed(2)} |`,
+      );
+    }
+  } finally {
+    await reference.stop();
   }
 }
 
