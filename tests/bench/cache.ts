@@ -16,7 +16,12 @@ import { cachedLargeRepo, copyRepo, listRefs } from "../helpers/gitrepo.ts";
 import { GO, goBinary } from "../helpers/go.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { REPO_KEY, REPO_OPTIONS, uploadPackRequest } from "./fetch.ts";
-import { referenceAvailable, type ReferenceGitaly, startReference } from "../helpers/reference.ts";
+import {
+  processCpuSeconds,
+  referenceAvailable,
+  type ReferenceGitaly,
+  startReference,
+} from "../helpers/reference.ts";
 
 const CLONES = Number(Deno.env.get("BENCH_CACHE_CLONES") ?? 20);
 const MIB = 1024 * 1024;
@@ -26,6 +31,8 @@ interface Round {
   seconds: number;
   bytes: number;
   packObjectsRuns: number;
+  /** The server process's own CPU seconds (its children left out). */
+  cpuSeconds: number;
 }
 
 /** Prints the section. */
@@ -54,9 +61,16 @@ export async function cacheSection(): Promise<void> {
         ours.unixAddress,
         request,
         () => ourRuns(ours, enabled),
+        ours.process.pid,
       );
       const refRound = reference
-        ? await clones(client, reference.address, request, () => referenceRuns(reference, enabled))
+        ? await clones(
+          client,
+          reference.address,
+          request,
+          () => referenceRuns(reference, enabled),
+          reference.pid,
+        )
         : undefined;
       const cells = [
         `${CLONES} identical clones, cache ${enabled ? "on" : "off"}`,
@@ -66,6 +80,8 @@ export async function cacheSection(): Promise<void> {
         refRound ? (refRound.seconds / ourRound.seconds).toFixed(2) : "–",
         String(ourRound.packObjectsRuns),
         refRound ? String(refRound.packObjectsRuns) : "–",
+        ourRound.cpuSeconds.toFixed(2),
+        refRound ? refRound.cpuSeconds.toFixed(2) : "–",
       ];
       rows.push(`| ${cells.join(" | ")} |`);
     } finally {
@@ -76,9 +92,9 @@ export async function cacheSection(): Promise<void> {
   console.log(`\n## Pack-objects cache, ${CLONES} identical concurrent clones\n`);
   if (!withReference) console.log("(reference Gitaly not installed: ours only)\n");
   console.log(
-    "| case | MiB served | ours s | reference s | ours speed/reference | ours pack-objects runs | reference pack-objects runs |",
+    "| case | MiB served | ours s | reference s | ours speed/reference | ours pack-objects runs | reference pack-objects runs | ours server CPU s | reference server CPU s |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) console.log(row);
 }
 
@@ -88,16 +104,20 @@ async function clones(
   address: string,
   request: Uint8Array,
   runs: () => Promise<number>,
+  pid: number,
 ): Promise<Round> {
   await fetchOnce(client, address, request); // the key's first occurrence
   const runsBefore = await runs();
+  const cpuBefore = await processCpuSeconds(pid);
   const started = performance.now();
   const sizes = await Promise.all(
     Array.from({ length: CLONES }, () => fetchOnce(client, address, request)),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = (await processCpuSeconds(pid)) - cpuBefore;
   return {
     seconds,
+    cpuSeconds,
     bytes: sizes.reduce((a, b) => a + b, 0),
     packObjectsRuns: Number.isNaN(runsBefore) ? CLONES : (await runs()) - runsBefore,
   };

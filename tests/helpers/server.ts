@@ -72,7 +72,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     configPath,
     options.configText ?? configToml(options, socketPath, storagePaths),
   );
-  const argv = [Deno.execPath(), "run", "-A", MAIN, "serve", "--config", configPath];
+  const argv = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    ...(Deno.env.get("BENCH_SERVER_DENO_FLAGS")?.split(" ").filter(Boolean) ?? []),
+    MAIN,
+    "serve",
+    "--config",
+    configPath,
+  ];
   if (options.ownSession) argv.unshift("setsid");
   const process = new Deno.Command(argv[0], {
     args: argv.slice(1),

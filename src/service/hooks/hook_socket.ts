@@ -13,13 +13,16 @@
  * open, so the server learns from an end of stream that the hook was
  * killed. The server answers in side-band packets: band 1 is the hook's
  * stdout, band 2 its stderr, and band 3 carries the exit status in decimal
- * and ends the answer. A pack-objects hook's answer is the cache entry's
- * side-band stream itself.
+ * and ends the answer. A pack-objects hook's answer is side-band stream
+ * pack-objects writes, as it is; or, for a cache hit, band 4 packets
+ * `<size> <path>`: the client reads the side-band stream from the entry's
+ * file itself, up to the size given, as the file grows (the server keeps
+ * the file until the client hangs up).
  *
  * @module
  */
 import { concatBytes } from "../../git/command.ts";
-import { type PktLine, PktLineError, readPktLines } from "../../git/pktline.ts";
+import { encodePktLine, type PktLine, PktLineError, readPktLines } from "../../git/pktline.ts";
 import { statusCodeName } from "../../proto/status.ts";
 import { Code, GrpcError } from "../../server/errors.ts";
 import { BAND_STDERR, BAND_STDOUT, SidebandWriter } from "../../sidechannel/sideband.ts";
@@ -38,6 +41,7 @@ import {
   type HooksPayload,
   pushOptionsFromEnv,
 } from "./payload.ts";
+import type { FileFollower } from "./pack_objects_cache.ts";
 import { referenceTransaction } from "./reference_transaction_hook.ts";
 import { PACK_OBJECTS_HOOK } from "./runtime.ts";
 import { hookChainFor, settleHook } from "./run_hook.ts";
@@ -45,6 +49,8 @@ import { ReferenceTransactionHookRequest_State as State } from "../../proto/type
 
 /** The band of the exit status. */
 export const BAND_EXIT = 3;
+/** The band of a cache entry's size and path. */
+export const BAND_FILE = 4;
 
 /** Request packets: an argument, an environment entry. */
 const KIND_ARG = 0x61; // "a"
@@ -130,17 +136,34 @@ export class HookSocket {
       stderr: sideband.band(BAND_STDERR),
     };
     const reader = readPktLines(conn.readable)[Symbol.asyncIterator]();
+    const ended = Promise.withResolvers<void>();
+    const follower: FileFollower = {
+      grown: (path, size) =>
+        write(encodePktLine(concatBytes([FILE_PREFIX, encoder.encode(`${size} ${path}`)]))),
+      released: ended.promise,
+    };
     let name = "hooks";
     let code = 1;
     try {
       const request = await readRequest(reader);
       name = request.args[0] || name;
       const stdin = readStdin(reader, () => {
-        // After its input, the client only ends the connection when it is killed.
-        const gone = () => controller.abort(new Error("the hook went away"));
+        // After its input, the client only ends the connection: when done or killed.
+        const gone = () => {
+          controller.abort(new Error("the hook went away"));
+          ended.resolve();
+        };
         reader.next().then(gone, gone);
       });
-      code = await runHookRequest(this.deps, request, stdin, output, write, controller.signal);
+      code = await runHookRequest(
+        this.deps,
+        request,
+        stdin,
+        output,
+        write,
+        controller.signal,
+        follower,
+      );
     } catch (error) {
       await output.stderr(new TextEncoder().encode(`${name}: ${describe(error)}\n`))
         .catch(() => {});
@@ -157,14 +180,19 @@ export class HookSocket {
     } catch {
       // Already closed.
     }
+    ended.resolve();
   }
 }
+
+const encoder = new TextEncoder();
+const FILE_PREFIX = Uint8Array.of(BAND_FILE);
 
 /**
  * Runs one hook: what the `hooks` subcommand and the HookService RPC
  * behind it do together. Resolves to the exit status; throws what the
  * subcommand would print (`<hook>: <error>`) before exiting with 1.
- * `raw` takes side-band packets as they are (a pack-objects answer).
+ * `raw` takes side-band packets as they are (a pack-objects answer);
+ * `follower`, when given, follows a pack-objects cache hit's file.
  */
 export async function runHookRequest(
   deps: ServiceDeps,
@@ -173,6 +201,7 @@ export async function runHookRequest(
   output: HookOutput,
   raw: (chunk: Uint8Array) => Promise<void>,
   signal: AbortSignal,
+  follower?: FileFollower,
 ): Promise<number> {
   const [name, ...args] = request.args;
   const bit = name !== undefined && Object.hasOwn(HOOK_BITS, name) ? HOOK_BITS[name] : undefined;
@@ -256,6 +285,7 @@ export async function runHookRequest(
         stdin,
         raw,
         signal,
+        follower,
       );
       return 0;
     }

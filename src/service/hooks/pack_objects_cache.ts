@@ -34,6 +34,18 @@ export interface PackObjectsCacheObserver {
   onGenerated?(bytes: number): void;
 }
 
+/**
+ * A reader that reads an entry's file itself (instead of getting its
+ * bytes through a sink), so a hit's content does not pass through this
+ * process: told the file's path and how much of it is there, as it grows.
+ */
+export interface FileFollower {
+  /** The file now holds `size` bytes of the content; the last call gives the final size. */
+  grown(path: string, size: number): Promise<void>;
+  /** Resolves once the reader no longer needs the file (it is kept until then). */
+  released: Promise<void>;
+}
+
 /** How a fetch went. */
 export interface FetchResult {
   /** Bytes the request got. */
@@ -138,13 +150,15 @@ export class PackObjectsCache {
   /**
    * Streams the content for `key` into `sink`: an existing entry's, or a
    * new one `produce` writes. `signal` ends only this request's reading
-   * (and, without caching, its producer).
+   * (and, without caching, its producer). With `follower`, an entry is
+   * not read here but followed: the follower reads its file.
    */
   async fetch(
     key: string,
     sink: ByteSink,
     produce: Producer,
     signal: AbortSignal,
+    follower?: FileFollower,
   ): Promise<FetchResult> {
     const observer = this.#options.observer;
     if (!this.enabled || !this.#occurred(key)) {
@@ -173,7 +187,10 @@ export class PackObjectsCache {
         this.#creating.delete(key);
       }
     }
-    return { served: await this.#read(entry, sink, signal), created };
+    const served = follower
+      ? await this.#follow(entry, follower, signal)
+      : await this.#read(entry, sink, signal);
+    return { served, created };
   }
 
   /**
@@ -249,6 +266,38 @@ export class PackObjectsCache {
       file?.close();
       entry.readers--;
       this.#removeIfIdle(entry);
+    }
+  }
+
+  /** Tells `follower` how `entry` grows; resolves with its final size. */
+  async #follow(entry: Entry, follower: FileFollower, signal: AbortSignal): Promise<number> {
+    entry.readers++;
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    try {
+      let told = -1;
+      for (;;) {
+        signal.throwIfAborted();
+        const size = entry.size;
+        if (size > told || (entry.done && told < 0)) {
+          told = size;
+          await follower.grown(entry.path, size);
+          continue;
+        }
+        if (entry.done) {
+          if (entry.error) throw entry.error;
+          return told;
+        }
+        await Promise.race([entry.changed(), aborted]);
+      }
+    } finally {
+      const release = () => {
+        entry.readers--;
+        this.#removeIfIdle(entry);
+      };
+      follower.released.then(release, release);
     }
   }
 

@@ -24,7 +24,7 @@ import { BAND_STDERR, BAND_STDOUT, SidebandWriter } from "../../sidechannel/side
 import type { ServiceDeps } from "../deps.ts";
 import { goQuote } from "../shared/git_options.ts";
 import { describeExit, runStreamed } from "../shared/git_stream.ts";
-import { type ByteSink, PackObjectsCache } from "./pack_objects_cache.ts";
+import { type ByteSink, type FileFollower, PackObjectsCache } from "./pack_objects_cache.ts";
 import { SIDECHANNEL_SOCKET_HEADER, SIDECHANNEL_SOCKET_NAME } from "./payload.ts";
 
 /** What the hook may ask pack-objects to do. */
@@ -140,7 +140,9 @@ export interface PackObjectsServed {
  * What every pack-objects hook does on the server: reads pack-objects'
  * `input` to its end (into an unlinked temp file, hashed
  * into the key), then writes the side-band framed output (band 1 stdout,
- * band 2 stderr) into `sink`, from the cache or from a run of its own.
+ * band 2 stderr) into `sink`, from the cache or from a run of its own
+ * (with `follower`, a cache entry is followed instead, see
+ * `PackObjectsCache.fetch`).
  * A client gone away is `Cancelled`, anything else `Internal`.
  */
 export async function packObjectsThroughCache(
@@ -150,6 +152,7 @@ export async function packObjectsThroughCache(
   input: AsyncIterable<Uint8Array>,
   sink: ByteSink,
   signal: AbortSignal,
+  follower?: FileFollower,
 ): Promise<PackObjectsServed> {
   let stdin: Deno.FsFile | undefined;
   let stdinPath: string | undefined;
@@ -164,10 +167,16 @@ export async function packObjectsThroughCache(
     const file = stdin;
     stdin = undefined; // the producer owns it now (it may outlive this call)
     let producerOwnsInput = false;
-    const { served, created } = await cache.fetch(key, sink, (write, producerSignal) => {
-      producerOwnsInput = true;
-      return runPackObjects(deps, cache, job.repoPath, job.args, file, write, producerSignal);
-    }, signal).finally(() => {
+    const { served, created } = await cache.fetch(
+      key,
+      sink,
+      (write, producerSignal) => {
+        producerOwnsInput = true;
+        return runPackObjects(deps, cache, job.repoPath, job.args, file, write, producerSignal);
+      },
+      signal,
+      follower,
+    ).finally(() => {
       if (!producerOwnsInput) file.close();
     });
     cache.countServed(served);

@@ -128,6 +128,37 @@ sub get {
   return $data;
 }
 
+# A cached answer: side-band packets read from the cache's file up to $size.
+my ($file, $filepos, $pending) = (undef, 0, '');
+sub follow {
+  my ($path, $size) = @_;
+  while ($filepos < $size) {
+    my $want = $size - $filepos;
+    $want = 1048576 if $want > 1048576;
+    my $n = sysread($file, $pending, $want, length($pending));
+    if (!defined $n) { next if $!{EINTR}; fail("reading $path: $!"); }
+    fail("$path ended early") if $n == 0;
+    $filepos += $n;
+    my ($at, $length) = (0, length($pending));
+    while ($length - $at >= 4) {
+      my $header = substr($pending, $at, 4);
+      fail("invalid packet in $path") unless $header =~ /^[0-9a-f]{4}$/ && hex($header) > 4;
+      my $packet = hex($header);
+      last if $at + $packet > $length;
+      my $band = ord(substr($pending, $at + 4, 1));
+      if ($band == 1) {
+        put(\*STDOUT, $pending, $packet - 5, $at + 5) or fail("writing stdout: $!");
+      } elsif ($band == 2) {
+        put(\*STDERR, $pending, $packet - 5, $at + 5);
+      } else {
+        fail("invalid band $band in $path");
+      }
+      $at += $packet;
+    }
+    substr($pending, 0, $at) = '' if $at;
+  }
+}
+
 my $conn;
 unless (socket($conn, AF_UNIX, SOCK_STREAM, 0) && connect($conn, pack_sockaddr_un($socket))) {
   my $hook = "$fallback/$name";
@@ -136,16 +167,19 @@ unless (socket($conn, AF_UNIX, SOCK_STREAM, 0) && connect($conn, pack_sockaddr_u
 my $request = join('', map { pkt("a$_") } $name, @ARGV);
 $request .= pkt("e$_=$ENV{$_}") for sort keys %ENV;
 $request .= '0000';
-put($conn, $request, length($request), 0) or fail("writing to the server: $!");
-my $chunk;
-for (;;) {
-  my $n = sysread(STDIN, $chunk, 65516);
-  if (!defined $n) { next if $!{EINTR}; last; }
-  last if $n == 0;
-  my $packet = sprintf('%04x', $n + 4) . $chunk;
-  put($conn, $packet, length($packet), 0) or fail("writing to the server: $!");
+# A server that answers before it read everything (a refusal) closes its end:
+# its answer is still there to read.
+if (put($conn, $request, length($request), 0)) {
+  my $chunk;
+  for (;;) {
+    my $n = sysread(STDIN, $chunk, 65516);
+    if (!defined $n) { next if $!{EINTR}; last; }
+    last if $n == 0;
+    my $packet = sprintf('%04x', $n + 4) . $chunk;
+    put($conn, $packet, length($packet), 0) or last;
+  }
+  put($conn, '0000', 4, 0);
 }
-put($conn, '0000', 4, 0) or fail("writing to the server: $!");
 for (;;) {
   my $header = get($conn, 4);
   fail('the server closed the connection') unless defined $header;
@@ -160,7 +194,12 @@ for (;;) {
   } elsif ($band == 2) {
     put(\*STDERR, $packet, $length - 5, 1);
   } elsif ($band == 3) {
+    fail('the cached answer ended inside a packet') if length($pending);
     exit(substr($packet, 1) + 0);
+  } elsif ($band == 4) {
+    my ($size, $path) = split(/ /, substr($packet, 1), 2);
+    unless ($file) { open($file, '<:raw', $path) or fail("opening $path: $!"); }
+    follow($path, $size);
   } else {
     fail("invalid band $band from the server");
   }

@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch } from "../../helpers/assert.ts";
 import { join } from "node:path";
 import { HookSocket } from "../../../src/service/hooks/hook_socket.ts";
+import { PackObjectsCache } from "../../../src/service/hooks/pack_objects_cache.ts";
 import {
   encodeHooksPayload,
   Hook,
@@ -186,6 +187,41 @@ Deno.test({
         "pack-objects: rpc error: code = InvalidArgument desc = invalid pack-objects command: " +
           "[pack-objects --revs]: missing --stdout\n",
       );
+    });
+
+    await t.step("with the cache, hits read the entry's file and get the same pack", async () => {
+      const cacheRoot = await Deno.makeTempDir({ dir: root });
+      const cache = new PackObjectsCache({
+        enabled: true,
+        dir: join(cacheRoot, "cache"),
+        maxAgeMs: 60_000,
+        minOccurrences: 1,
+      });
+      const cachedRuntime = new HooksRuntime(cacheRoot);
+      await cachedRuntime.prepare();
+      const cached = await HookSocket.listen(
+        { ...harness.deps, packObjectsCache: cache },
+        cachedRuntime.hookSocket,
+      );
+      try {
+        const args = ["git", "pack-objects", "--stdout", "--revs", "--delta-base-offset"];
+        const run = () =>
+          runHook("pack-objects", args, {
+            stdin: "refs/heads/main\n\n",
+            dir: cachedRuntime.hooksDir,
+          });
+        const first = await run(); // not cached: a key is cached from its second request on
+        const [second, third] = await Promise.all([run(), run()]);
+        for (const answer of [first, second, third]) {
+          assertEquals(answer.code, 0, answer.stderr);
+          assertEquals(answer.stdout.byteLength, first.stdout.byteLength);
+          assertEquals(answer.stdout, first.stdout);
+        }
+      } finally {
+        await cached.close();
+        await cache.close();
+        cachedRuntime.closeSync();
+      }
     });
 
     await t.step("a killed pack-objects hook stops its git", async () => {
