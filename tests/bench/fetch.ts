@@ -4,7 +4,9 @@
  * storage, the same client (Gitaly's own Go client functions, one process
  * per call, output counted and discarded) for each of SSHUploadPack,
  * SSHUploadPackWithSidechannel, PostUploadPackWithSidechannel and
- * SSHUploadArchive, plus an incremental fetch over a sidechannel, and each
+ * SSHUploadArchive, plus incremental fetches over a sidechannel (the last
+ * three commits of that repository, 20 MiB; and 100 new commits of a
+ * repository with a 1,100-commit history of small changes), and each
  * server's git running `upload-pack` alone (the ceiling). Runs are
  * interleaved (ours, reference, ours, …), best of `BENCH_RUNS` (default 5).
  *
@@ -17,7 +19,7 @@
  * @module
  */
 import { join } from "node:path";
-import { cachedLargeRepo, copyRepo, gitOk, listRefs } from "../helpers/gitrepo.ts";
+import { cachedLargeRepo, copyRepo, createRepo, gitOk, listRefs } from "../helpers/gitrepo.ts";
 import { GO, goBinary } from "../helpers/go.ts";
 import { startTestServer } from "../helpers/server.ts";
 import {
@@ -43,12 +45,22 @@ interface Target {
   repoPath: string;
 }
 
+/** The repository with a long history of small changes, beside `bench.git`. */
+const HISTORY_REPO = "history.git";
+/** Its commits, and how many of them the incremental fetch gets. */
+const HISTORY_COMMITS = 1100;
+const NEW_COMMITS = 100;
+
 /** One measured call: what the Go client runs and what it sends. */
 interface FetchCase {
   name: string;
   /** The Go client's RPC argument, or `direct` for the server's git run without a server. */
   rpc: string;
   request: Uint8Array;
+  /** The repository in the storage (default `bench.git`). */
+  repo?: string;
+  /** A full clone, compared with the server's git alone. */
+  full?: boolean;
 }
 
 /** One call's outcome. */
@@ -66,13 +78,17 @@ export async function fetchSection(): Promise<void> {
   }
   const client = await goBinary("sidechannel");
   const source = await cachedLargeRepo(REPO_KEY, REPO_OPTIONS);
-  const cases = await fetchCases(source);
+  const scratch = await Deno.makeTempDir({ prefix: "bench-fetch-" });
+  const history = join(scratch, HISTORY_REPO);
+  await createRepo(history, { commits: HISTORY_COMMITS });
+  const cases = await fetchCases(source, history);
   // Both servers in sessions of their own: the kernel's autogroups share the CPU per session.
   const ours = await startTestServer({ ownSession: true });
   const reference = await referenceAvailable() ? await startReference() : undefined;
   try {
     const ourRepo = join(ours.storagePaths.default, "bench.git");
     await copyRepo(source, ourRepo);
+    await copyRepo(history, join(ours.storagePaths.default, HISTORY_REPO));
     const targets: Target[] = [
       {
         name: "ours",
@@ -85,6 +101,7 @@ export async function fetchSection(): Promise<void> {
     if (reference) {
       const repoPath = join(reference.storagePath, "bench.git");
       await copyRepo(source, repoPath);
+      await copyRepo(history, join(reference.storagePath, HISTORY_REPO));
       targets.push({
         name: "reference",
         address: reference.address,
@@ -108,6 +125,7 @@ export async function fetchSection(): Promise<void> {
   } finally {
     await ours.stop("SIGKILL");
     await reference?.stop();
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
 }
 
@@ -130,7 +148,11 @@ async function measure(client: string, c: FetchCase, target: Target): Promise<Sa
   const cpuBefore = await processCpuSeconds(target.pid);
   const child = new Deno.Command(client, {
     args: ["fetch", c.rpc],
-    env: { GITALY_ADDRESS: target.address, GITALY_STORAGE: "default", GITALY_REPO: "bench.git" },
+    env: {
+      GITALY_ADDRESS: target.address,
+      GITALY_STORAGE: "default",
+      GITALY_REPO: c.repo ?? "bench.git",
+    },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -175,21 +197,39 @@ async function directUploadPack(c: FetchCase, target: Target): Promise<Sample> {
   return { bytes, seconds: (performance.now() - started) / 1000, cpuSeconds: NaN };
 }
 
-/** The calls: a full clone through each RPC, an incremental fetch, an archive of HEAD. */
-async function fetchCases(source: string): Promise<FetchCase[]> {
+/** The calls: a full clone through each RPC, incremental fetches, an archive of HEAD. */
+async function fetchCases(source: string, history: string): Promise<FetchCase[]> {
   const tips = [...new Set(Object.values(await listRefs(source)))];
   const full = uploadPackRequest(tips, []);
   const base = await gitOk(["rev-parse", "main~3"], { cwd: source });
   const incremental = uploadPackRequest(tips, [base]);
+  const historyTip = await gitOk(["rev-parse", "main"], { cwd: history });
+  const historyBase = await gitOk(["rev-parse", `main~${NEW_COMMITS}`], { cwd: history });
   return [
     { name: "git upload-pack alone (no server)", rpc: "direct", request: full },
-    { name: "SSHUploadPack", rpc: "ssh-upload-pack", request: full },
-    { name: "SSHUploadPackWithSidechannel", rpc: "ssh-upload-pack-sidechannel", request: full },
-    { name: "PostUploadPackWithSidechannel", rpc: "post-upload-pack-sidechannel", request: full },
+    { name: "SSHUploadPack", rpc: "ssh-upload-pack", request: full, full: true },
     {
-      name: "incremental fetch (sidechannel)",
+      name: "SSHUploadPackWithSidechannel",
+      rpc: "ssh-upload-pack-sidechannel",
+      request: full,
+      full: true,
+    },
+    {
+      name: "PostUploadPackWithSidechannel",
+      rpc: "post-upload-pack-sidechannel",
+      request: full,
+      full: true,
+    },
+    {
+      name: "incremental fetch, last 3 commits (sidechannel)",
       rpc: "ssh-upload-pack-sidechannel",
       request: incremental,
+    },
+    {
+      name: `incremental fetch, ${NEW_COMMITS} new commits (sidechannel)`,
+      rpc: "ssh-upload-pack-sidechannel",
+      request: uploadPackRequest([historyTip], [historyBase]),
+      repo: HISTORY_REPO,
     },
     {
       name: "SSHUploadArchive (tar of HEAD)",
@@ -245,9 +285,7 @@ function printTable(
       rate(ours).toFixed(1),
       ref ? rate(ref).toFixed(1) : "–",
       ref ? (rate(ours) / rate(ref)).toFixed(2) : "–",
-      ownGit && c !== direct && c.rpc.includes("upload-pack")
-        ? (rate(ours) / rate(ownGit)).toFixed(2)
-        : "–",
+      ownGit && c.full ? (rate(ours) / rate(ownGit)).toFixed(2) : "–",
       cpuCell(ours),
       ref ? cpuCell(ref) : "–",
       ref && !Number.isNaN(ours.cpuSeconds) ? (cpu(ours) / cpu(ref)).toFixed(2) : "–",
