@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import * as grpc from "@grpc/grpc-js";
 import type { Duplex } from "node:stream";
-import { GoawayFilteredSocket } from "../server/h2_goaway_filter.ts";
+import { GoawayFilteredSocket } from "../http2/goaway_filter.ts";
 import { parseAddress, type ParsedAddress } from "./address.ts";
 import { staticMetadataInterceptor } from "./interceptors.ts";
 import { tokenInterceptor } from "./token.ts";
@@ -70,7 +70,7 @@ const GOAWAY_FILTERED = Symbol("goaway-filtered");
 /**
  * Makes every connection of `credentials` hide the server's GOAWAY frames
  * from Deno's HTTP/2, which can abort the whole process on one
- * (denoland/deno#36788; see src/server/h2_goaway_filter.ts). A client
+ * (denoland/deno#36788; see src/http2/goaway_filter.ts). A client
  * embedding this library must survive a server restart.
  */
 function withoutServerGoaway(credentials: grpc.ChannelCredentials): grpc.ChannelCredentials {

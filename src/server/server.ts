@@ -10,7 +10,7 @@ import { attachPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { serveBackchannel } from "../backchannel/server.ts";
 import { bindService, CallTracker, type MethodShape } from "./adapter.ts";
 import { CallLimits } from "./call_limits.ts";
-import { GoawayFilteredSocket } from "./h2_goaway_filter.ts";
+import { GoawayFilteredSocket } from "../http2/goaway_filter.ts";
 import type { Config } from "./config.ts";
 import {
   type BoundListener,
@@ -85,7 +85,7 @@ export class GitalyServer {
   /** Opens every configured listener; returns their addresses. */
   async start(): Promise<string[]> {
     this.#injector = this.grpc.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    // Every connection goes through the GOAWAY filter (see h2_goaway_filter.ts).
+    // Every connection goes through the GOAWAY filter (see src/http2/goaway_filter.ts).
     const inject = (socket: Duplex) =>
       this.#injector!.injectConnection(filterGoaway(socket) as unknown as Duplex);
     const backchannel = this.#backchannelHandler();

@@ -1,5 +1,5 @@
 import { assertEquals } from "../helpers/assert.ts";
-import { GoawayStripper } from "../../src/server/h2_goaway_filter.ts";
+import { GoawayStripper } from "../../src/http2/goaway_filter.ts";
 
 const PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
