@@ -278,7 +278,7 @@ export async function runHookRequest(
       });
       // Not requested: pack-objects runs as git would have run it, uncached.
       const cache = packObjectsCacheOf(requested ? deps : { ...deps, packObjectsCache: undefined });
-      await packObjectsThroughCache(
+      const served = await packObjectsThroughCache(
         deps,
         cache,
         { repoPath, args: parsed, key },
@@ -287,6 +287,13 @@ export async function runHookRequest(
         signal,
         follower,
       );
+      // What the RPC's log line carries.
+      deps.logger.info("pack-objects hook", {
+        relative_path: payload.repository?.relative_path ?? "",
+        cache_key: served.key,
+        bytes: String(served.served),
+        cache_hit: String(!served.created),
+      });
       return 0;
     }
   }
