@@ -9,7 +9,6 @@ import { Buffer } from "node:buffer";
 import type * as grpc from "@grpc/grpc-js";
 import type protobuf from "./protobuf.ts";
 import { frameInPlace, varintSize, writeVarint } from "./bulk_bytes.ts";
-import "./preframed.ts";
 import { type MethodInfo, serviceInfo } from "./services.ts";
 
 const definitions = new Map<string, grpc.ServiceDefinition>();

@@ -9,6 +9,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { giveBackLent } from "../proto/bulk_bytes.ts";
+import "./preframed.ts";
 import { authError, checkAuthorization } from "./auth.ts";
 import type { CallLimits } from "./call_limits.ts";
 import { runInCallScope } from "./call_scope.ts";

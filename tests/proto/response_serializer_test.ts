@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { grpcServiceDefinition } from "../../src/proto/mod.ts";
-import {
-  BulkBufferPool,
-  FRAME_HEADROOM,
-  giveBackLent,
-  isFramed,
-  isLent,
-} from "../../src/proto/bulk_bytes.ts";
-import { preframedResponsesInstalled } from "../../src/proto/preframed.ts";
 
 const uploadPack = grpcServiceDefinition("gitaly.SSHService").SSHUploadPack;
 
@@ -39,27 +31,4 @@ Deno.test("small, mixed and non-bytes responses take the general path", () => {
     exit_status: { value: number };
   };
   assert.equal(decoded.exit_status.value, 3);
-});
-
-Deno.test("a lent view is framed in place, gRPC prefix included, and grpc-js sends it as it is", () => {
-  assert.ok(preframedResponsesInstalled(), "grpc-js's serializeMessage moved: see preframed.ts");
-  const pool = new BulkBufferPool(200_000);
-  for (const length of [1, 127, 128, 16_384, 200_000]) {
-    const whole = pool.take();
-    const data = bytes(length, length);
-    whole.set(data, FRAME_HEADROOM);
-    const stdout = pool.lend(whole, length);
-    const frame = uploadPack.responseSerialize({ stdout });
-    assert.ok(isFramed(frame));
-    assert.equal(frame.buffer, whole.buffer, "framed in place, not copied");
-    assert.equal(frame[0], 0);
-    assert.equal(frame.readUInt32BE(1), frame.byteLength - 5);
-    const decoded = uploadPack.responseDeserialize(frame.subarray(5)) as { stdout: Uint8Array };
-    assert.deepEqual(Uint8Array.from(decoded.stdout), data);
-    // Not lent, the same bytes take the ordinary path (no prefix).
-    assert.ok(!isFramed(uploadPack.responseSerialize({ stdout: data })));
-    giveBackLent({ stdout });
-    assert.ok(!isLent(stdout));
-    assert.equal(pool.take(), whole, "given back for reuse");
-  }
 });

@@ -1,6 +1,6 @@
 /**
  * Teaches grpc-js's server to send pre-framed responses: a serializer
- * result made by `frameInPlace` (see `bulk_bytes.ts`) already carries
+ * result made by `frameInPlace` (see `src/proto/bulk_bytes.ts`) already carries
  * gRPC's 5-byte message prefix and is written as it is. grpc-js (1.14)
  * otherwise allocates a buffer of the message's size plus 5 for every
  * response and copies the message into it; for 128 KiB chunks of a pack
@@ -10,14 +10,15 @@
  *
  * grpc-js has no public hook for this: the method replaced is the
  * server call's own `serializeMessage`. It is installed once, when this
- * module loads, and {@link preframedResponsesInstalled} lets a test notice
+ * module loads (the adapter imports it, so every server binding our
+ * handlers has it; the client never loads it), and {@link preframedResponsesInstalled} lets a test notice
  * a grpc-js upgrade that moved it.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import { BaseServerInterceptingCall } from "@grpc/grpc-js/build/src/server-interceptors.js";
-import { isFramed } from "./bulk_bytes.ts";
+import { isFramed } from "../proto/bulk_bytes.ts";
 
 interface SerializingCall {
   handler: { serialize(value: unknown): Buffer };
