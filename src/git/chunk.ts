@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { type BulkBufferPool, FRAME_HEADROOM } from "../proto/bulk_bytes.ts";
 
 /** Default message size: 128 KiB, the largest raw chunk Gitaly sends. */
 export const DEFAULT_CHUNK_SIZE = 128 * 1024;
@@ -28,6 +29,13 @@ export interface ChunkOptions {
   readBufferSize?: number;
   /** Aborting cancels the source and makes the generator throw the reason. */
   signal?: AbortSignal;
+  /**
+   * Fill message buffers from this pool and yield views it lends (see
+   * `src/proto/bulk_bytes.ts`): no allocation per message, and the server
+   * frames them in place. The consumer must send each one as the only
+   * bytes field of a response and not keep it. Its size is the chunk size.
+   */
+  pool?: BulkBufferPool;
 }
 
 /**
@@ -40,13 +48,13 @@ export async function* chunkStream(
   source: ReadableStream<Uint8Array>,
   options: ChunkOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = options.pool?.size ?? options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError("chunkSize must be ≥ 1");
   const reader = openByteReader(source, options.readBufferSize ?? chunkSize);
   const signal = options.signal;
   const onAbort = () => reader.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
-  const message = new MessageBuffer(chunkSize);
+  const message = new MessageBuffer(chunkSize, options.pool);
   const deadline = new Deadline();
   let finished = false;
   try {
@@ -84,6 +92,7 @@ export async function* chunkStream(
     finished = true;
   } finally {
     deadline.clear();
+    message.discard();
     signal?.removeEventListener("abort", onAbort);
     if (!finished) await reader.cancel(signal?.reason).catch(() => {});
     reader.release();
@@ -101,13 +110,16 @@ export function* chunkBytes(
   }
 }
 
-/** Accumulates bytes for one outgoing message. */
+/** Accumulates bytes for one outgoing message, in a buffer of its own or one from a pool. */
 class MessageBuffer {
   #buffer: Uint8Array;
+  /** Where the data starts in `#buffer` (after the pool's headroom). */
+  readonly #start: number;
   filled = 0;
 
-  constructor(readonly size: number) {
-    this.#buffer = new Uint8Array(size);
+  constructor(readonly size: number, readonly pool?: BulkBufferPool) {
+    this.#buffer = pool ? pool.take() : new Uint8Array(size);
+    this.#start = pool ? FRAME_HEADROOM : 0;
   }
 
   get full(): boolean {
@@ -117,15 +129,25 @@ class MessageBuffer {
   /** Copies as much of `data[offset..]` as fits; returns the count. */
   fill(data: Uint8Array, offset: number): number {
     const count = Math.min(this.size - this.filled, data.byteLength - offset);
-    this.#buffer.set(data.subarray(offset, offset + count), this.filled);
+    this.#buffer.set(data.subarray(offset, offset + count), this.#start + this.filled);
     this.filled += count;
     return count;
+  }
+
+  /** Gives a pool's buffer back unused (the stream ended). */
+  discard(): void {
+    this.pool?.put(this.#buffer);
   }
 
   /** Hands out the accumulated bytes and starts a new message. */
   take(): Uint8Array {
     const filled = this.filled;
     this.filled = 0;
+    if (this.pool) {
+      const out = this.pool.lend(this.#buffer, filled);
+      this.#buffer = this.pool.take();
+      return out;
+    }
     if (filled * 2 < this.size) return this.#buffer.slice(0, filled);
     // Mostly full: give the buffer away rather than copy it.
     const out = this.#buffer.subarray(0, filled);

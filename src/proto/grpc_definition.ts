@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import type * as grpc from "@grpc/grpc-js";
 import type protobuf from "./protobuf.ts";
+import { frameInPlace, varintSize, writeVarint } from "./bulk_bytes.ts";
 import { type MethodInfo, serviceInfo } from "./services.ts";
 
 const definitions = new Map<string, grpc.ServiceDefinition>();
@@ -55,15 +56,16 @@ function serializer(type: protobuf.Type): (value: unknown) => Buffer {
 const BULK_BYTES = 4096;
 
 /**
- * The response serializer: like {@link serializer}, except that a message
- * holding nothing but one large bytes field (a chunk of git's stdout, a
- * blob's data) is encoded by hand into one reused buffer. grpc-js copies a
- * serialized response into its own frame buffer before `serialize` is
- * called again (and never compresses responses), so the reuse is safe on
- * the server side; it spares one allocation and one copy per chunk, which
- * is most of what a bulk response costs besides the socket. Client-side
- * request serializers must not do this: grpc-js may keep a serialized
- * request for a retry.
+ * The response serializer: like {@link serializer}, except for a message
+ * holding nothing but one bytes field (a chunk of git's stdout, a blob's
+ * data). A lent view (see `bulk_bytes.ts`) is framed in place, gRPC prefix
+ * included, for grpc-js to send as it is; another large one is encoded by
+ * hand into one reused buffer. grpc-js copies a serialized response into
+ * its own frame buffer before `serialize` is called again (and never
+ * compresses responses), so the reuse is safe on the server side; it spares
+ * one allocation and one copy per chunk, which is most of what a bulk
+ * response costs besides the socket. Client-side request serializers must
+ * not do this: grpc-js may keep a serialized request for a retry.
  */
 function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
   const general = serializer(type);
@@ -74,9 +76,12 @@ function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
   if (bytesFieldIds.size === 0) return general;
   let scratch = Buffer.allocUnsafe(0);
   return (value) => {
-    const bulk = singleBulkField(value, bytesFieldIds);
-    if (!bulk) return general(value);
-    const [id, bytes] = bulk;
+    const single = singleBytesField(value, bytesFieldIds);
+    if (!single) return general(value);
+    const [id, bytes] = single;
+    const frame = frameInPlace(bytes, id);
+    if (frame) return frame;
+    if (bytes.byteLength < BULK_BYTES) return general(value);
     const size = varintSize(id << 3) + varintSize(bytes.byteLength) + bytes.byteLength;
     if (scratch.byteLength < size) {
       scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.byteLength));
@@ -88,8 +93,8 @@ function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
   };
 }
 
-/** `[field id, bytes]` when `value` is a plain object whose only key is a large bytes field. */
-function singleBulkField(
+/** `[field id, bytes]` when `value` is a plain object whose only key is a non-empty bytes field. */
+function singleBytesField(
   value: unknown,
   bytesFieldIds: Map<string, number>,
 ): [number, Uint8Array] | undefined {
@@ -103,30 +108,12 @@ function singleBulkField(
     if (found) return undefined;
     const bytes = (value as Record<string, unknown>)[key];
     const id = bytesFieldIds.get(key);
-    if (id === undefined || !(bytes instanceof Uint8Array) || bytes.byteLength < BULK_BYTES) {
+    if (id === undefined || !(bytes instanceof Uint8Array) || bytes.byteLength === 0) {
       return undefined;
     }
     found = [id, bytes];
   }
   return found;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(target: Uint8Array, at: number, value: number): number {
-  while (value >= 0x80) {
-    target[at++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  target[at++] = value;
-  return at;
 }
 
 /** `Type.decode(buffer)`: bytes fields come back as views into the received buffer. */

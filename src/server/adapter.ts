@@ -8,6 +8,8 @@
  */
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
+import { giveBackLent } from "../proto/bulk_bytes.ts";
+import "./preframed.ts";
 import { authError, checkAuthorization } from "./auth.ts";
 import type { CallLimits } from "./call_limits.ts";
 import { runInCallScope } from "./call_scope.ts";
@@ -254,13 +256,19 @@ class CallRun {
     return response;
   }
 
-  /** Writes one message, waiting for `drain` when grpc-js buffers too much. */
+  /**
+   * Writes one message, waiting for `drain` when grpc-js buffers too much.
+   * Once grpc-js has written it, lent bulk buffers in it go back to their pool.
+   */
   #send(response: unknown): Promise<void> {
     this.#ctx.signal.throwIfAborted();
     this.#sent(response);
     let writable = true;
     this.#lastWrite = new Promise((resolve) => {
-      writable = this.call.write(response, () => resolve());
+      writable = this.call.write(response, () => {
+        giveBackLent(response);
+        resolve();
+      });
     });
     if (writable) return Promise.resolve();
     return new Promise((resolve, reject) => {

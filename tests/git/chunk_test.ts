@@ -1,4 +1,10 @@
 import { chunkBytes, chunkStream, DEFAULT_CHUNK_SIZE } from "../../src/git/chunk.ts";
+import {
+  BulkBufferPool,
+  FRAME_HEADROOM,
+  giveBackLent,
+  isLent,
+} from "../../src/proto/bulk_bytes.ts";
 import { assert, assertEquals, assertRejects } from "../helpers/assert.ts";
 import { bytesEqual, concat, patternBytes, testRunner, withTempDir } from "./helpers.ts";
 
@@ -119,4 +125,21 @@ Deno.test("chunkBytes splits a buffer into views", () => {
   assertEquals(pieces.map((p) => p.byteLength), [10, 10, 5]);
   assert(bytesEqual(concat(pieces), data));
   assertEquals([...chunkBytes(new Uint8Array(0))].length, 0);
+});
+
+Deno.test("with a pool, messages are lent views of reused buffers", async () => {
+  const pool = new BulkBufferPool(64 * 1024);
+  const data = patternBytes(1_000_003, 5);
+  const copies: Uint8Array[] = [];
+  const buffers = new Set<ArrayBufferLike>();
+  for await (const message of chunkStream(byteSource(data, 10_000), { pool })) {
+    assert(isLent(message) && message.byteLength <= pool.size);
+    assertEquals(message.byteOffset, FRAME_HEADROOM);
+    buffers.add(message.buffer);
+    copies.push(message.slice());
+    giveBackLent({ data: message }); // what the server does once a message is written
+    assert(!isLent(message));
+  }
+  assert(bytesEqual(concat(copies), data));
+  assert(copies.length > 10 && buffers.size <= 2, `${buffers.size} buffers for ${copies.length}`);
 });

@@ -5,16 +5,20 @@
  *
  * @module
  */
-import { chunkStream } from "../../git/chunk.ts";
+import { chunkStream, DEFAULT_CHUNK_SIZE } from "../../git/chunk.ts";
 import type { GitExit, GitRunner, GitSpawnOptions } from "../../git/command.ts";
 import { internal } from "../../server/errors.ts";
 import { enlargeStdoutPipe } from "../../git/pipe_size.ts";
+import { BulkBufferPool } from "../../proto/bulk_bytes.ts";
 
 /**
  * Pipe size for a streamed command's stdout: git may run this far ahead of
  * us (the default 64 KiB stalls it whenever the server waits for a CPU).
  */
 const STREAMED_PIPE_SIZE = 256 * 1024;
+
+/** Message buffers for {@link GitOutputSinks.stdoutLent}, shared by all calls. */
+const STDOUT_POOL = new BulkBufferPool(DEFAULT_CHUNK_SIZE);
 
 /** Receives one chunk of output; resolves once the next may be delivered. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
@@ -95,6 +99,13 @@ export interface GitOutputSinks {
    * allocation per message.
    */
   stdoutViews?: number;
+  /**
+   * Deliver stdout in views lent from a shared pool instead (see
+   * `src/proto/bulk_bytes.ts`), for sinks that send each chunk as the only
+   * bytes field of a gRPC response (`send({ stdout: chunk })`) and keep
+   * nothing: no allocation or copy per message on the way to the socket.
+   */
+  stdoutLent?: boolean;
 }
 
 /** How a streamed command ended, plus the bytes it sent to stdout. */
@@ -126,7 +137,8 @@ export async function runStreamed(
     if (sinks.stdoutViews) {
       stdoutBytes = await pumpViews(child.stdout, sinks.stdoutViews, sinks.stdout, spawn.signal);
     } else {
-      for await (const chunk of chunkStream(child.stdout, { signal: spawn.signal })) {
+      const pool = sinks.stdoutLent ? STDOUT_POOL : undefined;
+      for await (const chunk of chunkStream(child.stdout, { signal: spawn.signal, pool })) {
         stdoutBytes += chunk.byteLength;
         await sinks.stdout(chunk);
       }

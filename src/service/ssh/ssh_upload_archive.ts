@@ -26,6 +26,7 @@ export function sshUploadArchive(deps: ServiceDeps): Rpc<"gitaly.SSHService", "S
       }, {
         stdout: (chunk) => send({ stdout: chunk }),
         stderr: (chunk) => send({ stderr: chunk }),
+        stdoutLent: true,
       });
       if (exit.code === 0) {
         await send({ exit_status: { value: 0 } });

@@ -35,6 +35,7 @@ export function sshUploadPack(deps: ServiceDeps): Rpc<"gitaly.SSHService", "SSHU
       }, {
         stdout: (chunk) => send({ stdout: chunk }),
         stderr: (chunk) => send({ stderr: chunk }),
+        stdoutLent: true,
       });
       ctx.logFields["response_bytes"] = exit.stdoutBytes;
       if (exit.code === 0) return;
