@@ -22,6 +22,7 @@ import {
   type HooksPayload,
   pushOptionsFromEnv,
 } from "../service/hooks/payload.ts";
+import { referenceTransactionState, updateHookArgs } from "../service/hooks/hook_args.ts";
 import { PACK_OBJECTS_HOOK } from "../service/hooks/runtime.ts";
 import { processIO } from "./gitaly_ssh.ts";
 import { packObjectsHook } from "./pack_objects_hook.ts";
@@ -35,8 +36,6 @@ const HOOKS: Record<string, { bit: number; method: string }> = {
 
 /** The pack-objects hook (`uploadpack.packObjectsHook`), run with git's command line. */
 const PACK_OBJECTS = { bit: Hook.PackObjects, method: "PackObjectsHookWithSidechannel" };
-
-const STATES: Record<string, number> = { prepared: 0, committed: 1, aborted: 2 };
 
 /** Runs hook `args[0]` with git's arguments `args[1..]`; resolves to the exit code. */
 export async function hooksCommand(
@@ -102,10 +101,7 @@ async function callHook(
   };
   switch (name) {
     case "update": {
-      if (args.length !== 3) {
-        throw new Error(`update hook expects exactly three arguments, got ${JSON.stringify(args)}`);
-      }
-      const [ref, oldValue, newValue] = args;
+      const [ref, oldValue, newValue] = updateHookArgs(args);
       return await serverStreamHook(client, stdio, {
         ...base,
         ref: new TextEncoder().encode(ref),
@@ -113,18 +109,13 @@ async function callHook(
         new_value: newValue,
       }, io);
     }
-    case "reference-transaction": {
-      if (args.length !== 1) {
-        throw new Error(
-          `reference-transaction hook is missing required arguments, got ${JSON.stringify(args)}`,
-        );
-      }
-      const state = STATES[args[0]];
-      if (state === undefined) {
-        throw new Error(`reference-transaction hook has invalid state: ${JSON.stringify(args[0])}`);
-      }
-      return await runStdioCall(client, stdio, { ...base, state }, io);
-    }
+    case "reference-transaction":
+      return await runStdioCall(
+        client,
+        stdio,
+        { ...base, state: referenceTransactionState(args) },
+        io,
+      );
     default:
       return await runStdioCall(client, stdio, {
         ...base,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { statusCodeName } from "../proto/status.ts";
+import { describeStatus, oneLine, statusCodeName } from "../proto/status.ts";
 
 export { statusCodeName };
 
@@ -17,10 +17,7 @@ export function isCallError(error: unknown): error is { code: number; details: s
 
 /** One line describing `error`: Go's wording for call errors, the message otherwise. */
 export function describeError(error: unknown): string {
-  const text = isCallError(error)
-    ? `rpc error: code = ${statusCodeName(error.code)} desc = ${error.details}`
-    : error instanceof Error
-    ? error.message
-    : String(error);
-  return text.replace(/\s*\n\s*/g, " ").trim();
+  return isCallError(error)
+    ? describeStatus(error.code, error.details)
+    : oneLine(error instanceof Error ? error.message : String(error));
 }

@@ -30,3 +30,13 @@ const CODE_NAMES = [
 export function statusCodeName(code: number): string {
   return CODE_NAMES[code] ?? `Code(${code})`;
 }
+
+/** A status as Go's gRPC client prints it: `rpc error: code = <Name> desc = <message>`, one line. */
+export function describeStatus(code: number, message: string): string {
+  return oneLine(`rpc error: code = ${statusCodeName(code)} desc = ${message}`);
+}
+
+/** `text` on one line: line breaks and the blanks around them become one space. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

@@ -23,7 +23,7 @@
  */
 import { concatBytes } from "../../git/command.ts";
 import { encodePktLine, type PktLine, PktLineError, readPktLines } from "../../git/pktline.ts";
-import { statusCodeName } from "../../proto/status.ts";
+import { describeStatus, oneLine } from "../../proto/status.ts";
 import { Code, GrpcError } from "../../server/errors.ts";
 import { BAND_STDERR, BAND_STDOUT, SidebandWriter } from "../../sidechannel/sideband.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -42,10 +42,10 @@ import {
   pushOptionsFromEnv,
 } from "./payload.ts";
 import type { FileFollower } from "./pack_objects_cache.ts";
+import { referenceTransactionState, updateHookArgs } from "./hook_args.ts";
 import { referenceTransaction } from "./reference_transaction_hook.ts";
 import { PACK_OBJECTS_HOOK } from "./runtime.ts";
 import { hookChainFor, settleHook } from "./run_hook.ts";
-import { ReferenceTransactionHookRequest_State as State } from "../../proto/types.ts";
 
 /** The band of the exit status. */
 export const BAND_EXIT = 3;
@@ -66,12 +66,6 @@ const HOOK_BITS: Record<string, number> = {
   update: Hook.Update,
   "reference-transaction": Hook.ReferenceTransaction,
   [PACK_OBJECTS_HOOK]: Hook.PackObjects,
-};
-
-const STATES: Record<string, number> = {
-  prepared: State.PREPARED,
-  committed: State.COMMITTED,
-  aborted: State.ABORTED,
 };
 
 /** One hook's request: its arguments (the hook's name first) and environment. */
@@ -235,26 +229,15 @@ export async function runHookRequest(
       return await reportExit(output, await settleHook(() => chain[stage](call, changes)));
     }
     case "update": {
-      if (args.length !== 3) {
-        throw new Error(`update hook expects exactly three arguments, got ${JSON.stringify(args)}`);
-      }
+      const [ref, oldValue, newValue] = updateHookArgs(args);
       await drain(stdin);
-      const [ref, oldValue, newValue] = args;
       const exit = await settleHook(() => chain.update(call, ref, oldValue, newValue), {
         refusalsAsErrors: true,
       });
       return await reportExit(output, exit);
     }
     case "reference-transaction": {
-      if (args.length !== 1) {
-        throw new Error(
-          `reference-transaction hook is missing required arguments, got ${JSON.stringify(args)}`,
-        );
-      }
-      const state = Object.hasOwn(STATES, args[0]) ? STATES[args[0]] : undefined;
-      if (state === undefined) {
-        throw new Error(`reference-transaction hook has invalid state: ${JSON.stringify(args[0])}`);
-      }
+      const state = referenceTransactionState(args);
       const changes = await readAll(stdin);
       await referenceTransaction(deps, request.env, state, changes, signal);
       return 0;
@@ -320,12 +303,9 @@ function payloadOf(env: Record<string, string>): HooksPayload {
 
 /** A failure as the `hooks` subcommand prints it (a gRPC error as Go's client words it). */
 function describe(error: unknown): string {
-  const text = error instanceof GrpcError
-    ? `rpc error: code = ${statusCodeName(error.code)} desc = ${error.message}`
-    : error instanceof Error
-    ? error.message
-    : String(error);
-  return text.replace(/\s*\n\s*/g, " ").trim();
+  return error instanceof GrpcError
+    ? describeStatus(error.code, error.message)
+    : oneLine(error instanceof Error ? error.message : String(error));
 }
 
 /** Reads the arguments and environment, up to their flush packet. */
