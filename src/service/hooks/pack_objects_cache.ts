@@ -239,29 +239,19 @@ export class PackObjectsCache {
   async #read(entry: Entry, sink: ByteSink, signal: AbortSignal): Promise<number> {
     entry.readers++;
     let file: Deno.FsFile | undefined;
-    const aborted = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
     try {
       file = await Deno.open(entry.path, { read: true });
       const buffer = new Uint8Array(READ_SIZE);
       let offset = 0;
-      for (;;) {
-        signal.throwIfAborted();
-        if (offset < entry.size) {
-          const n = await file.read(buffer.subarray(0, Math.min(READ_SIZE, entry.size - offset)));
+      return await this.#watch(entry, signal, async (size) => {
+        while (offset < size) {
+          signal.throwIfAborted();
+          const n = await file!.read(buffer.subarray(0, Math.min(READ_SIZE, size - offset)));
           if (n === null) throw new Error("pack-objects cache: entry truncated");
           offset += n;
           await sink(buffer.subarray(0, n));
-          continue;
         }
-        if (entry.done) {
-          if (entry.error) throw entry.error;
-          return offset;
-        }
-        await Promise.race([entry.changed(), aborted]);
-      }
+      });
     } finally {
       file?.close();
       entry.readers--;
@@ -272,32 +262,45 @@ export class PackObjectsCache {
   /** Tells `follower` how `entry` grows; resolves with its final size. */
   async #follow(entry: Entry, follower: FileFollower, signal: AbortSignal): Promise<number> {
     entry.readers++;
-    const aborted = new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener("abort", () => resolve(), { once: true });
-    });
     try {
-      let told = -1;
-      for (;;) {
-        signal.throwIfAborted();
-        const size = entry.size;
-        if (size > told || (entry.done && told < 0)) {
-          told = size;
-          await follower.grown(entry.path, size);
-          continue;
-        }
-        if (entry.done) {
-          if (entry.error) throw entry.error;
-          return told;
-        }
-        await Promise.race([entry.changed(), aborted]);
-      }
+      return await this.#watch(entry, signal, (size) => follower.grown(entry.path, size));
     } finally {
       const release = () => {
         entry.readers--;
         this.#removeIfIdle(entry);
       };
       follower.released.then(release, release);
+    }
+  }
+
+  /**
+   * Calls `grown` with `entry`'s size whenever it has more than before
+   * (first with what it has) until its producer is done; resolves with the
+   * final size, or rejects with the producer's error or `signal`'s abort.
+   */
+  async #watch(
+    entry: Entry,
+    signal: AbortSignal,
+    grown: (size: number) => Promise<void>,
+  ): Promise<number> {
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    let seen = -1;
+    for (;;) {
+      signal.throwIfAborted();
+      const size = entry.size;
+      if (size > seen) {
+        seen = size;
+        await grown(size);
+        continue;
+      }
+      if (entry.done) {
+        if (entry.error) throw entry.error;
+        return seen;
+      }
+      await Promise.race([entry.changed(), aborted]);
     }
   }
 
