@@ -7,7 +7,9 @@
  * itself uses, and Gitaly's Go binary when `go` is available. With the
  * reference Gitaly installed, the same clones through Gitaly's Go
  * gitaly-ssh, with and without a sidechannel, against our server beside
- * the reference (ratio: the reference's time ÷ ours, target ≥ 1.0).
+ * the reference (ratio: the reference's time ÷ ours, target ≥ 1.0), with
+ * each server process's own CPU seconds per clone (the cloning git, not
+ * the server, takes most of the time).
  *
  * @module
  */
@@ -16,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { gitalySshEnv, ourGitalySsh, repoPayload } from "../helpers/gitaly_ssh.ts";
 import { cachedLargeRepo, copyRepo, gitOk } from "../helpers/gitrepo.ts";
 import { GO, goInstall } from "../helpers/go.ts";
-import { referenceAvailable, startReference } from "../helpers/reference.ts";
+import { processCpuSeconds, referenceAvailable, startReference } from "../helpers/reference.ts";
 import { startTestServer } from "../helpers/server.ts";
 
 /** Same key and options as tests/bench/transport.ts, so both share one cached repository. */
@@ -64,7 +66,7 @@ export async function gitalySshSection(): Promise<void> {
       console.log(row(c.name, `${seconds.toFixed(2)} s`, verdict));
     }
     const go = programs.find(([name]) => name.includes("(Go)"));
-    if (go) await beside(go[1], server.unixAddress, source);
+    if (go) await beside(go[1], { address: server.unixAddress, pid: server.process.pid }, source);
     console.log(`\n## gitaly-ssh: start-up, argument error exit (best of 5)\n`);
     for (const [name, program] of programs) {
       console.log(row(name, `${(await startupSeconds(program)).toFixed(3)} s`));
@@ -78,17 +80,28 @@ export async function gitalySshSection(): Promise<void> {
  * Gitaly's gitaly-ssh cloning from our server and from the reference, with
  * and without a sidechannel, interleaved; prints the table.
  */
-async function beside(program: string, ours: string, source: string): Promise<void> {
+async function beside(
+  program: string,
+  ours: { address: string; pid: number },
+  source: string,
+): Promise<void> {
   if (!await referenceAvailable()) return;
   const reference = await startReference();
   try {
     await copyRepo(source, join(reference.storagePath, "bench.git"));
+    const cpu = new Map<string, number>();
     const cases: CloneCase[] = [];
     for (const sidechannel of [false, true]) {
-      for (const [who, address] of [["ours", ours], ["reference", reference.address]]) {
+      for (const [who, target] of [["ours", ours], ["reference", reference]] as const) {
+        const name = `${who}${sidechannel ? ", sidechannel" : ""}`;
         cases.push({
-          name: `${who}${sidechannel ? ", sidechannel" : ""}`,
-          run: (dest) => sshClone(program, address, dest, sidechannel),
+          name,
+          run: async (dest) => {
+            const before = await processCpuSeconds(target.pid);
+            await sshClone(program, target.address, dest, sidechannel);
+            const used = (await processCpuSeconds(target.pid)) - before;
+            cpu.set(name, Math.min(cpu.get(name) ?? Infinity, used));
+          },
         });
       }
     }
@@ -96,15 +109,23 @@ async function beside(program: string, ours: string, source: string): Promise<vo
     console.log(
       `\n## git clone through Gitaly's gitaly-ssh, ours beside the reference (best of ${RUNS})\n`,
     );
-    console.log("| transport | ours s | reference s | ours speed / reference |");
-    console.log("|---|---:|---:|---:|");
+    console.log(
+      "| transport | ours s | reference s | ours speed / reference | ours server CPU s | reference server CPU s |",
+    );
+    console.log("|---|---:|---:|---:|---:|---:|");
     for (const suffix of ["", ", sidechannel"]) {
       const mine = best.get(`ours${suffix}`)!;
       const theirs = best.get(`reference${suffix}`)!;
       const name = suffix ? "SSHUploadPackWithSidechannel" : "SSHUploadPack";
-      console.log(
-        `| ${name} | ${mine.toFixed(2)} | ${theirs.toFixed(2)} | ${(theirs / mine).toFixed(2)} |`,
-      );
+      const cells = [
+        name,
+        mine.toFixed(2),
+        theirs.toFixed(2),
+        (theirs / mine).toFixed(2),
+        cpu.get(`ours${suffix}`)!.toFixed(2),
+        cpu.get(`reference${suffix}`)!.toFixed(2),
+      ];
+      console.log(`| ${cells.join(" | ")} |`);
     }
   } finally {
     await reference.stop();
