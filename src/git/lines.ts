@@ -15,6 +15,8 @@ export class RecordReader {
   #buffer = new Uint8Array(READ_SIZE);
   #start = 0;
   #end = 0;
+  /** Where {@link peekRecord} goes on looking for a delimiter. */
+  #scanned = 0;
   #eof = false;
 
   /** Locks `stream`: with a BYOB reader (no copies) when it is a byte stream. */
@@ -54,9 +56,35 @@ export class RecordReader {
     return this.#buffer.subarray(this.#start, Math.min(this.#end, this.#start + count));
   }
 
+  /**
+   * The next record (delimiter included; at the end of the stream the rest
+   * without one) as a view into the reader's buffer, without consuming it
+   * and without reading: undefined when no whole record is buffered yet
+   * (call {@link fill}), null at the end of the stream. The view is valid
+   * until the next read; {@link skip} consumes it.
+   */
+  peekRecord(delimiter = 0x0a): Uint8Array | null | undefined {
+    const buffer = this.#buffer;
+    const at = buffer.indexOf(delimiter, Math.max(this.#scanned, this.#start));
+    if (at >= 0 && at < this.#end) return buffer.subarray(this.#start, at + 1);
+    this.#scanned = this.#end;
+    if (!this.#eof) return undefined;
+    return this.#end > this.#start ? buffer.subarray(this.#start, this.#end) : null;
+  }
+
+  /** Consumes `count` buffered bytes (a record {@link peekRecord} returned). */
+  skip(count: number): void {
+    this.#start += count;
+  }
+
+  /** Reads more of the stream into the buffer; false at its end. */
+  fill(): Promise<boolean> {
+    return this.#fill();
+  }
+
   /** Reads and drops everything left. */
   async drain(): Promise<void> {
-    this.#start = this.#end = 0;
+    this.#start = this.#end = this.#scanned = 0;
     while (await this.#fill()) this.#start = this.#end = 0;
   }
 
@@ -76,6 +104,7 @@ export class RecordReader {
     if (this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
+      this.#scanned = Math.max(0, this.#scanned - this.#start);
       this.#start = 0;
     }
     if (this.#end === this.#buffer.byteLength) this.#grow(this.#end + 1);
