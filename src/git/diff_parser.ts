@@ -70,8 +70,6 @@ export class DiffParseError extends Error {
   }
 }
 
-const latin1 = new TextDecoder("latin1");
-
 /**
  * Parses the diffs of `stream`, yielding each file's record; the record
  * object is fresh for each file. Reads the stream to its end. `beforeRead`
@@ -86,13 +84,16 @@ export async function* parseDiffs(
 ): AsyncGenerator<ParsedDiff> {
   const limits = clampLimits(limitsIn);
   const reader = new RecordReader(stream);
-  /** The next line as a view (valid until the next read), null at the end. */
-  const peekLine = async (): Promise<Uint8Array | null> => {
+  /**
+   * Reads until a line is buffered: for when `reader.peekRecord()` has none
+   * (most lines are buffered already, and take no promise). Null at the end.
+   */
+  const readLine = async (): Promise<Uint8Array | null> => {
     while (true) {
-      const line = reader.peekRecord();
-      if (line !== undefined) return line;
       if (beforeRead) await beforeRead();
       await reader.fill();
+      const line = reader.peekRecord();
+      if (line !== undefined) return line;
     }
   };
   const zeroOid = "0".repeat(objectIdLength);
@@ -100,7 +101,7 @@ export async function* parseDiffs(
   // only when its turn comes, after the files before it).
   const raw: (ParsedDiff | DiffParseError)[] = [];
   while (true) {
-    const line = await peekLine();
+    const line = reader.peekRecord() ?? await readLine();
     if (line === null) break;
     reader.skip(line.byteLength);
     if (line[0] !== 0x3a /* : */) break; // the blank line before the patches
@@ -134,7 +135,7 @@ export async function* parseDiffs(
     filesProcessed++;
 
     if (nextPatchFromPath === null) {
-      const header = await peekLine();
+      const header = reader.peekRecord() ?? await readLine();
       if (header !== null) {
         const path = diffHeaderFromPath(header);
         if (path === undefined) throw new DiffParseError("diff header regexp mismatch");
@@ -151,7 +152,7 @@ export async function* parseDiffs(
     patch.clear();
     let lineCount = 0;
     while (true) {
-      const line = await peekLine();
+      const line = reader.peekRecord() ?? await readLine();
       if (line === null || startsWith(line, "diff --git")) break;
       reader.skip(line.byteLength);
       const first = line[0];
@@ -335,7 +336,7 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
     const from = at;
     while (at < end && isDigit(line[at])) at++;
     if (at === from || line[at++] !== 0x20) fail();
-    return parseInt(latin1.decode(line.subarray(from, at - 1)), 8);
+    return parseOctal(line, from, at - 1);
   };
   const oldMode = mode();
   const newMode = mode();
@@ -344,7 +345,7 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
     while (at < end && isHexDigit(line[at])) at++;
     const length = at - from;
     if ((length !== 40 && length !== 64) || line[at++] !== 0x20) fail();
-    return latin1.decode(line.subarray(from, at - 1));
+    return String.fromCharCode.apply(null, line.subarray(from, at - 1) as unknown as number[]);
   };
   const fromId = id();
   const toId = id();
@@ -375,6 +376,14 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
     fromPath,
     toPath,
   };
+}
+
+/** `parseInt(digits, 8)` of the decimal digits `line[from..to)`: stops at an 8 or 9. */
+function parseOctal(line: Uint8Array, from: number, to: number): number {
+  if (line[from] > 0x37) return NaN;
+  let value = 0;
+  for (let i = from; i < to && line[i] <= 0x37; i++) value = value * 8 + line[i] - 0x30;
+  return value;
 }
 
 /** A, C, D, M, R, T, U, X as bytes. */
