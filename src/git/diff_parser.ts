@@ -72,15 +72,16 @@ export class DiffParseError extends Error {
 
 /**
  * Parses the diffs of `stream`, yielding each file's record; the record
- * object is fresh for each file. Reads the stream to its end. `beforeRead`
- * (if given) runs whenever the parser is about to wait for more of git's
- * output: a consumer that batches what it sends flushes there.
+ * object is fresh for each file. Reads the stream to its end. `onWait`
+ * (if given) runs whenever the parser waits for git's output longer than
+ * until the next macrotask (output already in the pipe comes sooner): a
+ * consumer that batches what it sends flushes there.
  */
 export async function* parseDiffs(
   stream: ReadableStream<Uint8Array>,
   limitsIn: DiffLimits = {},
   objectIdLength = 40,
-  beforeRead?: () => Promise<void>,
+  onWait?: () => Promise<void>,
 ): AsyncGenerator<ParsedDiff> {
   const limits = clampLimits(limitsIn);
   const reader = new RecordReader(stream);
@@ -90,8 +91,12 @@ export async function* parseDiffs(
    */
   const readLine = async (): Promise<Uint8Array | null> => {
     while (true) {
-      if (beforeRead) await beforeRead();
-      await reader.fill();
+      const filled = reader.fill();
+      if (onWait) {
+        filled.catch(() => {}); // awaited below; must not count as unhandled meanwhile
+        if (await outlastsTick(filled)) await onWait();
+      }
+      await filled;
       const line = reader.peekRecord();
       if (line !== undefined) return line;
     }
@@ -209,6 +214,15 @@ export async function* parseDiffs(
     yield diff;
   }
   await reader.drain();
+}
+
+/** Whether `promise` is still pending at the next macrotask. */
+function outlastsTick(promise: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 0));
+  return Promise.race([promise.then(() => false, () => false), tick]).finally(() =>
+    clearTimeout(timer)
+  );
 }
 
 /** An empty patch or path, never written to. */

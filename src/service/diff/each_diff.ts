@@ -34,7 +34,7 @@ export async function validateLeftRight(deps: ServiceDeps, req: LeftRightRequest
  * Runs `command` (a `git diff` with `--raw`) and calls `each` for every
  * parsed file, with backpressure; a failed git is `FailedPrecondition`
  * with Go's wording of its exit, as in Gitaly. `flush` (if given) runs
- * whenever the parser is about to wait for git, and after the last file
+ * whenever the parser waits for git (see `parseDiffs`), and after the last file
  * (before any error is reported): a caller that batches its responses
  * sends what it holds there.
  */
