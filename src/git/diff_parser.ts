@@ -179,12 +179,12 @@ export async function* parseDiffs(
         linesProcessed++;
       }
     }
-    diff.patch = patch.take();
-
+    // The patch is copied out of the buffer only if it is kept.
+    let patchSize = patch.size;
     const prune = () => {
       linesProcessed -= lineCount;
-      bytesProcessed -= diff.patch.byteLength;
-      diff.patch = EMPTY;
+      bytesProcessed -= patchSize;
+      patchSize = 0;
     };
     const overSafeLimits = filesProcessed > limits.safeMaxFiles ||
       linesProcessed > limits.safeMaxLines || bytesProcessed > limits.safeMaxBytes;
@@ -193,7 +193,7 @@ export async function* parseDiffs(
       diff.collapsed = true;
     }
     if (limits.enforceLimits) {
-      if (diff.patch.byteLength >= maxPatchBytesFor(limits, diff.toPath)) {
+      if (patchSize >= maxPatchBytesFor(limits, diff.toPath)) {
         prune();
         diff.tooLarge = true;
       }
@@ -201,7 +201,7 @@ export async function* parseDiffs(
         bytesProcessed - limits.maxBytes >= 0 || filesProcessed - limits.maxFiles > 0;
       if (exceeded) {
         if (limits.collectAllPaths) {
-          diff.patch = EMPTY;
+          patchSize = 0;
           stopPatchCollection = true;
           diff.overflowMarker = true;
         } else {
@@ -211,6 +211,7 @@ export async function* parseDiffs(
         }
       }
     }
+    diff.patch = patchSize === 0 ? EMPTY : patch.take();
     yield diff;
   }
   await reader.drain();
