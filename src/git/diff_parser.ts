@@ -20,6 +20,10 @@ import { RecordReader, startsWith } from "./lines.ts";
 export interface ParsedDiff {
   fromId: string;
   toId: string;
+  /** `fromId` as ASCII bytes (for encoders that want bytes). */
+  readonly fromIdBytes: Uint8Array;
+  /** `toId` as ASCII bytes. */
+  readonly toIdBytes: Uint8Array;
   oldMode: number;
   newMode: number;
   fromPath: Uint8Array;
@@ -206,7 +210,9 @@ export async function* parseDiffs(
           diff.overflowMarker = true;
         } else {
           finished = true;
-          yield { ...emptyDiff(), overflowMarker: true };
+          const marker = emptyDiff();
+          marker.overflowMarker = true;
+          yield marker;
           break;
         }
       }
@@ -309,20 +315,50 @@ function maxPatchBytesFor(limits: Required<DiffLimits>, toPath: Uint8Array): num
 }
 
 function emptyDiff(): ParsedDiff {
-  return {
-    fromId: "",
-    toId: "",
-    oldMode: 0,
-    newMode: 0,
-    fromPath: EMPTY,
-    toPath: EMPTY,
-    status: "",
-    binary: false,
-    overflowMarker: false,
-    collapsed: false,
-    tooLarge: false,
-    patch: EMPTY,
-  };
+  return new FileDiff(EMPTY, EMPTY);
+}
+
+/**
+ * A {@link ParsedDiff} whose ids stay the bytes of git's output until
+ * someone asks for them as strings (CommitDiff never does).
+ */
+class FileDiff implements ParsedDiff {
+  #fromId: string | undefined;
+  #toId: string | undefined;
+  oldMode = 0;
+  newMode = 0;
+  fromPath: Uint8Array = EMPTY;
+  toPath: Uint8Array = EMPTY;
+  status = "";
+  binary = false;
+  overflowMarker = false;
+  collapsed = false;
+  tooLarge = false;
+  patch: Uint8Array = EMPTY;
+
+  constructor(public fromIdBytes: Uint8Array, public toIdBytes: Uint8Array) {}
+
+  get fromId(): string {
+    return this.#fromId ??= ascii(this.fromIdBytes);
+  }
+
+  set fromId(id: string) {
+    this.#fromId = id;
+    this.fromIdBytes = new TextEncoder().encode(id);
+  }
+
+  get toId(): string {
+    return this.#toId ??= ascii(this.toIdBytes);
+  }
+
+  set toId(id: string) {
+    this.#toId = id;
+    this.toIdBytes = new TextEncoder().encode(id);
+  }
+}
+
+function ascii(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
 function parseRawLineOrError(line: Uint8Array): ParsedDiff | DiffParseError {
@@ -355,12 +391,12 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
   };
   const oldMode = mode();
   const newMode = mode();
-  const id = (): string => {
+  const id = (): Uint8Array => {
     const from = at;
     while (at < end && isHexDigit(line[at])) at++;
     const length = at - from;
     if ((length !== 40 && length !== 64) || line[at++] !== 0x20) fail();
-    return String.fromCharCode.apply(null, line.subarray(from, at - 1) as unknown as number[]);
+    return line.slice(from, at - 1);
   };
   const fromId = id();
   const toId = id();
@@ -381,16 +417,13 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
     if (status === 0x43 /* C */ || status === 0x52 /* R */) toPath = second;
   }
   if (at !== end) fail();
-  return {
-    ...emptyDiff(),
-    oldMode,
-    newMode,
-    fromId,
-    toId,
-    status: String.fromCharCode(status),
-    fromPath,
-    toPath,
-  };
+  const diff = new FileDiff(fromId, toId);
+  diff.oldMode = oldMode;
+  diff.newMode = newMode;
+  diff.status = String.fromCharCode(status);
+  diff.fromPath = fromPath;
+  diff.toPath = toPath;
+  return diff;
 }
 
 /** `parseInt(digits, 8)` of the decimal digits `line[from..to)`: stops at an 8 or 9. */

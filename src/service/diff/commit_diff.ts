@@ -78,8 +78,8 @@ export function commitDiff(deps: ServiceDeps): Rpc<"gitaly.DiffService", "Commit
         if (offset === 0) {
           writer.bytes(1, diff.fromPath);
           writer.bytes(2, diff.toPath);
-          writer.string(3, diff.fromId);
-          writer.string(4, diff.toId);
+          writer.bytes(3, diff.fromIdBytes); // string fields; the ids are ASCII
+          writer.bytes(4, diff.toIdBytes);
           writer.int32(5, diff.oldMode);
           writer.int32(6, diff.newMode);
           writer.bool(7, diff.binary);
