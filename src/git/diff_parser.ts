@@ -373,9 +373,10 @@ function parseRawLineOrError(line: Uint8Array): ParsedDiff | DiffParseError {
 /**
  * Parses one `--raw` line (without `-z`), as Gitaly's
  * `^:(\d+) (\d+) ([[:xdigit:]]{40}|[[:xdigit:]]{64}) (…) ([ADTUXMRC]\d*)\t([^\t\n]*)(?:\t([^\t\n]*))?$`
- * does; the paths are copies.
+ * does; ids and paths are views of one copy of the line.
  */
-export function parseRawLine(line: Uint8Array): ParsedDiff {
+export function parseRawLine(view: Uint8Array): ParsedDiff {
+  const line = view.slice(); // ids and paths are views of this one copy
   let end = line.byteLength;
   if (end > 0 && line[end - 1] === 0x0a) end--;
   let at = 0;
@@ -396,7 +397,7 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
     while (at < end && isHexDigit(line[at])) at++;
     const length = at - from;
     if ((length !== 40 && length !== 64) || line[at++] !== 0x20) fail();
-    return line.slice(from, at - 1);
+    return line.subarray(from, at - 1);
   };
   const fromId = id();
   const toId = id();
@@ -407,7 +408,7 @@ export function parseRawLine(line: Uint8Array): ParsedDiff {
   const path = (): Uint8Array => {
     const from = at;
     while (at < end && line[at] !== 0x09 && line[at] !== 0x0a) at++;
-    return unescapePath(unquote(line.slice(from, at)));
+    return unescapePath(unquote(line.subarray(from, at)));
   };
   const fromPath = path();
   let toPath = fromPath;
