@@ -14,7 +14,7 @@
  * @module
  */
 import { concatBytes } from "./command.ts";
-import { RecordReader, startsWith } from "./lines.ts";
+import { RecordReader, startsWith, startsWithAt } from "./lines.ts";
 
 /** One changed file. */
 export interface ParsedDiff {
@@ -161,24 +161,33 @@ export async function* parseDiffs(
     patch.clear();
     let lineCount = 0;
     while (true) {
-      const line = reader.peekRecord() ?? await readLine();
-      if (line === null || startsWith(line, "diff --git")) break;
-      reader.skip(line.byteLength);
-      const first = line[0];
+      // Patch lines are looked at in the reader's buffer: no view per line.
+      let end = reader.peekRecordEnd();
+      if (end < 0) {
+        await readLine();
+        end = reader.peekRecordEnd();
+      }
+      const buffer = reader.bytes;
+      const at = reader.position;
+      if (end === at || startsWithAt(buffer, at, end, "diff --git")) break;
+      reader.skip(end - at);
+      const first = buffer[at];
+      const second = at + 1 < end ? buffer[at + 1] : -1;
       let counted = true;
-      if (first === 0x40 /* @ */ && line[1] === 0x40) counted = false;
+      if (first === 0x40 /* @ */ && second === 0x40) counted = false;
       else if (
-        (startsWith(line, "---") || startsWith(line, "+++")) && patch.size === 0
+        (startsWithAt(buffer, at, end, "---") || startsWithAt(buffer, at, end, "+++")) &&
+        patch.size === 0
       ) continue;
-      else if (first === 0x7e /* ~ */ && line[1] === 0x0a) {
+      else if (first === 0x7e /* ~ */ && second === 0x0a) {
         // a word diff's line break
-      } else if (startsWith(line, "Binary")) diff.binary = true;
+      } else if (startsWithAt(buffer, at, end, "Binary")) diff.binary = true;
       else if (first !== 0x2d && first !== 0x2b && first !== 0x20 && first !== 0x5c) {
         continue; // not - + space \: header (index, mode and rename lines), not patch
       }
-      if (!stopPatchCollection) patch.append(line);
+      if (!stopPatchCollection) patch.append(buffer, at, end);
       if (counted) {
-        bytesProcessed += line.byteLength;
+        bytesProcessed += end - at;
         lineCount++;
         linesProcessed++;
       }
@@ -244,8 +253,9 @@ class PatchBuffer {
     this.size = 0;
   }
 
-  append(line: Uint8Array): void {
-    const end = this.size + line.byteLength;
+  /** Appends `source[from..to)`. */
+  append(source: Uint8Array, from: number, to: number): void {
+    const end = this.size + to - from;
     if (end > this.#buffer.byteLength) {
       let length = this.#buffer.byteLength * 2;
       while (length < end) length *= 2;
@@ -253,7 +263,12 @@ class PatchBuffer {
       bigger.set(this.#buffer.subarray(0, this.size));
       this.#buffer = bigger;
     }
-    this.#buffer.set(line, this.size);
+    const target = this.#buffer;
+    if (to - from < 64) {
+      for (let i = from, j = this.size; i < to; i++, j++) target[j] = source[i];
+    } else {
+      target.set(source.subarray(from, to), this.size);
+    }
     this.size = end;
   }
 

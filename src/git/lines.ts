@@ -64,12 +64,31 @@ export class RecordReader {
    * until the next read; {@link skip} consumes it.
    */
   peekRecord(delimiter = 0x0a): Uint8Array | null | undefined {
-    const buffer = this.#buffer;
-    const at = buffer.indexOf(delimiter, Math.max(this.#scanned, this.#start));
-    if (at >= 0 && at < this.#end) return buffer.subarray(this.#start, at + 1);
+    const end = this.peekRecordEnd(delimiter);
+    if (end < 0) return undefined;
+    return end === this.#start ? null : this.#buffer.subarray(this.#start, end);
+  }
+
+  /**
+   * {@link peekRecord} without a view: where the next record ends in
+   * {@link bytes} (it starts at {@link position}); -1 when no whole record
+   * is buffered yet, {@link position} itself at the end of the stream.
+   */
+  peekRecordEnd(delimiter = 0x0a): number {
+    const at = this.#buffer.indexOf(delimiter, Math.max(this.#scanned, this.#start));
+    if (at >= 0 && at < this.#end) return at + 1;
     this.#scanned = this.#end;
-    if (!this.#eof) return undefined;
-    return this.#end > this.#start ? buffer.subarray(this.#start, this.#end) : null;
+    return this.#eof ? this.#end : -1;
+  }
+
+  /** The reader's buffer (replaced by reads: valid until the next {@link fill}). */
+  get bytes(): Uint8Array {
+    return this.#buffer;
+  }
+
+  /** Where the unconsumed bytes start in {@link bytes}. */
+  get position(): number {
+    return this.#start;
   }
 
   /** Consumes `count` buffered bytes (a record {@link peekRecord} returned). */
@@ -147,9 +166,14 @@ export class RecordReader {
 
 /** Whether `bytes` starts with the ASCII text `prefix`. */
 export function startsWith(bytes: Uint8Array, prefix: string): boolean {
-  if (bytes.byteLength < prefix.length) return false;
+  return startsWithAt(bytes, 0, bytes.byteLength, prefix);
+}
+
+/** Whether `bytes[from..to)` starts with the ASCII text `prefix`. */
+export function startsWithAt(bytes: Uint8Array, from: number, to: number, prefix: string): boolean {
+  if (to - from < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) {
-    if (bytes[i] !== prefix.charCodeAt(i)) return false;
+    if (bytes[from + i] !== prefix.charCodeAt(i)) return false;
   }
   return true;
 }
