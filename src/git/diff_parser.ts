@@ -14,12 +14,16 @@
  * @module
  */
 import { concatBytes } from "./command.ts";
-import { RecordReader, startsWith } from "./lines.ts";
+import { RecordReader, startsWith, startsWithAt } from "./lines.ts";
 
 /** One changed file. */
 export interface ParsedDiff {
   fromId: string;
   toId: string;
+  /** `fromId` as ASCII bytes (for encoders that want bytes). */
+  readonly fromIdBytes: Uint8Array;
+  /** `toId` as ASCII bytes. */
+  readonly toIdBytes: Uint8Array;
   oldMode: number;
   newMode: number;
   fromPath: Uint8Array;
@@ -70,28 +74,47 @@ export class DiffParseError extends Error {
   }
 }
 
-const RAW_LINE =
-  /^:(\d+) (\d+) ([0-9a-fA-F]{40}|[0-9a-fA-F]{64}) ([0-9a-fA-F]{40}|[0-9a-fA-F]{64}) ([ADTUXMRC]\d*)\t([^\t\n]*)(?:\t([^\t\n]*))?\n?$/;
-const DIFF_HEADER = /^diff --git "?a\/(.*?)"? "?b\/(.*?)"?\n?$/s;
-const latin1 = new TextDecoder("latin1");
-
 /**
  * Parses the diffs of `stream`, yielding each file's record; the record
- * object is fresh for each file. Reads the stream to its end.
+ * object is fresh for each file. Reads the stream to its end. `onWait`
+ * (if given) runs whenever the parser waits for git's output longer than
+ * until the next macrotask (output already in the pipe comes sooner): a
+ * consumer that batches what it sends flushes there.
  */
 export async function* parseDiffs(
   stream: ReadableStream<Uint8Array>,
   limitsIn: DiffLimits = {},
   objectIdLength = 40,
+  onWait?: () => Promise<void>,
 ): AsyncGenerator<ParsedDiff> {
   const limits = clampLimits(limitsIn);
   const reader = new RecordReader(stream);
+  /**
+   * Reads until a line is buffered: for when `reader.peekRecord()` has none
+   * (most lines are buffered already, and take no promise). Null at the end.
+   */
+  const readLine = async (): Promise<Uint8Array | null> => {
+    while (true) {
+      const filled = reader.fill();
+      if (onWait) {
+        filled.catch(() => {}); // awaited below; must not count as unhandled meanwhile
+        if (await outlastsTick(filled)) await onWait();
+      }
+      await filled;
+      const line = reader.peekRecord();
+      if (line !== undefined) return line;
+    }
+  };
   const zeroOid = "0".repeat(objectIdLength);
-  const raw: Uint8Array[] = [];
+  // The raw lines, parsed as they come (a line that does not parse fails
+  // only when its turn comes, after the files before it).
+  const raw: (ParsedDiff | DiffParseError)[] = [];
   while (true) {
-    const line = await reader.next();
-    if (line === null || line[0] !== 0x3a /* : */) break; // the blank line before the patches
-    raw.push(line);
+    const line = reader.peekRecord() ?? await readLine();
+    if (line === null) break;
+    reader.skip(line.byteLength);
+    if (line[0] !== 0x3a /* : */) break; // the blank line before the patches
+    raw.push(parseRawLineOrError(line));
   }
   let filesProcessed = 0;
   let linesProcessed = 0;
@@ -99,14 +122,21 @@ export async function* parseDiffs(
   let finished = false;
   let stopPatchCollection = false;
   let nextPatchFromPath: Uint8Array | null = null;
+  const patch = new PatchBuffer();
 
-  while (!finished && raw.length > 0) {
-    const diff = parseRawLine(raw.shift()!);
+  for (let index = 0; !finished && index < raw.length; index++) {
+    const parsed = raw[index];
+    if (parsed instanceof DiffParseError) throw parsed;
+    const diff = parsed;
     if (diff.status === "T") {
       // Shown as a deletion, then an addition.
       const addition = `:000000 ${diff.newMode.toString(8)} ${zeroOid} ${diff.toId} A\t`;
-      raw.unshift(
-        concatBytes([new TextEncoder().encode(addition), quotePathForRaw(diff.fromPath)]),
+      raw.splice(
+        index + 1,
+        0,
+        parseRawLineOrError(
+          concatBytes([new TextEncoder().encode(addition), quotePathForRaw(diff.fromPath)]),
+        ),
       );
       diff.newMode = 0;
       diff.toId = zeroOid;
@@ -114,11 +144,12 @@ export async function* parseDiffs(
     filesProcessed++;
 
     if (nextPatchFromPath === null) {
-      const header = await reader.next();
+      const header = reader.peekRecord() ?? await readLine();
       if (header !== null) {
-        const match = DIFF_HEADER.exec(latin1.decode(header));
-        if (!match) throw new DiffParseError("diff header regexp mismatch");
-        nextPatchFromPath = unescapePath(latin1Bytes(match[1]));
+        const path = diffHeaderFromPath(header);
+        if (path === undefined) throw new DiffParseError("diff header regexp mismatch");
+        nextPatchFromPath = unescapePath(path.slice());
+        reader.skip(header.byteLength);
       }
     }
     if (nextPatchFromPath === null || !bytesEqual(nextPatchFromPath, diff.fromPath)) {
@@ -127,43 +158,46 @@ export async function* parseDiffs(
     }
     nextPatchFromPath = null;
 
-    const patch: Uint8Array[] = [];
-    let patchSize = 0;
+    patch.clear();
     let lineCount = 0;
-    const keep = (line: Uint8Array, countIt: boolean) => {
-      if (!stopPatchCollection) {
-        patch.push(line);
-        patchSize += line.byteLength;
+    while (true) {
+      // Patch lines are looked at in the reader's buffer: no view per line.
+      let end = reader.peekRecordEnd();
+      if (end < 0) {
+        await readLine();
+        end = reader.peekRecordEnd();
       }
-      if (countIt) {
-        bytesProcessed += line.byteLength;
+      const buffer = reader.bytes;
+      const at = reader.position;
+      if (end === at || startsWithAt(buffer, at, end, "diff --git")) break;
+      reader.skip(end - at);
+      const first = buffer[at];
+      const second = at + 1 < end ? buffer[at + 1] : -1;
+      let counted = true;
+      if (first === 0x40 /* @ */ && second === 0x40) counted = false;
+      else if (
+        (startsWithAt(buffer, at, end, "---") || startsWithAt(buffer, at, end, "+++")) &&
+        patch.size === 0
+      ) continue;
+      else if (first === 0x7e /* ~ */ && second === 0x0a) {
+        // a word diff's line break
+      } else if (startsWithAt(buffer, at, end, "Binary")) diff.binary = true;
+      else if (first !== 0x2d && first !== 0x2b && first !== 0x20 && first !== 0x5c) {
+        continue; // not - + space \: header (index, mode and rename lines), not patch
+      }
+      if (!stopPatchCollection) patch.append(buffer, at, end);
+      if (counted) {
+        bytesProcessed += end - at;
         lineCount++;
         linesProcessed++;
       }
-    };
-    while (true) {
-      const head = await reader.peek(10);
-      if (head.byteLength === 0) break;
-      if (startsWith(head, "diff --git")) break;
-      const line = (await reader.next())!;
-      if (startsWith(line, "@@")) keep(line, false);
-      else if ((startsWith(line, "---") || startsWith(line, "+++")) && patchSize === 0) continue;
-      else if (startsWith(line, "~\n")) keep(line, true);
-      else if (startsWith(line, "Binary")) {
-        diff.binary = true;
-        keep(line, true);
-      } else if (
-        line[0] === 0x2d || line[0] === 0x2b || line[0] === 0x20 ||
-        line[0] === 0x5c /* - + space \ */
-      ) keep(line, true);
-      // Anything else (index, mode and rename lines) is header, not patch.
     }
-    diff.patch = concatBytes(patch);
-
+    // The patch is copied out of the buffer only if it is kept.
+    let patchSize = patch.size;
     const prune = () => {
       linesProcessed -= lineCount;
-      bytesProcessed -= diff.patch.byteLength;
-      diff.patch = new Uint8Array(0);
+      bytesProcessed -= patchSize;
+      patchSize = 0;
     };
     const overSafeLimits = filesProcessed > limits.safeMaxFiles ||
       linesProcessed > limits.safeMaxLines || bytesProcessed > limits.safeMaxBytes;
@@ -172,7 +206,7 @@ export async function* parseDiffs(
       diff.collapsed = true;
     }
     if (limits.enforceLimits) {
-      if (diff.patch.byteLength >= maxPatchBytesFor(limits, diff.toPath)) {
+      if (patchSize >= maxPatchBytesFor(limits, diff.toPath)) {
         prune();
         diff.tooLarge = true;
       }
@@ -180,19 +214,90 @@ export async function* parseDiffs(
         bytesProcessed - limits.maxBytes >= 0 || filesProcessed - limits.maxFiles > 0;
       if (exceeded) {
         if (limits.collectAllPaths) {
-          diff.patch = new Uint8Array(0);
+          patchSize = 0;
           stopPatchCollection = true;
           diff.overflowMarker = true;
         } else {
           finished = true;
-          yield { ...emptyDiff(), overflowMarker: true };
+          const marker = emptyDiff();
+          marker.overflowMarker = true;
+          yield marker;
           break;
         }
       }
     }
+    diff.patch = patchSize === 0 ? EMPTY : patch.take();
     yield diff;
   }
   await reader.drain();
+}
+
+/** Whether `promise` is still pending at the next macrotask. */
+function outlastsTick(promise: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 0));
+  return Promise.race([promise.then(() => false, () => false), tick]).finally(() =>
+    clearTimeout(timer)
+  );
+}
+
+/** An empty patch or path, never written to. */
+const EMPTY = new Uint8Array(0);
+
+/** One file's patch, gathered from line views into one reused buffer. */
+class PatchBuffer {
+  #buffer = new Uint8Array(16 * 1024);
+  size = 0;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** Appends `source[from..to)`. */
+  append(source: Uint8Array, from: number, to: number): void {
+    const end = this.size + to - from;
+    if (end > this.#buffer.byteLength) {
+      let length = this.#buffer.byteLength * 2;
+      while (length < end) length *= 2;
+      const bigger = new Uint8Array(length);
+      bigger.set(this.#buffer.subarray(0, this.size));
+      this.#buffer = bigger;
+    }
+    const target = this.#buffer;
+    if (to - from < 64) {
+      for (let i = from, j = this.size; i < to; i++, j++) target[j] = source[i];
+    } else {
+      target.set(source.subarray(from, to), this.size);
+    }
+    this.size = end;
+  }
+
+  /** A copy of the patch (the caller owns it). */
+  take(): Uint8Array {
+    return this.size === 0 ? EMPTY : this.#buffer.slice(0, this.size);
+  }
+}
+
+/**
+ * The `a/` path of a `diff --git a/… b/…` line (still escaped, as a view
+ * into `line`), or undefined when the line is not one. The path ends at
+ * the first space (or quote and space) that `b/` (or `"b/`) follows, as
+ * the lazy match of Gitaly's `^diff --git "?a/(.*?)"? "?b/(.*?)"?$` does.
+ */
+function diffHeaderFromPath(line: Uint8Array): Uint8Array | undefined {
+  if (!startsWith(line, "diff --git ")) return undefined;
+  let at = 11;
+  if (line[at] === 0x22) at++;
+  if (line[at] !== 0x61 /* a */ || line[at + 1] !== 0x2f /* / */) return undefined;
+  const start = at + 2;
+  const bAt = (i: number) =>
+    (line[i] === 0x62 && line[i + 1] === 0x2f) ||
+    (line[i] === 0x22 && line[i + 1] === 0x62 && line[i + 2] === 0x2f);
+  for (let p = start; p < line.byteLength; p++) {
+    if (line[p] === 0x22 && line[p + 1] === 0x20 && bAt(p + 2)) return line.subarray(start, p);
+    if (line[p] === 0x20 && bAt(p + 1)) return line.subarray(start, p);
+  }
+  return undefined;
 }
 
 function clampLimits(limits: DiffLimits): Required<DiffLimits> {
@@ -225,40 +330,131 @@ function maxPatchBytesFor(limits: Required<DiffLimits>, toPath: Uint8Array): num
 }
 
 function emptyDiff(): ParsedDiff {
-  return {
-    fromId: "",
-    toId: "",
-    oldMode: 0,
-    newMode: 0,
-    fromPath: new Uint8Array(0),
-    toPath: new Uint8Array(0),
-    status: "",
-    binary: false,
-    overflowMarker: false,
-    collapsed: false,
-    tooLarge: false,
-    patch: new Uint8Array(0),
-  };
+  return new FileDiff(EMPTY, EMPTY);
 }
 
-/** Parses one `--raw` line (without `-z`). */
-export function parseRawLine(line: Uint8Array): ParsedDiff {
-  const match = RAW_LINE.exec(latin1.decode(line));
-  if (!match) throw new DiffParseError("raw line regexp mismatch");
-  const fromPath = unescapePath(unquote(latin1Bytes(match[6])));
-  const status = match[5][0];
-  return {
-    ...emptyDiff(),
-    oldMode: parseInt(match[1], 8),
-    newMode: parseInt(match[2], 8),
-    fromId: match[3],
-    toId: match[4],
-    status,
-    fromPath,
-    toPath: (status === "C" || status === "R") && match[7] !== undefined
-      ? unescapePath(unquote(latin1Bytes(match[7])))
-      : fromPath,
+/**
+ * A {@link ParsedDiff} whose ids stay the bytes of git's output until
+ * someone asks for them as strings (CommitDiff never does).
+ */
+class FileDiff implements ParsedDiff {
+  #fromId: string | undefined;
+  #toId: string | undefined;
+  oldMode = 0;
+  newMode = 0;
+  fromPath: Uint8Array = EMPTY;
+  toPath: Uint8Array = EMPTY;
+  status = "";
+  binary = false;
+  overflowMarker = false;
+  collapsed = false;
+  tooLarge = false;
+  patch: Uint8Array = EMPTY;
+
+  constructor(public fromIdBytes: Uint8Array, public toIdBytes: Uint8Array) {}
+
+  get fromId(): string {
+    return this.#fromId ??= ascii(this.fromIdBytes);
+  }
+
+  set fromId(id: string) {
+    this.#fromId = id;
+    this.fromIdBytes = new TextEncoder().encode(id);
+  }
+
+  get toId(): string {
+    return this.#toId ??= ascii(this.toIdBytes);
+  }
+
+  set toId(id: string) {
+    this.#toId = id;
+    this.toIdBytes = new TextEncoder().encode(id);
+  }
+}
+
+function ascii(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+function parseRawLineOrError(line: Uint8Array): ParsedDiff | DiffParseError {
+  try {
+    return parseRawLine(line);
+  } catch (error) {
+    if (error instanceof DiffParseError) return error;
+    throw error;
+  }
+}
+
+/**
+ * Parses one `--raw` line (without `-z`), as Gitaly's
+ * `^:(\d+) (\d+) ([[:xdigit:]]{40}|[[:xdigit:]]{64}) (…) ([ADTUXMRC]\d*)\t([^\t\n]*)(?:\t([^\t\n]*))?$`
+ * does; ids and paths are views of one copy of the line.
+ */
+export function parseRawLine(view: Uint8Array): ParsedDiff {
+  const line = view.slice(); // ids and paths are views of this one copy
+  let end = line.byteLength;
+  if (end > 0 && line[end - 1] === 0x0a) end--;
+  let at = 0;
+  const fail = (): never => {
+    throw new DiffParseError("raw line regexp mismatch");
   };
+  if (line[at++] !== 0x3a) fail();
+  const mode = (): number => {
+    const from = at;
+    while (at < end && isDigit(line[at])) at++;
+    if (at === from || line[at++] !== 0x20) fail();
+    return parseOctal(line, from, at - 1);
+  };
+  const oldMode = mode();
+  const newMode = mode();
+  const id = (): Uint8Array => {
+    const from = at;
+    while (at < end && isHexDigit(line[at])) at++;
+    const length = at - from;
+    if ((length !== 40 && length !== 64) || line[at++] !== 0x20) fail();
+    return line.subarray(from, at - 1);
+  };
+  const fromId = id();
+  const toId = id();
+  const status = line[at++];
+  if (!STATUS_LETTERS.includes(status)) fail();
+  while (at < end && isDigit(line[at])) at++;
+  if (line[at++] !== 0x09) fail();
+  const path = (): Uint8Array => {
+    const from = at;
+    while (at < end && line[at] !== 0x09 && line[at] !== 0x0a) at++;
+    return unescapePath(unquote(line.subarray(from, at)));
+  };
+  const fromPath = path();
+  let toPath = fromPath;
+  if (at < end) {
+    if (line[at++] !== 0x09) fail();
+    const second = path();
+    if (status === 0x43 /* C */ || status === 0x52 /* R */) toPath = second;
+  }
+  if (at !== end) fail();
+  const diff = new FileDiff(fromId, toId);
+  diff.oldMode = oldMode;
+  diff.newMode = newMode;
+  diff.status = String.fromCharCode(status);
+  diff.fromPath = fromPath;
+  diff.toPath = toPath;
+  return diff;
+}
+
+/** `parseInt(digits, 8)` of the decimal digits `line[from..to)`: stops at an 8 or 9. */
+function parseOctal(line: Uint8Array, from: number, to: number): number {
+  if (line[from] > 0x37) return NaN;
+  let value = 0;
+  for (let i = from; i < to && line[i] <= 0x37; i++) value = value * 8 + line[i] - 0x30;
+  return value;
+}
+
+/** A, C, D, M, R, T, U, X as bytes. */
+const STATUS_LETTERS = [0x41, 0x43, 0x44, 0x4d, 0x52, 0x54, 0x55, 0x58];
+
+function isHexDigit(b: number): boolean {
+  return isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
 }
 
 /** Strips the double quotes git puts around a path with special characters. */
@@ -323,12 +519,6 @@ function quotePathForRaw(path: Uint8Array): Uint8Array {
 
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
-}
-
-function latin1Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -15,6 +15,8 @@ export class RecordReader {
   #buffer = new Uint8Array(READ_SIZE);
   #start = 0;
   #end = 0;
+  /** Where {@link peekRecord} goes on looking for a delimiter. */
+  #scanned = 0;
   #eof = false;
 
   /** Locks `stream`: with a BYOB reader (no copies) when it is a byte stream. */
@@ -54,9 +56,54 @@ export class RecordReader {
     return this.#buffer.subarray(this.#start, Math.min(this.#end, this.#start + count));
   }
 
+  /**
+   * The next record (delimiter included; at the end of the stream the rest
+   * without one) as a view into the reader's buffer, without consuming it
+   * and without reading: undefined when no whole record is buffered yet
+   * (call {@link fill}), null at the end of the stream. The view is valid
+   * until the next read; {@link skip} consumes it.
+   */
+  peekRecord(delimiter = 0x0a): Uint8Array | null | undefined {
+    const end = this.peekRecordEnd(delimiter);
+    if (end < 0) return undefined;
+    return end === this.#start ? null : this.#buffer.subarray(this.#start, end);
+  }
+
+  /**
+   * {@link peekRecord} without a view: where the next record ends in
+   * {@link bytes} (it starts at {@link position}); -1 when no whole record
+   * is buffered yet, {@link position} itself at the end of the stream.
+   */
+  peekRecordEnd(delimiter = 0x0a): number {
+    const at = this.#buffer.indexOf(delimiter, Math.max(this.#scanned, this.#start));
+    if (at >= 0 && at < this.#end) return at + 1;
+    this.#scanned = this.#end;
+    return this.#eof ? this.#end : -1;
+  }
+
+  /** The reader's buffer (replaced by reads: valid until the next {@link fill}). */
+  get bytes(): Uint8Array {
+    return this.#buffer;
+  }
+
+  /** Where the unconsumed bytes start in {@link bytes}. */
+  get position(): number {
+    return this.#start;
+  }
+
+  /** Consumes `count` buffered bytes (a record {@link peekRecord} returned). */
+  skip(count: number): void {
+    this.#start += count;
+  }
+
+  /** Reads more of the stream into the buffer; false at its end. */
+  fill(): Promise<boolean> {
+    return this.#fill();
+  }
+
   /** Reads and drops everything left. */
   async drain(): Promise<void> {
-    this.#start = this.#end = 0;
+    this.#start = this.#end = this.#scanned = 0;
     while (await this.#fill()) this.#start = this.#end = 0;
   }
 
@@ -76,6 +123,7 @@ export class RecordReader {
     if (this.#start > 0) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
+      this.#scanned = Math.max(0, this.#scanned - this.#start);
       this.#start = 0;
     }
     if (this.#end === this.#buffer.byteLength) this.#grow(this.#end + 1);
@@ -118,9 +166,14 @@ export class RecordReader {
 
 /** Whether `bytes` starts with the ASCII text `prefix`. */
 export function startsWith(bytes: Uint8Array, prefix: string): boolean {
-  if (bytes.byteLength < prefix.length) return false;
+  return startsWithAt(bytes, 0, bytes.byteLength, prefix);
+}
+
+/** Whether `bytes[from..to)` starts with the ASCII text `prefix`. */
+export function startsWithAt(bytes: Uint8Array, from: number, to: number, prefix: string): boolean {
+  if (to - from < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) {
-    if (bytes[i] !== prefix.charCodeAt(i)) return false;
+    if (bytes[from + i] !== prefix.charCodeAt(i)) return false;
   }
   return true;
 }

@@ -26,6 +26,7 @@ import { makeStorageTempDir } from "../shared/storage.ts";
 import {
   attributesKey,
   type CachedFile,
+  type LanguageCache,
   loadLanguageCache,
   saveLanguageCache,
 } from "./language_cache.ts";
@@ -159,8 +160,7 @@ async function languageStats(
   const cache = await loadLanguageCache(repoPath);
   if (cache?.commitId === commitId) {
     // The same commit: only info/attributes may have changed since.
-    const files = Object.entries(cache.files).filter(([name]) => isAttributesFile(name));
-    const key = await attributesKey(repoPath, files.map(([name, [oid]]) => ({ name, oid })));
+    const key = await attributesKey(repoPath, cachedAttributeFiles(cache));
     if (key === cache.attributesKey) return new Map(Object.entries(cache.totals));
   }
   const blobs = await listBlobs(deps, repoPath, commitId, signal);
@@ -192,6 +192,19 @@ async function languageStats(
     totals: Object.fromEntries(stats),
   });
   return stats;
+}
+
+/** The `.gitattributes` files a cache knows of, found once per parsed cache. */
+const attributeFilesOfCache = new WeakMap<LanguageCache, { name: string; oid: string }[]>();
+
+function cachedAttributeFiles(cache: LanguageCache): { name: string; oid: string }[] {
+  let files = attributeFilesOfCache.get(cache);
+  if (!files) {
+    files = Object.entries(cache.files).filter(([name]) => isAttributesFile(name))
+      .map(([name, [oid]]) => ({ name, oid }));
+    attributeFilesOfCache.set(cache, files);
+  }
+  return files;
 }
 
 function isAttributesFile(name: string): boolean {

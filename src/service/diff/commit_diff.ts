@@ -11,6 +11,7 @@ import {
   CommitDiffRequest_DiffMode,
   CommitDiffRequest_WhitespaceChanges,
 } from "../../proto/types.ts";
+import { ResponseWriter } from "../../proto/encoded_responses.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
@@ -18,6 +19,9 @@ import { eachDiff, validateLeftRight } from "./each_diff.ts";
 
 /** Patches larger than this are split over several messages. */
 export const MSG_SIZE_THRESHOLD = 5 * 1024;
+
+/** Encoded responses are sent once this many bytes are waiting (or git makes us wait). */
+const BATCH_BYTES = 32 * 1024;
 
 /** Builds the handler. */
 export function commitDiff(deps: ServiceDeps): Rpc<"gitaly.DiffService", "CommitDiff"> {
@@ -62,32 +66,35 @@ export function commitDiff(deps: ServiceDeps): Rpc<"gitaly.DiffService", "Commit
       safeMaxLines: req.safe_max_lines,
       safeMaxBytes: req.safe_max_bytes,
     };
-    await eachDiff(deps, repoPath, command, limits, ctx.signal, async (diff) => {
-      const header = {
-        from_path: diff.fromPath,
-        to_path: diff.toPath,
-        from_id: diff.fromId,
-        to_id: diff.toId,
-        old_mode: diff.oldMode,
-        new_mode: diff.newMode,
-        binary: diff.binary,
-        overflow_marker: diff.overflowMarker,
-        collapsed: diff.collapsed,
-        too_large: diff.tooLarge,
-      };
+    // Thousands of small messages: encoded by hand, sent several to a write.
+    const writer = new ResponseWriter();
+    const flush = () => writer.count > 0 ? send(writer.take()) : Promise.resolve();
+    await eachDiff(deps, repoPath, command, limits, ctx.signal, (diff) => {
       const patch = diff.patch;
-      if (patch.byteLength <= MSG_SIZE_THRESHOLD) {
-        await send({ ...header, raw_patch_data: patch, end_of_patch: true });
-        return;
-      }
-      for (let offset = 0; offset < patch.byteLength; offset += MSG_SIZE_THRESHOLD) {
+      let offset = 0;
+      do {
         const end = Math.min(offset + MSG_SIZE_THRESHOLD, patch.byteLength);
-        const piece = {
-          raw_patch_data: patch.subarray(offset, end),
-          end_of_patch: end === patch.byteLength,
-        };
-        await send(offset === 0 ? { ...header, ...piece } : piece);
-      }
-    });
+        writer.begin();
+        if (offset === 0) {
+          writer.bytes(1, diff.fromPath);
+          writer.bytes(2, diff.toPath);
+          writer.bytes(3, diff.fromIdBytes); // string fields; the ids are ASCII
+          writer.bytes(4, diff.toIdBytes);
+          writer.int32(5, diff.oldMode);
+          writer.int32(6, diff.newMode);
+          writer.bool(7, diff.binary);
+        }
+        writer.bytes(9, patch.subarray(offset, end));
+        writer.bool(10, end === patch.byteLength);
+        if (offset === 0) {
+          writer.bool(11, diff.overflowMarker);
+          writer.bool(12, diff.collapsed);
+          writer.bool(13, diff.tooLarge);
+        }
+        writer.end();
+        offset = end;
+      } while (offset < patch.byteLength);
+      return writer.size >= BATCH_BYTES ? flush() : Promise.resolve();
+    }, flush);
   });
 }

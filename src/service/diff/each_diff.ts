@@ -33,7 +33,10 @@ export async function validateLeftRight(deps: ServiceDeps, req: LeftRightRequest
 /**
  * Runs `command` (a `git diff` with `--raw`) and calls `each` for every
  * parsed file, with backpressure; a failed git is `FailedPrecondition`
- * with Go's wording of its exit, as in Gitaly.
+ * with Go's wording of its exit, as in Gitaly. `flush` (if given) runs
+ * whenever the parser waits for git (see `parseDiffs`), and after the last file
+ * (before any error is reported): a caller that batches its responses
+ * sends what it holds there.
  */
 export async function eachDiff(
   deps: ServiceDeps,
@@ -42,6 +45,7 @@ export async function eachDiff(
   limits: DiffLimits,
   signal: AbortSignal,
   each: (diff: ParsedDiff) => Promise<void>,
+  flush?: () => Promise<void>,
 ): Promise<void> {
   const hash = await readObjectFormat(repoPath);
   const git = await deps.git.start({
@@ -51,11 +55,15 @@ export async function eachDiff(
     signal,
   });
   try {
-    for await (const diff of parseDiffs(git.stdout, limits, hash.hexLength)) await each(diff);
+    for await (const diff of parseDiffs(git.stdout, limits, hash.hexLength, flush)) {
+      await each(diff);
+    }
+    await flush?.();
   } catch (error) {
     git.kill();
     await git.wait();
     signal.throwIfAborted();
+    if (flush && !(error instanceof GrpcError)) await flush();
     throw wrapError("parse failure", error);
   }
   const exit = await git.wait();
