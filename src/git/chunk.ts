@@ -192,10 +192,11 @@ function openByteReader(source: ReadableStream<Uint8Array>, bufferSize: number):
   };
 }
 
-const TICK = Symbol("tick");
+/** What a {@link Deadline} resolves with. */
+export const TICK: unique symbol = Symbol("tick");
 
 /** One pending timer that resolves with TICK at the next macrotask; re-armed after clear(). */
-class Deadline {
+export class Deadline {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tick: Promise<typeof TICK> | undefined;
 

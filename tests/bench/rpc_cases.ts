@@ -110,6 +110,14 @@ export async function seconds(call: () => Promise<unknown>, repeat = 1): Promise
 /** Runs a section and prints its table. */
 export async function runSection(section: Section): Promise<void> {
   const runs = section.runs ?? 3;
+  // BENCH_CASES=ListCommits,FindCommits runs only the cases whose names contain one of them.
+  const only = Deno.env.get("BENCH_CASES")?.split(",").filter(Boolean);
+  if (only) {
+    section = {
+      ...section,
+      cases: section.cases.filter((c) => only.some((o) => c.name.includes(o))),
+    };
+  }
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "bench-" });
   const refDir = join(dir, "ref");
   const source = join(dir, "source.git");

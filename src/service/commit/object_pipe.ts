@@ -9,12 +9,13 @@
  */
 import { BufferedReader } from "../../git/bufreader.ts";
 import { concatBytes, type GitExit, type GitProcess } from "../../git/command.ts";
-import { type CommitFields, parseCommit } from "../../git/commit_parser.ts";
+import { Deadline, TICK } from "../../git/chunk.ts";
+import { ascii, type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import type { ServiceDeps } from "../deps.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const LF = 0x0a;
+const SPACE = 0x20;
 const READ_SIZE = 64 * 1024;
 
 /** An object as cat-file printed it. */
@@ -41,21 +42,46 @@ export async function pipeObjects<T>(
   repoPath: string,
   signal: AbortSignal,
   source: AsyncIterator<PipedRequest<T>>,
-  onObject: (object: PipedObject | null, extra: T) => Promise<boolean | void>,
+  onObject: (object: PipedObject | null, extra: T) => Promise<boolean | void> | boolean | void,
 ): Promise<void> {
   const pending: T[] = [];
   let sourceDone = false;
+  let ahead: Promise<IteratorResult<PipedRequest<T>>> | undefined;
+  const deadline = new Deadline();
   const ids = new ReadableStream<Uint8Array>({
+    // One write carries every id the source yields before the next
+    // macrotask (a write per id costs more than reading the object).
     async pull(controller) {
-      const next = await source.next();
-      if (next.done) {
-        sourceDone = true;
-        controller.close();
-        return;
+      const batch: string[] = [];
+      try {
+        while (batch.length < IDS_PER_WRITE) {
+          const next = ahead ?? source.next();
+          ahead = undefined;
+          let result: IteratorResult<PipedRequest<T>> | typeof TICK;
+          if (batch.length === 0) {
+            result = await next;
+          } else {
+            result = await Promise.race([next, deadline.start()]);
+            if (result === TICK) {
+              next.catch(() => {}); // awaited by the next pull
+              ahead = next;
+              break;
+            }
+          }
+          if (result.done) {
+            sourceDone = true;
+            break;
+          }
+          const { id, extra } = result.value;
+          if (/[\n\0]/.test(id)) throw new Error(`invalid object id ${id}`);
+          pending.push(extra);
+          batch.push(id);
+        }
+      } finally {
+        deadline.clear();
       }
-      if (/[\n\0]/.test(next.value.id)) throw new Error(`invalid object id ${next.value.id}`);
-      pending.push(next.value.extra);
-      controller.enqueue(encoder.encode(`${next.value.id}\n`));
+      if (batch.length > 0) controller.enqueue(encoder.encode(`${batch.join("\n")}\n`));
+      if (sourceDone) controller.close();
     },
     async cancel() {
       if (!sourceDone) await source.return?.();
@@ -70,33 +96,69 @@ export async function pipeObjects<T>(
   const reader = new BufferedReader(git.stdout);
   const { stopped, ...exit } = await readGitOutput(git, reader, async () => {
     while (true) {
-      const header = await reader.readLine();
+      const header = reader.takeLine() ?? await reader.readLine();
       if (header === null) return false;
       const extra = pending.shift() as T;
-      const fields = decoder.decode(header).split(" ");
-      const found = fields.length === 3 && /^[0-9a-f]{40,64}$/.test(fields[0]) &&
-        /^[0-9]+$/.test(fields[2]);
-      if (!found) {
-        if (await onObject(null, extra) === false) return true;
-        continue;
+      const info = parseHeader(header);
+      let answer: Promise<boolean | void> | boolean | void;
+      if (info === null) {
+        answer = onObject(null, extra);
+      } else {
+        const data = reader.takeBytes(info.size) ?? await readObject(reader, info.size);
+        if (!reader.takeExpectedByte(LF, NEWLINE_AFTER)) await reader.expectByte(LF, NEWLINE_AFTER);
+        answer = onObject({ oid: info.oid, type: info.type, data }, extra);
       }
-      let remaining = Number(fields[2]);
-      const parts: Uint8Array[] = [];
-      while (remaining > 0) {
-        const chunk = await reader.readChunk(Math.min(remaining, READ_SIZE));
-        if (chunk === null) throw new Error("cat-file ended inside an object");
-        parts.push(chunk);
-        remaining -= chunk.byteLength;
-      }
-      await reader.expectByte(LF, "the newline after an object");
-      const object = { oid: fields[0], type: fields[1], data: concatBytes(parts) };
-      if (await onObject(object, extra) === false) return true;
+      if (answer instanceof Promise) answer = await answer;
+      if (answer === false) return true;
     }
   });
   signal.throwIfAborted();
   if (!stopped && exit.code !== 0) {
     throw new Error(`cat-file failed with exit code ${exit.code}: ${exit.stderr.trim()}`);
   }
+}
+
+/** Ids written to cat-file at once at most. */
+const IDS_PER_WRITE = 512;
+const NEWLINE_AFTER = "the newline after an object";
+
+/**
+ * `<oid> <type> <size>` of a found object, or null for any other header
+ * (`<name> missing`, `<name> ambiguous`).
+ */
+function parseHeader(header: Uint8Array): { oid: string; type: string; size: number } | null {
+  const first = header.indexOf(SPACE);
+  if (first < 40 || first > 64) return null;
+  const second = header.indexOf(SPACE, first + 1);
+  if (second < 0 || second === header.length - 1) return null;
+  let size = 0;
+  for (let i = second + 1; i < header.length; i++) {
+    const digit = header[i] - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    size = size * 10 + digit;
+  }
+  for (let i = 0; i < first; i++) {
+    const c = header[i];
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return null;
+  }
+  return {
+    oid: ascii(header.subarray(0, first)),
+    type: ascii(header.subarray(first + 1, second)),
+    size,
+  };
+}
+
+/** Reads an object's `size` bytes that are not all buffered yet. */
+async function readObject(reader: BufferedReader, size: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let remaining = size;
+  while (remaining > 0) {
+    const chunk = await reader.readChunk(Math.min(remaining, READ_SIZE));
+    if (chunk === null) throw new Error("cat-file ended inside an object");
+    parts.push(chunk);
+    remaining -= chunk.byteLength;
+  }
+  return concatBytes(parts);
 }
 
 /**
