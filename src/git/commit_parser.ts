@@ -112,29 +112,67 @@ export function ascii(bytes: Uint8Array): string {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
-/** Parses `Name <email> 1700000000 +0100` as Gitaly does (lenient, never fails). */
+/**
+ * Parses `Name <email> 1700000000 +0100` as Gitaly does (lenient, never
+ * fails). Name, e-mail and time zone are views into `line`.
+ */
 export function parseAuthor(line: Uint8Array): AuthorFields {
   const author: AuthorFields = { name: EMPTY, email: EMPTY, timezone: EMPTY };
   const lt = line.indexOf(LT);
-  let name = lt < 0 ? line : line.subarray(0, lt);
-  if (name.length > 0 && name[name.length - 1] === SPACE) name = name.subarray(0, name.length - 1);
-  author.name = name.slice();
+  let nameEnd = lt < 0 ? line.length : lt;
+  if (nameEnd > 0 && line[nameEnd - 1] === SPACE) nameEnd--;
+  author.name = line.subarray(0, nameEnd);
   if (lt < 0) return author;
-  const rest = line.subarray(lt + 1);
-  const gt = rest.indexOf(GT);
+  const gt = line.indexOf(GT, lt + 1);
   if (gt < 0) return author;
-  author.email = rest.slice(0, gt);
-  const fields = ascii(rest.subarray(gt + 1)).split(/[\t\n\v\f\r \x85\xa0]+/).filter((
-    f,
-  ) => f !== "");
-  if (fields.length < 1) return author;
-  let seconds = parseGoInt(fields[0]);
+  author.email = line.subarray(lt + 1, gt);
+  // The whitespace-separated fields after the e-mail: the first two, and how many.
+  let count = 0;
+  let first: Uint8Array = EMPTY;
+  let second: Uint8Array = EMPTY;
+  for (let at = gt + 1; at < line.length;) {
+    if (isFieldSpace(line[at])) {
+      at++;
+      continue;
+    }
+    const start = at;
+    while (at < line.length && !isFieldSpace(line[at])) at++;
+    if (count === 0) first = line.subarray(start, at);
+    else if (count === 1) second = line.subarray(start, at);
+    count++;
+  }
+  if (count < 1) return author;
+  let seconds = unixSeconds(first);
   if (seconds === null || seconds > MAX_UNIX_COMMIT_DATE || seconds < 0) {
     seconds = FALLBACK_TIMESTAMP;
   }
   author.date = { seconds, nanos: 0 };
-  if (fields.length === 2) author.timezone = encoder.encode(fields[1]);
+  if (count === 2) author.timezone = second.every((b) => b < 0x80) ? second : utf8(second);
   return author;
+}
+
+/** The separators of Go's `strings.Fields` over a Latin-1 view of the bytes. */
+function isFieldSpace(byte: number): boolean {
+  return byte === SPACE || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0;
+}
+
+/** A Latin-1 field's UTF-8 encoding, as Gitaly's string round trip makes it. */
+function utf8(latin1Bytes: Uint8Array): Uint8Array {
+  return encoder.encode(latin1.decode(latin1Bytes));
+}
+
+/** The timestamp field as Go's `strconv.ParseInt`, with a fast path for plain digits. */
+function unixSeconds(field: Uint8Array): number | null {
+  if (field.length <= 15) {
+    let value = 0;
+    for (let i = 0; i < field.length; i++) {
+      const digit = field[i] - 0x30;
+      if (digit < 0 || digit > 9) return parseGoInt(ascii(field));
+      value = value * 10 + digit;
+    }
+    return value;
+  }
+  return parseGoInt(ascii(field));
 }
 
 /** Go's `strconv.ParseInt(s, 10, 64)`: optional sign, decimal digits, within int64. */
@@ -168,10 +206,13 @@ export function subjectOf(message: Uint8Array): Uint8Array {
   const lf = message.indexOf(LF);
   let end = lf < 0 ? message.length : lf;
   while (end > 0 && (message[end - 1] === CR || message[end - 1] === LF)) end--;
-  return message.slice(0, end);
+  return message.subarray(0, end);
 }
 
-/** Parses the raw commit object `raw` whose object id is `oid`. */
+/**
+ * Parses the raw commit object `raw` whose object id is `oid`; byte fields
+ * are views into `raw`, which must not change afterwards.
+ */
 export function parseCommit(oid: string, raw: Uint8Array): CommitFields {
   const commit: CommitFields = {
     id: oid,
@@ -214,7 +255,7 @@ export function parseCommit(oid: string, raw: Uint8Array): CommitFields {
     const body = raw.subarray(messageStart);
     commit.subject = subjectOf(body);
     commit.body_size = body.length;
-    commit.body = body.slice(0, MAX_COMMIT_OR_TAG_MESSAGE_SIZE);
+    commit.body = body.subarray(0, MAX_COMMIT_OR_TAG_MESSAGE_SIZE);
   }
   return commit;
 }

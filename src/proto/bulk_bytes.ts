@@ -90,12 +90,18 @@ export function frameInPlace(bytes: Uint8Array, fieldId: number): Buffer | undef
   whole[start + 3] = (messageLength >>> 8) & 0xff;
   whole[start + 4] = messageLength & 0xff;
   writeVarint(whole, writeVarint(whole, start + GRPC_PREFIX, tag), bytes.byteLength);
-  const frame = Buffer.from(whole.buffer, whole.byteOffset + start, GRPC_PREFIX + messageLength);
+  return markFramed(
+    Buffer.from(whole.buffer, whole.byteOffset + start, GRPC_PREFIX + messageLength),
+  );
+}
+
+/** Marks `frame`, which starts with gRPC's prefix, for grpc-js to send as it is. */
+export function markFramed(frame: Buffer): Buffer {
   framed.add(frame);
   return frame;
 }
 
-/** Whether `serialized` came from {@link frameInPlace} (it already has gRPC's prefix). */
+/** Whether `serialized` came from {@link frameInPlace} or {@link markFramed} (it already has gRPC's prefix). */
 export function isFramed(serialized: Uint8Array): boolean {
   return framed.has(serialized);
 }

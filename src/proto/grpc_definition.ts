@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import type * as grpc from "@grpc/grpc-js";
 import type protobuf from "./protobuf.ts";
 import { frameInPlace, varintSize, writeVarint } from "./bulk_bytes.ts";
+import { EncodedMessage } from "./encoded_message.ts";
 import { type MethodInfo, serviceInfo } from "./services.ts";
 
 const definitions = new Map<string, grpc.ServiceDefinition>();
@@ -65,10 +66,13 @@ const BULK_BYTES = 4096;
  * compresses responses), so the reuse is safe on the server side; it spares
  * one allocation and one copy per chunk, which is most of what a bulk
  * response costs besides the socket. Client-side request serializers must
- * not do this: grpc-js may keep a serialized request for a retry.
+ * not do this: grpc-js may keep a serialized request for a retry. An
+ * {@link EncodedMessage} is sent as the frame it already is.
  */
 function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
-  const general = serializer(type);
+  const protobufjs = serializer(type);
+  const general = (value: unknown) =>
+    value instanceof EncodedMessage ? value.framed() : protobufjs(value);
   const bytesFieldIds = new Map<string, number>();
   for (const field of type.fieldsArray) {
     if (field.type === "bytes" && !field.repeated) bytesFieldIds.set(field.name, field.id);

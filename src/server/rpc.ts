@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { EncodedMessage } from "../proto/encoded_message.ts";
 import type { Metadata } from "@grpc/grpc-js";
 import type { BackchannelPeer } from "../backchannel/peer.ts";
 import type { Init, MethodShape as ProtoMethod, ServiceMethods } from "../proto/types.ts";
@@ -29,8 +30,11 @@ export interface CallContext {
   readonly backchannel?: BackchannelPeer;
 }
 
-/** A function that sends one response message and resolves once it may send more. */
-export type Send<Res> = (response: Res) => Promise<void>;
+/**
+ * A function that sends one response message and resolves once it may
+ * send more: a message object, or one encoded ahead of time.
+ */
+export type Send<Res> = (response: Res | EncodedMessage) => Promise<void>;
 
 /** One request, one response. */
 export interface UnaryHandler<Req, Res> {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { EncodedMessage } from "../../src/proto/encoded_message.ts";
 import { join } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { CatfileCache } from "../../src/git/catfile.ts";
@@ -124,7 +125,9 @@ export async function handlerHarness(options: HandlerHarnessOptions = {}): Promi
       const responses: Record<string, unknown>[] = [];
       const send = (response: unknown) => {
         const type = info.responseType;
-        const wire = type.encode(type.fromObject(response as Record<string, unknown>)).finish();
+        const wire = response instanceof EncodedMessage
+          ? response.body
+          : type.encode(type.fromObject(response as Record<string, unknown>)).finish();
         responses.push(
           options.bytes === "text"
             ? readableBytes(type.toObject(type.decode(wire), { defaults: false }))

@@ -15,11 +15,12 @@ import {
   type GitCommit,
   type Init,
 } from "../../proto/types.ts";
+import { encodeGitCommit } from "../../proto/git_commit_encoder.ts";
 import { invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { SizeChunker } from "../shared/chunker.ts";
+import { EncodedChunker } from "../shared/chunker.ts";
 import { defaultBranch } from "../ref/for_each_ref.ts";
 import { globalOptionsEnv, pathspecArgs, recordSource, timeFlag } from "./history.ts";
 import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
@@ -72,10 +73,8 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       }
     }
 
-    const chunker = new SizeChunker<Init<GitCommit>>(
-      "gitaly.GitCommit",
-      (commits) => send({ commits }),
-    );
+    // FindCommitsResponse.commits is field 1.
+    const chunker = new EncodedChunker(1, send);
     const source = recordSource(deps, {
       gitDir: repoPath,
       command: {
@@ -106,7 +105,7 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
         yield { id: decoder.decode(body), extra };
       }
     }
-    await pipeObjects(deps, repoPath, ctx.signal, ids(), async (object, extra) => {
+    await pipeObjects(deps, repoPath, ctx.signal, ids(), (object, extra) => {
       if (object === null) {
         throw new Error("error streaming commits: cat-file get commit: not found");
       }
@@ -114,7 +113,7 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       if (extra.refNames !== null) commit.referenced_by = parseRefs(extra.refNames);
       if (extra.trailers !== null) commit.trailers = parseTrailers(extra.trailers);
       if (extra.stats !== null) commit.short_stats = parseShortStat(extra.stats);
-      await chunker.add(commit);
+      return chunker.add(encodeGitCommit(commit));
     });
     // Like Gitaly, git's exit status is not checked: a revision that names
     // nothing yields no commits.

@@ -7,9 +7,10 @@
  * @module
  */
 import { parseCommit } from "../../git/commit_parser.ts";
-import type { GitCommit, Init } from "../../proto/types.ts";
+import type { EncodedMessage } from "../../proto/encoded_message.ts";
+import { encodeGitCommit } from "../../proto/git_commit_encoder.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { SizeChunker } from "../shared/chunker.ts";
+import { EncodedChunker } from "../shared/chunker.ts";
 import { describeExit } from "../shared/git_stream.ts";
 import { chomp, recordSource } from "./history.ts";
 import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
@@ -37,14 +38,17 @@ export class RevListError extends Error {
   }
 }
 
-/** Runs the pipeline, sending batches of commits to `send`. */
+/**
+ * Runs the pipeline, sending batches of commits to `send` as encoded
+ * messages whose field 1 holds them (`ListCommitsResponse.commits`).
+ */
 export async function listRevisions(
   deps: ServiceDeps,
   repoPath: string,
   options: RevListOptions,
-  send: (commits: Init<GitCommit>[]) => Promise<void>,
+  send: (message: EncodedMessage) => Promise<void>,
 ): Promise<void> {
-  const chunker = new SizeChunker<Init<GitCommit>>("gitaly.GitCommit", send);
+  const chunker = new EncodedChunker(1, send); // ListCommitsResponse.commits
   const source = recordSource(deps, {
     gitDir: repoPath,
     command: { name: "rev-list", flags: options.flags, args: options.args },
@@ -63,14 +67,14 @@ export async function listRevisions(
   }
   let sent = 0;
   let stopped = false;
-  await pipeObjects(deps, repoPath, options.signal, ids(), async (object) => {
+  await pipeObjects(deps, repoPath, options.signal, ids(), (object) => {
     if (options.limit > 0 && sent >= options.limit) {
       stopped = true;
       return false;
     }
     if (object === null) throw new Error("rev-list listed a commit cat-file does not have");
-    await chunker.add(parseCommit(object.oid, object.data));
     sent++;
+    return chunker.add(encodeGitCommit(parseCommit(object.oid, object.data)));
   });
   if (!stopped) {
     const exit = await source.exit;
