@@ -87,10 +87,30 @@ export async function pipeObjects<T>(
       if (!sourceDone) await source.return?.();
     },
   }, { highWaterMark: 0 });
+  await catFileObjects(deps, repoPath, signal, ids, (object) => {
+    const extra = pending.shift() as T;
+    return onObject(object, extra);
+  });
+}
+
+/**
+ * Runs one `cat-file --batch --buffer` fed by `requests` (its input lines,
+ * e.g. the stdout of `git rev-list`, which prints exactly those) and calls
+ * `onObject` with each object it prints (null when it reports a request
+ * missing), in order. `onObject` returning false stops: cat-file is killed.
+ * Resolves once cat-file is reaped; throws when it failed.
+ */
+export async function catFileObjects(
+  deps: ServiceDeps,
+  repoPath: string,
+  signal: AbortSignal,
+  requests: ReadableStream<Uint8Array>,
+  onObject: (object: PipedObject | null) => Promise<boolean | void> | boolean | void,
+): Promise<void> {
   const git = await deps.git.start({
     gitDir: repoPath,
     command: { name: "cat-file", flags: ["--batch", "--buffer"] },
-    stdin: ids,
+    stdin: requests,
     signal,
   });
   const reader = new BufferedReader(git.stdout);
@@ -98,15 +118,14 @@ export async function pipeObjects<T>(
     while (true) {
       const header = reader.takeLine() ?? await reader.readLine();
       if (header === null) return false;
-      const extra = pending.shift() as T;
       const info = parseHeader(header);
       let answer: Promise<boolean | void> | boolean | void;
       if (info === null) {
-        answer = onObject(null, extra);
+        answer = onObject(null);
       } else {
         const data = reader.takeBytes(info.size) ?? await readObject(reader, info.size);
         if (!reader.takeExpectedByte(LF, NEWLINE_AFTER)) await reader.expectByte(LF, NEWLINE_AFTER);
-        answer = onObject({ oid: info.oid, type: info.type, data }, extra);
+        answer = onObject({ oid: info.oid, type: info.type, data });
       }
       if (answer instanceof Promise) answer = await answer;
       if (answer === false) return true;
