@@ -87,22 +87,41 @@ export function splitHeader(
   skipContinuations: boolean,
 ): { lines: HeaderLine[]; messageStart: number | null } {
   const lines: HeaderLine[] = [];
+  const messageStart = scanHeader(raw, skipContinuations, (start, space, end) => {
+    lines.push({ key: ascii(raw.subarray(start, space)), value: raw.subarray(space + 1, end) });
+  });
+  return { lines, messageStart };
+}
+
+/**
+ * The header scan of {@link splitHeader} without allocations: calls
+ * `onLine` with where each `key value` line starts, its first space and
+ * its end (the LF or the end of `raw`); returns where the message starts.
+ */
+function scanHeader(
+  raw: Uint8Array,
+  skipContinuations: boolean,
+  onLine: (start: number, space: number, end: number) => void,
+): number | null {
   let pos = 0;
   while (pos < raw.length) {
     const lf = raw.indexOf(LF, pos);
     const end = lf < 0 ? raw.length : lf;
     const start = pos;
     pos = lf < 0 ? raw.length : lf + 1;
-    if (lf === start) return { lines, messageStart: pos };
+    if (lf === start) return pos;
     if (skipContinuations && raw[start] === SPACE) continue;
     const space = raw.subarray(start, end).indexOf(SPACE);
-    if (space < 0) continue;
-    lines.push({
-      key: ascii(raw.subarray(start, start + space)),
-      value: raw.subarray(start + space + 1, end),
-    });
+    if (space >= 0) onLine(start, start + space, end);
   }
-  return { lines, messageStart: null };
+  return null;
+}
+
+/** Whether `raw[start..end)` is the ASCII text `key`. */
+function isKey(raw: Uint8Array, start: number, end: number, key: string): boolean {
+  if (end - start !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (raw[start + i] !== key.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Latin-1 view of header bytes (object ids, type names): one char a byte. */
@@ -227,30 +246,16 @@ export function parseCommit(oid: string, raw: Uint8Array): CommitFields {
     encoding: "",
     trailers: [],
   };
-  const { lines, messageStart } = splitHeader(raw, true);
-  for (const { key, value } of lines) {
-    switch (key) {
-      case "parent":
-        commit.parent_ids.push(ascii(value));
-        break;
-      case "author":
-        commit.author = parseAuthor(value);
-        break;
-      case "committer":
-        commit.committer = parseAuthor(value);
-        break;
-      case "gpgsig":
-      case "gpgsig-sha256":
-        commit.signature_type = detectSignatureType(value);
-        break;
-      case "tree":
-        commit.tree_id = ascii(value);
-        break;
-      case "encoding":
-        commit.encoding = ascii(value);
-        break;
-    }
-  }
+  const messageStart = scanHeader(raw, true, (start, space, end) => {
+    const value = raw.subarray(space + 1, end);
+    if (isKey(raw, start, space, "parent")) commit.parent_ids.push(ascii(value));
+    else if (isKey(raw, start, space, "author")) commit.author = parseAuthor(value);
+    else if (isKey(raw, start, space, "committer")) commit.committer = parseAuthor(value);
+    else if (isKey(raw, start, space, "tree")) commit.tree_id = ascii(value);
+    else if (isKey(raw, start, space, "gpgsig") || isKey(raw, start, space, "gpgsig-sha256")) {
+      commit.signature_type = detectSignatureType(value);
+    } else if (isKey(raw, start, space, "encoding")) commit.encoding = ascii(value);
+  });
   if (messageStart !== null && messageStart < raw.length) {
     const body = raw.subarray(messageStart);
     commit.subject = subjectOf(body);

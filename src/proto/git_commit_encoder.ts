@@ -13,11 +13,30 @@ import type { CommitAuthor, CommitStatInfo, CommitTrailer, GitCommit, Init } fro
 const encoder = new TextEncoder();
 const LENGTH_DELIMITED = 2;
 
-/** The encoding of one `GitCommit` (a fresh buffer the caller owns). */
+/** Encodings are cut from shared blocks of this size: one allocation for many commits. */
+const BLOCK_SIZE = 256 * 1024;
+let block = new Uint8Array(0);
+let blockUsed = 0;
+
+/**
+ * The encoding of one `GitCommit`: a view the caller owns (nothing else
+ * writes to it), possibly sharing its buffer with other encodings.
+ */
 export function encodeGitCommit(commit: Init<GitCommit>): Uint8Array {
-  const writer = new Writer(commitSize(commit));
-  writeCommit(writer, commit);
-  return writer.out;
+  const size = commitSize(commit);
+  let out: Uint8Array;
+  if (size > BLOCK_SIZE / 4) {
+    out = new Uint8Array(size);
+  } else {
+    if (blockUsed + size > block.byteLength) {
+      block = new Uint8Array(BLOCK_SIZE);
+      blockUsed = 0;
+    }
+    out = block.subarray(blockUsed, blockUsed + size);
+    blockUsed += size;
+  }
+  writeCommit(new Writer(out), commit);
+  return out;
 }
 
 /** Go's `proto.Size` of a `GitCommit`: the length of {@link encodeGitCommit}'s result. */
@@ -140,14 +159,12 @@ function utf8Length(text: string): number {
   return text.length;
 }
 
-/** Writes fields into a buffer of the exact final size. */
+/** Writes fields into a buffer of the exact final size: every byte of it. */
 class Writer {
-  readonly out: Uint8Array;
   #at = 0;
 
-  constructor(size: number) {
-    this.out = new Uint8Array(size);
-  }
+  /** Writes into `out`, which has exactly the encoding's size. */
+  constructor(readonly out: Uint8Array) {}
 
   /** A field tag (field numbers below 16 take one byte). */
   tag(field: number, wireType: number): void {
