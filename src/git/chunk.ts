@@ -192,11 +192,10 @@ function openByteReader(source: ReadableStream<Uint8Array>, bufferSize: number):
   };
 }
 
-/** What a {@link Deadline} resolves with. */
-export const TICK: unique symbol = Symbol("tick");
+const TICK = Symbol("tick");
 
 /** One pending timer that resolves with TICK at the next macrotask; re-armed after clear(). */
-export class Deadline {
+class Deadline {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #tick: Promise<typeof TICK> | undefined;
 

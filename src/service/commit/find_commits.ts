@@ -87,22 +87,31 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       env: globalOptionsEnv(req.global_options),
       signal: ctx.signal,
     }, shortStat ? SOH : 0x0a);
-    async function* ids(): AsyncGenerator<PipedRequest<LogExtras>, void, undefined> {
-      let skipped = 0;
-      for await (const record of source.records) {
-        let body = trimSpace(
-          shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
-        );
-        if (shortStat && body.length === 0) continue; // before the first commit
-        if (skipped < manualOffset) {
-          skipped++;
-          continue;
+    let skipped = 0;
+    /** The request for one record, or null for none. */
+    function request(record: Uint8Array): PipedRequest<LogExtras> | null {
+      let body = trimSpace(
+        shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
+      );
+      if (shortStat && body.length === 0) return null; // before the first commit
+      if (skipped < manualOffset) {
+        skipped++;
+        return null;
+      }
+      const extra: LogExtras = { stats: null, refNames: null, trailers: null };
+      if (shortStat) [body, extra.stats] = splitAt(body, 0x0a);
+      if (refs) [body, extra.refNames] = splitAt(body, STX);
+      if (req.trailers) [body, extra.trailers] = splitAt(body, 0);
+      return { id: decoder.decode(body), extra };
+    }
+    async function* ids(): AsyncGenerator<PipedRequest<LogExtras>[], void, undefined> {
+      for await (const batch of source.batches) {
+        const requests: PipedRequest<LogExtras>[] = [];
+        for (const record of batch) {
+          const next = request(record);
+          if (next !== null) requests.push(next);
         }
-        const extra: LogExtras = { stats: null, refNames: null, trailers: null };
-        if (shortStat) [body, extra.stats] = splitAt(body, 0x0a);
-        if (refs) [body, extra.refNames] = splitAt(body, STX);
-        if (req.trailers) [body, extra.trailers] = splitAt(body, 0);
-        yield { id: decoder.decode(body), extra };
+        yield requests;
       }
     }
     await pipeObjects(deps, repoPath, ctx.signal, ids(), (object, extra) => {

@@ -9,7 +9,6 @@
  */
 import { BufferedReader } from "../../git/bufreader.ts";
 import { concatBytes, type GitExit, type GitProcess } from "../../git/command.ts";
-import { Deadline, TICK } from "../../git/chunk.ts";
 import { ascii, type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import type { ServiceDeps } from "../deps.ts";
 
@@ -32,56 +31,40 @@ export interface PipedRequest<T> {
 }
 
 /**
- * Reads the object of each request `source` yields and calls `onObject`
- * with it (null when cat-file reports it missing) and the request's extra,
- * in order. `onObject` returning false stops: cat-file is killed and
+ * Reads the object of each request `source` yields (in batches: one write
+ * to cat-file each) and calls `onObject` with it (null when cat-file
+ * reports it missing) and the request's extra, in order. `onObject` returning false stops: cat-file is killed and
  * `source` returned. Resolves once cat-file is reaped.
  */
 export async function pipeObjects<T>(
   deps: ServiceDeps,
   repoPath: string,
   signal: AbortSignal,
-  source: AsyncIterator<PipedRequest<T>>,
+  source: AsyncIterator<PipedRequest<T>[]>,
   onObject: (object: PipedObject | null, extra: T) => Promise<boolean | void> | boolean | void,
 ): Promise<void> {
   const pending: T[] = [];
   let sourceDone = false;
-  let ahead: Promise<IteratorResult<PipedRequest<T>>> | undefined;
-  const deadline = new Deadline();
   const ids = new ReadableStream<Uint8Array>({
-    // One write carries every id the source yields before the next
-    // macrotask (a write per id costs more than reading the object).
+    // One write a batch: a write per id costs more than reading the object.
     async pull(controller) {
-      const batch: string[] = [];
-      try {
-        while (batch.length < IDS_PER_WRITE) {
-          const next = ahead ?? source.next();
-          ahead = undefined;
-          let result: IteratorResult<PipedRequest<T>> | typeof TICK;
-          if (batch.length === 0) {
-            result = await next;
-          } else {
-            result = await Promise.race([next, deadline.start()]);
-            if (result === TICK) {
-              next.catch(() => {}); // awaited by the next pull
-              ahead = next;
-              break;
-            }
-          }
-          if (result.done) {
-            sourceDone = true;
-            break;
-          }
-          const { id, extra } = result.value;
+      while (true) {
+        const next = await source.next();
+        if (next.done) {
+          sourceDone = true;
+          controller.close();
+          return;
+        }
+        if (next.value.length === 0) continue;
+        const ids: string[] = [];
+        for (const { id, extra } of next.value) {
           if (/[\n\0]/.test(id)) throw new Error(`invalid object id ${id}`);
           pending.push(extra);
-          batch.push(id);
+          ids.push(id);
         }
-      } finally {
-        deadline.clear();
+        controller.enqueue(requestLines(ids));
+        return;
       }
-      if (batch.length > 0) controller.enqueue(requestLines(batch));
-      if (sourceDone) controller.close();
     },
     async cancel() {
       if (!sourceDone) await source.return?.();
@@ -163,8 +146,6 @@ function requestLines(ids: readonly string[]): Uint8Array {
   return out;
 }
 
-/** Ids written to cat-file at once at most. */
-const IDS_PER_WRITE = 512;
 const NEWLINE_AFTER = "the newline after an object";
 
 /**
@@ -206,6 +187,9 @@ async function readObject(reader: BufferedReader, size: number): Promise<Uint8Ar
   return concatBytes(parts);
 }
 
+/** Revisions written to cat-file at once by {@link peeledCommits}. */
+const PEELED_BATCH = 512;
+
 /**
  * The commits `revisions` peel to (`<revision>^{commit}`), read through
  * one `cat-file --batch`, each passed to `onCommit` with its index, in
@@ -219,12 +203,18 @@ export async function peeledCommits(
   revisions: readonly string[],
   onCommit: (commit: CommitFields, index: number) => Promise<void>,
 ): Promise<void> {
-  async function* requests(): AsyncGenerator<PipedRequest<number>, void, undefined> {
+  async function* requests(): AsyncGenerator<PipedRequest<number>[], void, undefined> {
+    let batch: PipedRequest<number>[] = [];
     for (const [index, revision] of revisions.entries()) {
       if (revision !== "" && !/[\n\0]/.test(revision)) {
-        yield { id: `${revision}^{commit}`, extra: index };
+        batch.push({ id: `${revision}^{commit}`, extra: index });
+      }
+      if (batch.length === PEELED_BATCH) {
+        yield batch;
+        batch = [];
       }
     }
+    yield batch;
   }
   await pipeObjects(deps, repoPath, signal, requests(), async (object, index) => {
     if (object !== null) await onCommit(parseCommit(object.oid, object.data), index);
