@@ -123,7 +123,7 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       if (extra.trailers !== null) commit.trailers = parseTrailers(extra.trailers);
       if (extra.stats !== null) commit.short_stats = parseShortStat(extra.stats);
       return chunker.add(encodeGitCommit(commit));
-    });
+    }, true); // borrowed data: encoded at once
     // Like Gitaly, git's exit status is not checked: a revision that names
     // nothing yields no commits.
     await chunker.flush();

@@ -42,6 +42,7 @@ export async function pipeObjects<T>(
   signal: AbortSignal,
   source: AsyncIterator<PipedRequest<T>[]>,
   onObject: (object: PipedObject | null, extra: T) => Promise<boolean | void> | boolean | void,
+  borrow = false,
 ): Promise<void> {
   const pending: T[] = [];
   let sourceDone = false;
@@ -73,7 +74,7 @@ export async function pipeObjects<T>(
   await catFileObjects(deps, repoPath, signal, ids, (object) => {
     const extra = pending.shift() as T;
     return onObject(object, extra);
-  });
+  }, borrow);
 }
 
 /**
@@ -81,7 +82,9 @@ export async function pipeObjects<T>(
  * e.g. the stdout of `git rev-list`, which prints exactly those) and calls
  * `onObject` with each object it prints (null when it reports a request
  * missing), in order. `onObject` returning false stops: cat-file is killed.
- * Resolves once cat-file is reaped; throws when it failed.
+ * Resolves once cat-file is reaped; throws when it failed. With `borrow`,
+ * an object's data may be a view into the read buffer, valid only while
+ * `onObject` runs synchronously (for callers that encode it at once).
  */
 export async function catFileObjects(
   deps: ServiceDeps,
@@ -89,6 +92,7 @@ export async function catFileObjects(
   signal: AbortSignal,
   requests: ReadableStream<Uint8Array>,
   onObject: (object: PipedObject | null) => Promise<boolean | void> | boolean | void,
+  borrow = false,
 ): Promise<void> {
   const git = await deps.git.start({
     gitDir: repoPath,
@@ -99,12 +103,18 @@ export async function catFileObjects(
   const reader = new BufferedReader(git.stdout);
   const { stopped, ...exit } = await readGitOutput(git, reader, async () => {
     while (true) {
-      const header = reader.takeLine() ?? await reader.readLine();
+      // A view: parsed before anything reads again.
+      const header = reader.takeLineView() ?? await reader.readLine();
       if (header === null) return false;
       const info = parseHeader(header);
       let answer: Promise<boolean | void> | boolean | void;
       if (info === null) {
         answer = onObject(null);
+      } else if (borrow && reader.buffered > info.size) {
+        const view = reader.peekView(info.size + 1)!;
+        if (view[info.size] !== LF) throw new Error(`expected ${NEWLINE_AFTER}`);
+        answer = onObject({ oid: info.oid, type: info.type, data: view.subarray(0, info.size) });
+        reader.skip(info.size + 1); // before anything reads again
       } else {
         const data = reader.takeBytes(info.size) ?? await readObject(reader, info.size);
         if (!reader.takeExpectedByte(LF, NEWLINE_AFTER)) await reader.expectByte(LF, NEWLINE_AFTER);

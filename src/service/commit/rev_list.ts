@@ -71,7 +71,7 @@ export async function listRevisions(
       }
       sent++;
       return chunker.add(encodeGitCommit(parseCommit(object.oid, object.data)));
-    });
+    }, true); // borrowed data: encoded at once
     failed = false;
   } finally {
     // Stopped at the limit, failed or aborted: rev-list must not outlive the call.
