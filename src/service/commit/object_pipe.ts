@@ -8,6 +8,7 @@
  * @module
  */
 import { BufferedReader } from "../../git/bufreader.ts";
+import { enlargeStdoutPipe } from "../../git/pipe_size.ts";
 import { concatBytes, type GitExit, type GitProcess } from "../../git/command.ts";
 import { ascii, type CommitFields, parseCommit } from "../../git/commit_parser.ts";
 import type { ServiceDeps } from "../deps.ts";
@@ -15,6 +16,12 @@ import type { ServiceDeps } from "../deps.ts";
 const encoder = new TextEncoder();
 const LF = 0x0a;
 const SPACE = 0x20;
+
+/**
+ * cat-file's stdout pipe and our read buffer: cat-file may run this far
+ * ahead while the server waits for a CPU, and one read takes all of it.
+ */
+const PIPE_SIZE = 256 * 1024;
 const READ_SIZE = 64 * 1024;
 
 /** An object as cat-file printed it. */
@@ -100,7 +107,8 @@ export async function catFileObjects(
     stdin: requests,
     signal,
   });
-  const reader = new BufferedReader(git.stdout);
+  enlargeStdoutPipe(git.pid, PIPE_SIZE);
+  const reader = new BufferedReader(git.stdout, PIPE_SIZE);
   const { stopped, ...exit } = await readGitOutput(git, reader, async () => {
     while (true) {
       // A view: parsed before anything reads again.
