@@ -265,7 +265,9 @@ export function recordSource(
   let settle!: (exit: GitExit & { stopped: boolean }) => void;
   const exit = new Promise<GitExit & { stopped: boolean }>((resolve) => settle = resolve);
   async function* batches(): AsyncGenerator<Uint8Array[], void, undefined> {
-    const git = await deps.git.start({ ...spawn, stdout: "piped" });
+    // A streaming pipeline: git and the server wake each other per read, so
+    // git keeps to the server's session (see the runner's notes).
+    const git = await deps.git.start({ ...spawn, stdout: "piped", sameSession: true });
     const reader = new RecordReader(git.stdout);
     let finished = false;
     try {
