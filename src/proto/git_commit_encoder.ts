@@ -212,12 +212,19 @@ class Writer {
   /** A string field, left out when empty unless it is an element of a repeated field. */
   string(field: number, text: string | undefined, repeated = false): void {
     if (text === undefined || (!repeated && text === "")) return;
-    if (utf8Length(text) !== text.length) {
-      this.#delimited(field, encoder.encode(text));
-      return;
-    }
+    const start = this.#at;
     this.tag(field, LENGTH_DELIMITED);
     this.uint(text.length);
-    for (let i = 0; i < text.length; i++) this.out[this.#at++] = text.charCodeAt(i);
+    // ASCII (the usual case) is written as it is checked; anything else is
+    // written again from the start, UTF-8 encoded.
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        this.#at = start;
+        this.#delimited(field, encoder.encode(text));
+        return;
+      }
+      this.out[this.#at++] = c;
+    }
   }
 }

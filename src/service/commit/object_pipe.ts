@@ -165,6 +165,7 @@ function requestLines(ids: readonly string[]): Uint8Array {
 }
 
 const NEWLINE_AFTER = "the newline after an object";
+const COMMIT = new TextEncoder().encode("commit");
 
 /**
  * `<oid> <type> <size>` of a found object, or null for any other header
@@ -185,9 +186,12 @@ function parseHeader(header: Uint8Array): { oid: string; type: string; size: num
     const c = header[i];
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return null;
   }
+  const type = header.subarray(first + 1, second);
   return {
     oid: ascii(header.subarray(0, first)),
-    type: ascii(header.subarray(first + 1, second)),
+    type: COMMIT.every((b, i) => type[i] === b) && type.length === COMMIT.length
+      ? "commit"
+      : ascii(type),
     size,
   };
 }
