@@ -95,6 +95,18 @@ export class BufferedReader {
     return line;
   }
 
+  /**
+   * {@link takeLine} without the copy: a view valid only until the next
+   * read.
+   */
+  takeLineView(): Uint8Array | null {
+    const lf = this.#buffer.indexOf(LF, this.#start);
+    if (lf < 0 || lf >= this.#end) return null;
+    const line = this.#buffer.subarray(this.#start, lf);
+    this.#start = lf + 1;
+    return line;
+  }
+
   /** Takes every whole line already in the buffer (without their LFs); reads nothing. */
   takeLines(): Uint8Array[] {
     const lines: Uint8Array[] = [];
@@ -111,6 +123,19 @@ export class BufferedReader {
     const out = this.#buffer.slice(this.#start, this.#start + count);
     this.#start += count;
     return out;
+  }
+
+  /**
+   * A view of the next `count` bytes without taking them, valid only until
+   * the next read; null when fewer are buffered.
+   */
+  peekView(count: number): Uint8Array | null {
+    return this.buffered < count ? null : this.#buffer.subarray(this.#start, this.#start + count);
+  }
+
+  /** Drops `count` buffered bytes (after {@link peekView}). */
+  skip(count: number): void {
+    this.#start += Math.min(count, this.buffered);
   }
 
   /** Copies up to `target.byteLength` bytes into `target`; returns the count (0 at end of stream). */

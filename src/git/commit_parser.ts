@@ -87,22 +87,41 @@ export function splitHeader(
   skipContinuations: boolean,
 ): { lines: HeaderLine[]; messageStart: number | null } {
   const lines: HeaderLine[] = [];
+  const messageStart = scanHeader(raw, skipContinuations, (start, space, end) => {
+    lines.push({ key: ascii(raw.subarray(start, space)), value: raw.subarray(space + 1, end) });
+  });
+  return { lines, messageStart };
+}
+
+/**
+ * The header scan of {@link splitHeader} without allocations: calls
+ * `onLine` with where each `key value` line starts, its first space and
+ * its end (the LF or the end of `raw`); returns where the message starts.
+ */
+function scanHeader(
+  raw: Uint8Array,
+  skipContinuations: boolean,
+  onLine: (start: number, space: number, end: number) => void,
+): number | null {
   let pos = 0;
   while (pos < raw.length) {
     const lf = raw.indexOf(LF, pos);
     const end = lf < 0 ? raw.length : lf;
     const start = pos;
     pos = lf < 0 ? raw.length : lf + 1;
-    if (lf === start) return { lines, messageStart: pos };
+    if (lf === start) return pos;
     if (skipContinuations && raw[start] === SPACE) continue;
     const space = raw.subarray(start, end).indexOf(SPACE);
-    if (space < 0) continue;
-    lines.push({
-      key: ascii(raw.subarray(start, start + space)),
-      value: raw.subarray(start + space + 1, end),
-    });
+    if (space >= 0) onLine(start, start + space, end);
   }
-  return { lines, messageStart: null };
+  return null;
+}
+
+/** Whether `raw[start..end)` is the ASCII text `key`. */
+function isKey(raw: Uint8Array, start: number, end: number, key: string): boolean {
+  if (end - start !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (raw[start + i] !== key.charCodeAt(i)) return false;
+  return true;
 }
 
 /** Latin-1 view of header bytes (object ids, type names): one char a byte. */
@@ -112,29 +131,67 @@ export function ascii(bytes: Uint8Array): string {
   return String.fromCharCode.apply(null, bytes as unknown as number[]);
 }
 
-/** Parses `Name <email> 1700000000 +0100` as Gitaly does (lenient, never fails). */
+/**
+ * Parses `Name <email> 1700000000 +0100` as Gitaly does (lenient, never
+ * fails). Name, e-mail and time zone are views into `line`.
+ */
 export function parseAuthor(line: Uint8Array): AuthorFields {
   const author: AuthorFields = { name: EMPTY, email: EMPTY, timezone: EMPTY };
   const lt = line.indexOf(LT);
-  let name = lt < 0 ? line : line.subarray(0, lt);
-  if (name.length > 0 && name[name.length - 1] === SPACE) name = name.subarray(0, name.length - 1);
-  author.name = name.slice();
+  let nameEnd = lt < 0 ? line.length : lt;
+  if (nameEnd > 0 && line[nameEnd - 1] === SPACE) nameEnd--;
+  author.name = line.subarray(0, nameEnd);
   if (lt < 0) return author;
-  const rest = line.subarray(lt + 1);
-  const gt = rest.indexOf(GT);
+  const gt = line.indexOf(GT, lt + 1);
   if (gt < 0) return author;
-  author.email = rest.slice(0, gt);
-  const fields = ascii(rest.subarray(gt + 1)).split(/[\t\n\v\f\r \x85\xa0]+/).filter((
-    f,
-  ) => f !== "");
-  if (fields.length < 1) return author;
-  let seconds = parseGoInt(fields[0]);
+  author.email = line.subarray(lt + 1, gt);
+  // The whitespace-separated fields after the e-mail: the first two, and how many.
+  let count = 0;
+  let first: Uint8Array = EMPTY;
+  let second: Uint8Array = EMPTY;
+  for (let at = gt + 1; at < line.length;) {
+    if (isFieldSpace(line[at])) {
+      at++;
+      continue;
+    }
+    const start = at;
+    while (at < line.length && !isFieldSpace(line[at])) at++;
+    if (count === 0) first = line.subarray(start, at);
+    else if (count === 1) second = line.subarray(start, at);
+    count++;
+  }
+  if (count < 1) return author;
+  let seconds = unixSeconds(first);
   if (seconds === null || seconds > MAX_UNIX_COMMIT_DATE || seconds < 0) {
     seconds = FALLBACK_TIMESTAMP;
   }
   author.date = { seconds, nanos: 0 };
-  if (fields.length === 2) author.timezone = encoder.encode(fields[1]);
+  if (count === 2) author.timezone = second.every((b) => b < 0x80) ? second : utf8(second);
   return author;
+}
+
+/** The separators of Go's `strings.Fields` over a Latin-1 view of the bytes. */
+function isFieldSpace(byte: number): boolean {
+  return byte === SPACE || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0;
+}
+
+/** A Latin-1 field's UTF-8 encoding, as Gitaly's string round trip makes it. */
+function utf8(latin1Bytes: Uint8Array): Uint8Array {
+  return encoder.encode(latin1.decode(latin1Bytes));
+}
+
+/** The timestamp field as Go's `strconv.ParseInt`, with a fast path for plain digits. */
+function unixSeconds(field: Uint8Array): number | null {
+  if (field.length <= 15) {
+    let value = 0;
+    for (let i = 0; i < field.length; i++) {
+      const digit = field[i] - 0x30;
+      if (digit < 0 || digit > 9) return parseGoInt(ascii(field));
+      value = value * 10 + digit;
+    }
+    return value;
+  }
+  return parseGoInt(ascii(field));
 }
 
 /** Go's `strconv.ParseInt(s, 10, 64)`: optional sign, decimal digits, within int64. */
@@ -168,10 +225,13 @@ export function subjectOf(message: Uint8Array): Uint8Array {
   const lf = message.indexOf(LF);
   let end = lf < 0 ? message.length : lf;
   while (end > 0 && (message[end - 1] === CR || message[end - 1] === LF)) end--;
-  return message.slice(0, end);
+  return message.subarray(0, end);
 }
 
-/** Parses the raw commit object `raw` whose object id is `oid`. */
+/**
+ * Parses the raw commit object `raw` whose object id is `oid`; byte fields
+ * are views into `raw`, which must not change afterwards.
+ */
 export function parseCommit(oid: string, raw: Uint8Array): CommitFields {
   const commit: CommitFields = {
     id: oid,
@@ -186,35 +246,21 @@ export function parseCommit(oid: string, raw: Uint8Array): CommitFields {
     encoding: "",
     trailers: [],
   };
-  const { lines, messageStart } = splitHeader(raw, true);
-  for (const { key, value } of lines) {
-    switch (key) {
-      case "parent":
-        commit.parent_ids.push(ascii(value));
-        break;
-      case "author":
-        commit.author = parseAuthor(value);
-        break;
-      case "committer":
-        commit.committer = parseAuthor(value);
-        break;
-      case "gpgsig":
-      case "gpgsig-sha256":
-        commit.signature_type = detectSignatureType(value);
-        break;
-      case "tree":
-        commit.tree_id = ascii(value);
-        break;
-      case "encoding":
-        commit.encoding = ascii(value);
-        break;
-    }
-  }
+  const messageStart = scanHeader(raw, true, (start, space, end) => {
+    const value = raw.subarray(space + 1, end);
+    if (isKey(raw, start, space, "parent")) commit.parent_ids.push(ascii(value));
+    else if (isKey(raw, start, space, "author")) commit.author = parseAuthor(value);
+    else if (isKey(raw, start, space, "committer")) commit.committer = parseAuthor(value);
+    else if (isKey(raw, start, space, "tree")) commit.tree_id = ascii(value);
+    else if (isKey(raw, start, space, "gpgsig") || isKey(raw, start, space, "gpgsig-sha256")) {
+      commit.signature_type = detectSignatureType(value);
+    } else if (isKey(raw, start, space, "encoding")) commit.encoding = ascii(value);
+  });
   if (messageStart !== null && messageStart < raw.length) {
     const body = raw.subarray(messageStart);
     commit.subject = subjectOf(body);
     commit.body_size = body.length;
-    commit.body = body.slice(0, MAX_COMMIT_OR_TAG_MESSAGE_SIZE);
+    commit.body = body.subarray(0, MAX_COMMIT_OR_TAG_MESSAGE_SIZE);
   }
   return commit;
 }

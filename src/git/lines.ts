@@ -48,6 +48,15 @@ export class RecordReader {
     }
   }
 
+  /**
+   * The next record if it is buffered whole already (delimiter included),
+   * else null without reading: records a read brought, without an await each.
+   */
+  takeBuffered(delimiter = 0x0a): Uint8Array | null {
+    const at = this.#buffer.subarray(this.#start, this.#end).indexOf(delimiter);
+    return at < 0 ? null : this.#take(this.#start + at + 1);
+  }
+
   /** The next bytes without consuming them (fewer at the end of the stream). */
   async peek(count: number): Promise<Uint8Array> {
     while (this.#end - this.#start < count && await this.#fill()) {

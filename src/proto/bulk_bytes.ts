@@ -90,14 +90,15 @@ export function frameInPlace(bytes: Uint8Array, fieldId: number): Buffer | undef
   whole[start + 3] = (messageLength >>> 8) & 0xff;
   whole[start + 4] = messageLength & 0xff;
   writeVarint(whole, writeVarint(whole, start + GRPC_PREFIX, tag), bytes.byteLength);
-  const frame = Buffer.from(whole.buffer, whole.byteOffset + start, GRPC_PREFIX + messageLength);
-  framed.add(frame);
-  return frame;
+  return markFramed(
+    Buffer.from(whole.buffer, whole.byteOffset + start, GRPC_PREFIX + messageLength),
+  );
 }
 
-/** Marks `frames` as already carrying gRPC's prefix (see `encoded_responses.ts`). */
-export function markFramed(frames: Uint8Array): void {
-  framed.add(frames);
+/** Marks `frame`, which starts with gRPC's prefix, for grpc-js to send as it is. */
+export function markFramed(frame: Buffer): Buffer {
+  framed.add(frame);
+  return frame;
 }
 
 /** Whether `serialized` came from {@link frameInPlace} or {@link markFramed} (it already has gRPC's prefix). */

@@ -109,7 +109,17 @@ export async function seconds(call: () => Promise<unknown>, repeat = 1): Promise
 
 /** Runs a section and prints its table. */
 export async function runSection(section: Section): Promise<void> {
-  const runs = section.runs ?? 3;
+  // BENCH_RUNS=15 BENCH_STAT=median: more runs, and each side's median run
+  // instead of its best (steadier on a shared machine).
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? section.runs ?? 3);
+  const median = Deno.env.get("BENCH_STAT") === "median";
+  // BENCH_CASES=ListCommits,FindCommits runs only the cases whose names contain one of them.
+  const only = Deno.env.get("BENCH_CASES")?.split(",").filter(Boolean);
+  if (only) {
+    // The chosen cases are all warmed up, as a whole section's are from `warmUpFrom` on.
+    const kept = section.cases.filter((c) => only.some((o) => c.name.includes(o)));
+    section = { ...section, cases: kept, warmUpFrom: 0 };
+  }
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "bench-" });
   const refDir = join(dir, "ref");
   const source = join(dir, "source.git");
@@ -141,19 +151,26 @@ export async function runSection(section: Section): Promise<void> {
     for (const target of targets) {
       for (const c of section.cases.slice(section.warmUpFrom ?? 0)) await c.run(target);
     }
-    const best = new Map<string, number>();
+    const values = new Map<string, number[]>();
     for (let run = 0; run < runs; run++) {
       for (const c of section.cases) {
         for (const target of targets) {
-          const value = await c.run(target);
           const key = `${c.name}\0${target.name}`;
-          const previous = best.get(key);
-          const better = c.unit === "s" ? value < (previous ?? Infinity) : value > (previous ?? 0);
-          if (better) best.set(key, value);
+          values.set(key, [...values.get(key) ?? [], await c.run(target)]);
         }
       }
     }
-    console.log(`\n## ${section.title} (best of ${runs}, interleaved)\n`);
+    const best = new Map<string, number>();
+    for (const c of section.cases) {
+      for (const target of targets) {
+        const key = `${c.name}\0${target.name}`;
+        // Sorted best first: seconds ascending, rates descending.
+        const sorted = values.get(key)!.sort((a, b) => c.unit === "s" ? a - b : b - a);
+        best.set(key, median ? sorted[Math.floor(sorted.length / 2)] : sorted[0]);
+      }
+    }
+    const stat = median ? "median" : "best";
+    console.log(`\n## ${section.title} (${stat} of ${runs}, interleaved)\n`);
     console.log("| case | ours | reference | ours ÷ reference (higher is better) |");
     console.log("| --- | --- | --- | --- |");
     for (const c of section.cases) {

@@ -15,11 +15,12 @@ import {
   type GitCommit,
   type Init,
 } from "../../proto/types.ts";
+import { encodeGitCommit } from "../../proto/git_commit_encoder.ts";
 import { invalidArgument, wrapError } from "../../server/errors.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { SizeChunker } from "../shared/chunker.ts";
+import { EncodedChunker } from "../shared/chunker.ts";
 import { defaultBranch } from "../ref/for_each_ref.ts";
 import { globalOptionsEnv, pathspecArgs, recordSource, timeFlag } from "./history.ts";
 import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
@@ -72,10 +73,8 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       }
     }
 
-    const chunker = new SizeChunker<Init<GitCommit>>(
-      "gitaly.GitCommit",
-      (commits) => send({ commits }),
-    );
+    // FindCommitsResponse.commits is field 1.
+    const chunker = new EncodedChunker(1, send);
     const source = recordSource(deps, {
       gitDir: repoPath,
       command: {
@@ -88,25 +87,34 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       env: globalOptionsEnv(req.global_options),
       signal: ctx.signal,
     }, shortStat ? SOH : 0x0a);
-    async function* ids(): AsyncGenerator<PipedRequest<LogExtras>, void, undefined> {
-      let skipped = 0;
-      for await (const record of source.records) {
-        let body = trimSpace(
-          shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
-        );
-        if (shortStat && body.length === 0) continue; // before the first commit
-        if (skipped < manualOffset) {
-          skipped++;
-          continue;
+    let skipped = 0;
+    /** The request for one record, or null for none. */
+    function request(record: Uint8Array): PipedRequest<LogExtras> | null {
+      let body = trimSpace(
+        shortStat && record[record.length - 1] === SOH ? record.subarray(0, -1) : record,
+      );
+      if (shortStat && body.length === 0) return null; // before the first commit
+      if (skipped < manualOffset) {
+        skipped++;
+        return null;
+      }
+      const extra: LogExtras = { stats: null, refNames: null, trailers: null };
+      if (shortStat) [body, extra.stats] = splitAt(body, 0x0a);
+      if (refs) [body, extra.refNames] = splitAt(body, STX);
+      if (req.trailers) [body, extra.trailers] = splitAt(body, 0);
+      return { id: decoder.decode(body), extra };
+    }
+    async function* ids(): AsyncGenerator<PipedRequest<LogExtras>[], void, undefined> {
+      for await (const batch of source.batches) {
+        const requests: PipedRequest<LogExtras>[] = [];
+        for (const record of batch) {
+          const next = request(record);
+          if (next !== null) requests.push(next);
         }
-        const extra: LogExtras = { stats: null, refNames: null, trailers: null };
-        if (shortStat) [body, extra.stats] = splitAt(body, 0x0a);
-        if (refs) [body, extra.refNames] = splitAt(body, STX);
-        if (req.trailers) [body, extra.trailers] = splitAt(body, 0);
-        yield { id: decoder.decode(body), extra };
+        yield requests;
       }
     }
-    await pipeObjects(deps, repoPath, ctx.signal, ids(), async (object, extra) => {
+    await pipeObjects(deps, repoPath, ctx.signal, ids(), (object, extra) => {
       if (object === null) {
         throw new Error("error streaming commits: cat-file get commit: not found");
       }
@@ -114,8 +122,8 @@ export function findCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Fin
       if (extra.refNames !== null) commit.referenced_by = parseRefs(extra.refNames);
       if (extra.trailers !== null) commit.trailers = parseTrailers(extra.trailers);
       if (extra.stats !== null) commit.short_stats = parseShortStat(extra.stats);
-      await chunker.add(commit);
-    });
+      return chunker.add(encodeGitCommit(commit));
+    }, true); // borrowed data: encoded at once
     // Like Gitaly, git's exit status is not checked: a revision that names
     // nothing yields no commits.
     await chunker.flush();

@@ -122,9 +122,9 @@ export async function sendLoggedCommits(
     env: globalOptionsEnv(options.globalOptions),
     signal: options.signal,
   });
-  async function* ids(): AsyncGenerator<PipedRequest<null>, void, undefined> {
-    for await (const record of source.records) {
-      yield { id: decoder.decode(chomp(record)), extra: null };
+  async function* ids(): AsyncGenerator<PipedRequest<null>[], void, undefined> {
+    for await (const batch of source.batches) {
+      yield batch.map((record) => ({ id: decoder.decode(chomp(record)), extra: null }));
     }
   }
   await pipeObjects(deps, repoPath, options.signal, ids(), async (object) => {
@@ -244,10 +244,14 @@ function utf8OrNull(bytes: Uint8Array): string | null {
 
 /** The records of a history command as an async iterator, and how the command ended. */
 export interface RecordSource {
-  records: AsyncGenerator<Uint8Array, void, undefined>;
+  /** The records in batches: each holds at least one, and all that one read brought. */
+  batches: AsyncGenerator<Uint8Array[], void, undefined>;
   /** Settles once the iterator has finished and git is reaped (not when it is never started). */
   exit: Promise<GitExit & { stopped: boolean }>;
 }
+
+/** Records in one batch of {@link recordSource} at most. */
+const MAX_BATCH = 512;
 
 /**
  * {@link forEachRecord} as a pull-based source: git starts at the first
@@ -260,15 +264,22 @@ export function recordSource(
 ): RecordSource {
   let settle!: (exit: GitExit & { stopped: boolean }) => void;
   const exit = new Promise<GitExit & { stopped: boolean }>((resolve) => settle = resolve);
-  async function* records(): AsyncGenerator<Uint8Array, void, undefined> {
-    const git = await deps.git.start({ ...spawn, stdout: "piped" });
+  async function* batches(): AsyncGenerator<Uint8Array[], void, undefined> {
+    // A streaming pipeline: git and the server wake each other per read, so
+    // git keeps to the server's session (see the runner's notes).
+    const git = await deps.git.start({ ...spawn, stdout: "piped", sameSession: true });
     const reader = new RecordReader(git.stdout);
     let finished = false;
     try {
       while (true) {
         const record = await reader.next(delimiter);
         if (record === null) break;
-        yield record;
+        const batch = [record];
+        for (let next = reader.takeBuffered(delimiter); next !== null;) {
+          batch.push(next);
+          next = batch.length < MAX_BATCH ? reader.takeBuffered(delimiter) : null;
+        }
+        yield batch;
       }
       finished = true;
     } finally {
@@ -279,5 +290,5 @@ export function recordSource(
       settle({ ...await git.wait(), stopped: !finished });
     }
   }
-  return { records: records(), exit };
+  return { batches: batches(), exit };
 }

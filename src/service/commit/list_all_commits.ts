@@ -41,15 +41,19 @@ export function listAllCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "
       },
       signal: ctx.signal,
     });
-    async function* commits(): AsyncGenerator<PipedRequest<null>, void, undefined> {
+    async function* commits(): AsyncGenerator<PipedRequest<null>[], void, undefined> {
       let waitingForToken = token !== "";
-      for await (const record of source.records) {
-        const [oid, type] = decoder.decode(chomp(record)).split(" ");
-        if (waitingForToken) {
-          waitingForToken = oid !== token;
-          continue;
+      for await (const batch of source.batches) {
+        const requests: PipedRequest<null>[] = [];
+        for (const record of batch) {
+          const [oid, type] = decoder.decode(chomp(record)).split(" ");
+          if (waitingForToken) {
+            waitingForToken = oid !== token;
+            continue;
+          }
+          if (type === "commit") requests.push({ id: oid, extra: null });
         }
-        if (type === "commit") yield { id: oid, extra: null };
+        yield requests;
       }
     }
     let sent = 0;

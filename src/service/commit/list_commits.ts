@@ -39,7 +39,7 @@ export function listCommits(deps: ServiceDeps): Rpc<"gitaly.CommitService", "Lis
       pageToken: req.pagination_params?.page_token ?? "",
       limit: req.pagination_params?.limit ?? 0,
       signal: ctx.signal,
-    }, (commits) => send({ commits })).catch((error) => {
+    }, send).catch((error) => {
       throw error instanceof RevListError ? wrapError("iterating objects", error) : error;
     });
   });

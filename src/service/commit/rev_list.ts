@@ -7,14 +7,12 @@
  * @module
  */
 import { parseCommit } from "../../git/commit_parser.ts";
-import type { GitCommit, Init } from "../../proto/types.ts";
+import type { EncodedResponses } from "../../proto/encoded_responses.ts";
+import { encodeGitCommit } from "../../proto/git_commit_encoder.ts";
 import type { ServiceDeps } from "../deps.ts";
-import { SizeChunker } from "../shared/chunker.ts";
+import { EncodedChunker } from "../shared/chunker.ts";
 import { describeExit } from "../shared/git_stream.ts";
-import { chomp, recordSource } from "./history.ts";
-import { type PipedRequest, pipeObjects } from "./object_pipe.ts";
-
-const decoder = new TextDecoder();
+import { catFileObjects } from "./object_pipe.ts";
 
 /** What {@link listRevisions} lists. */
 export interface RevListOptions {
@@ -37,44 +35,54 @@ export class RevListError extends Error {
   }
 }
 
-/** Runs the pipeline, sending batches of commits to `send`. */
+/**
+ * Runs the pipeline, sending batches of commits to `send` as encoded
+ * messages whose field 1 holds them (`ListCommitsResponse.commits`).
+ */
 export async function listRevisions(
   deps: ServiceDeps,
   repoPath: string,
   options: RevListOptions,
-  send: (commits: Init<GitCommit>[]) => Promise<void>,
+  send: (message: EncodedResponses) => Promise<void>,
 ): Promise<void> {
-  const chunker = new SizeChunker<Init<GitCommit>>("gitaly.GitCommit", send);
-  const source = recordSource(deps, {
+  const chunker = new EncodedChunker(1, send); // ListCommitsResponse.commits
+  // rev-list prints one commit id a line, which is just what cat-file reads:
+  // its stdout goes to cat-file's stdin as it is.
+  const revList = await deps.git.start({
     gitDir: repoPath,
     command: { name: "rev-list", flags: options.flags, args: options.args },
+    stdout: "piped",
     signal: options.signal,
   });
-  async function* ids(): AsyncGenerator<PipedRequest<null>, void, undefined> {
-    let waitingForToken = options.pageToken !== "";
-    for await (const record of source.records) {
-      const oid = decoder.decode(chomp(record));
-      if (waitingForToken) {
-        waitingForToken = oid !== options.pageToken;
-        continue;
-      }
-      yield { id: oid, extra: null };
-    }
-  }
+  let waitingForToken = options.pageToken !== "";
   let sent = 0;
   let stopped = false;
-  await pipeObjects(deps, repoPath, options.signal, ids(), async (object) => {
-    if (options.limit > 0 && sent >= options.limit) {
-      stopped = true;
-      return false;
+  let failed = true;
+  try {
+    await catFileObjects(deps, repoPath, options.signal, revList.stdout, (object) => {
+      if (object === null) throw new Error("rev-list listed a commit cat-file does not have");
+      if (waitingForToken) {
+        waitingForToken = object.oid !== options.pageToken;
+        return;
+      }
+      if (options.limit > 0 && sent >= options.limit) {
+        stopped = true;
+        return false;
+      }
+      sent++;
+      return chunker.add(encodeGitCommit(parseCommit(object.oid, object.data)));
+    }, true); // borrowed data: encoded at once
+    failed = false;
+  } finally {
+    // Stopped at the limit, failed or aborted: rev-list must not outlive the call.
+    if (failed || stopped) {
+      revList.kill();
+      await revList.wait();
     }
-    if (object === null) throw new Error("rev-list listed a commit cat-file does not have");
-    await chunker.add(parseCommit(object.oid, object.data));
-    sent++;
-  });
+  }
   if (!stopped) {
-    const exit = await source.exit;
-    if (!exit.stopped && exit.code !== 0) {
+    const exit = await revList.wait();
+    if (exit.code !== 0) {
       throw new RevListError(
         `rev-list pipeline command: ${describeExit(exit)}, stderr: ${JSON.stringify(exit.stderr)}`,
       );

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { repeatedField } from "../../proto/encoded_message.ts";
+import type { EncodedResponses } from "../../proto/encoded_responses.ts";
 import { messageType } from "../../proto/mod.ts";
 
 /** Gitaly's limit on one batched message's encoded size. */
@@ -65,6 +67,48 @@ export class SizeChunker<Item> {
     this.#items = [];
     this.#size = 0;
     await this.sendBatch(items);
+  }
+}
+
+/**
+ * Batches items that are already encoded (each sized by its encoding, as
+ * {@link SizeChunker} sizes them) into pre-encoded messages whose repeated
+ * field `fieldId` holds them: each item is encoded once, and a batch is
+ * only concatenated.
+ */
+export class EncodedChunker {
+  #items: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(
+    readonly fieldId: number,
+    readonly sendMessage: (message: EncodedResponses) => Promise<void>,
+    readonly maxSize: number = MAX_MESSAGE_SIZE,
+  ) {}
+
+  /**
+   * Adds an encoded item, sending the current batch first when the item
+   * would make it too big: then returns the send to await (backpressure).
+   */
+  add(item: Uint8Array): Promise<void> | undefined {
+    const sent = this.#items.length > 0 && this.#size + item.byteLength >= this.maxSize
+      ? this.#send()
+      : undefined;
+    this.#items.push(item);
+    this.#size += item.byteLength;
+    return sent;
+  }
+
+  /** Sends what is left, if anything. */
+  async flush(): Promise<void> {
+    if (this.#items.length > 0) await this.#send();
+  }
+
+  #send(): Promise<void> {
+    const items = this.#items;
+    this.#items = [];
+    this.#size = 0;
+    return this.sendMessage(repeatedField(this.fieldId, items));
   }
 }
 
