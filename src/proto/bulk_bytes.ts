@@ -95,7 +95,15 @@ export function frameInPlace(bytes: Uint8Array, fieldId: number): Buffer | undef
   return frame;
 }
 
-/** Whether `serialized` came from {@link frameInPlace} (it already has gRPC's prefix). */
+/**
+ * Marks `frames` (one or more messages, each with gRPC's prefix) as ready
+ * to send as they are, like a result of {@link frameInPlace}.
+ */
+export function markFramed(frames: Uint8Array): void {
+  framed.add(frames);
+}
+
+/** Whether `serialized` came from {@link frameInPlace} or {@link markFramed} (it already has gRPC's prefix). */
 export function isFramed(serialized: Uint8Array): boolean {
   return framed.has(serialized);
 }

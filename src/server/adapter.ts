@@ -9,6 +9,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BackchannelPeer, peerOfSocket } from "../backchannel/peer.ts";
 import { giveBackLent } from "../proto/bulk_bytes.ts";
+import { EncodedResponses } from "../proto/encoded.ts";
 import "./preframed.ts";
 import { authError, checkAuthorization } from "./auth.ts";
 import type { CallLimits } from "./call_limits.ts";
@@ -250,9 +251,10 @@ class CallRun {
     this.call.end();
   }
 
-  /** Counts a response message as sent and returns it. */
+  /** Counts a response message (or the messages of an encoded batch) as sent and returns it. */
   #sent<T>(response: T): T {
-    this.deps.metrics.messagesSent.inc(this.#labels);
+    const count = response instanceof EncodedResponses ? response.count : 1;
+    this.deps.metrics.messagesSent.inc(this.#labels, count);
     return response;
   }
 

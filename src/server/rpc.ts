@@ -7,6 +7,7 @@
  */
 import type { Metadata } from "@grpc/grpc-js";
 import type { BackchannelPeer } from "../backchannel/peer.ts";
+import type { EncodedResponses } from "../proto/encoded.ts";
 import type { Init, MethodShape as ProtoMethod, ServiceMethods } from "../proto/types.ts";
 
 /** What a handler knows about the call it serves. */
@@ -29,8 +30,11 @@ export interface CallContext {
   readonly backchannel?: BackchannelPeer;
 }
 
-/** A function that sends one response message and resolves once it may send more. */
-export type Send<Res> = (response: Res) => Promise<void>;
+/**
+ * A function that sends one response message (or a batch of them encoded
+ * by hand, see `src/proto/encoded.ts`) and resolves once it may send more.
+ */
+export type Send<Res> = (response: Res | EncodedResponses) => Promise<void>;
 
 /** One request, one response. */
 export interface UnaryHandler<Req, Res> {

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { CatfileCache } from "../../src/git/catfile.ts";
 import { GitRunner } from "../../src/git/command.ts";
+import { EncodedResponses } from "../../src/proto/encoded.ts";
 import { messageType, serviceInfo } from "../../src/proto/mod.ts";
 import type { Repository, ServiceMethods } from "../../src/proto/types.ts";
 import { type Config, parseConfig } from "../../src/server/config.ts";
@@ -122,14 +123,19 @@ export async function handlerHarness(options: HandlerHarnessOptions = {}): Promi
         info.requestType.decode(info.requestType.encode(info.requestType.fromObject(r)).finish())
       );
       const responses: Record<string, unknown>[] = [];
-      const send = (response: unknown) => {
-        const type = info.responseType;
-        const wire = type.encode(type.fromObject(response as Record<string, unknown>)).finish();
+      const type = info.responseType;
+      const push = (wire: Uint8Array) =>
         responses.push(
           options.bytes === "text"
             ? readableBytes(type.toObject(type.decode(wire), { defaults: false }))
             : type.toObject(type.decode(wire), { defaults: false, bytes: String }),
         );
+      const send = (response: unknown) => {
+        if (response instanceof EncodedResponses) {
+          response.messages().forEach(push);
+        } else {
+          push(type.encode(type.fromObject(response as Record<string, unknown>)).finish());
+        }
         return Promise.resolve();
       };
       const controller = new AbortController();

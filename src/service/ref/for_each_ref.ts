@@ -47,6 +47,11 @@ export interface RefLinesOptions {
   /** Only lines it accepts are paged and sent (Gitaly's `lines.Send` filter). */
   filter?: (line: Uint8Array) => Promise<boolean>;
   signal?: AbortSignal;
+  /**
+   * Called before waiting for more of git's output (no whole line is
+   * buffered): the moment to send what has been gathered so far.
+   */
+  idle?: () => Promise<void>;
 }
 
 /**
@@ -124,7 +129,11 @@ export async function sendRefRecords(
   try {
     let sent = 0;
     while (sent < limit) {
-      const line = await reader.readLine();
+      let line = reader.takeLine();
+      if (line === null) {
+        await options.idle?.();
+        line = await reader.readLine();
+      }
       if (line === null || line.length === 0) break;
       const record: RefRecord = { line };
       if (options.rawObjects) await readRaw(reader, record, options.rawObjects === "peeled");

@@ -4,7 +4,7 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { ascii } from "../../git/commit_parser.ts";
+import { bytesFieldSize, fieldSize, ResponseFrames } from "../../proto/encoded.ts";
 import {
   POINTS_AT_FIELDS,
   pointsAtFilter,
@@ -12,6 +12,9 @@ import {
   splitRefLine,
   validateRefArgument,
 } from "./for_each_ref.ts";
+
+const HEAD = new TextEncoder().encode("HEAD");
+const EMPTY = new Uint8Array(0);
 
 const SORT_KEYS: Record<number, string> = {
   [SortKey.REFNAME]: "refname",
@@ -29,7 +32,8 @@ const SORT_DIRECTIONS: Record<number, string> = {
  * `ListRefs`: references matching `patterns` (for-each-ref patterns), with
  * their targets and, with `peel_tags`, what annotated tags point at;
  * sorted as asked, only those pointing at `pointing_at_oids` when given,
- * and with `head` HEAD's commit first; 20 references a message.
+ * and with `head` HEAD's commit first; 20 references a message (encoded
+ * by hand, many messages a write).
  */
 export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"> {
   return serverStream(async (req, ctx, send) => {
@@ -59,6 +63,7 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
       : "--format=%(refname)%00%(objectname)";
     if (filter) format += `%00${POINTS_AT_FIELDS}`;
     const fields = (req.peel_tags ? 3 : 2) + (filter ? 4 : 0);
+    const frames = new ResponseFrames();
     await sendRefLines(deps, repoPath, {
       flags: [
         format,
@@ -67,21 +72,29 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
       patterns,
       filter,
       signal: ctx.signal,
+      idle: () => frames.flush(send),
     }, async (lines) => {
-      const references = [];
+      const w = frames.begin();
       if (head !== "") {
-        references.push({ name: new TextEncoder().encode("HEAD"), target: head });
+        w.header(1, fieldSize(1, HEAD.byteLength) + fieldSize(2, head.length));
+        w.bytes(1, HEAD);
+        w.ascii(2, head);
         head = "";
       }
       for (const line of lines) {
-        const parts = splitRefLine(line, fields);
-        references.push({
-          name: parts[0].slice(),
-          target: ascii(parts[1]),
-          ...(req.peel_tags ? { peeled_target: ascii(parts[2]) } : {}),
-        });
+        const [name, target, peeled] = splitRefLine(line, fields);
+        const peeledTarget = req.peel_tags ? peeled : EMPTY;
+        w.header(
+          1,
+          bytesFieldSize(1, name) + bytesFieldSize(2, target) + bytesFieldSize(3, peeledTarget),
+        );
+        w.bytes(1, name);
+        w.bytes(2, target); // object ids: ASCII, so their bytes are their UTF-8
+        w.bytes(3, peeledTarget);
       }
-      await send({ references });
+      frames.end();
+      if (frames.full) await frames.flush(send);
     });
+    await frames.flush(send);
   });
 }
