@@ -98,6 +98,11 @@ export class ProtoWriter {
     this.#buffer[at] = value;
   }
 
+  /** Drops what was written after the first `length` bytes. */
+  truncate(length: number): void {
+    this.#at = Math.min(this.#at, length);
+  }
+
   /** Skips `count` bytes, to be patched later. */
   skip(count: number): void {
     this.#reserve(count);
@@ -114,9 +119,10 @@ export class ProtoWriter {
 
   /** A copy of everything written; the writer starts over in the same buffer. */
   copy(): Uint8Array {
-    const out = this.#buffer.slice(0, this.#at);
+    // Buffer#slice makes a view: copy with Uint8Array's.
+    const out = Uint8Array.prototype.slice.call(this.#buffer, 0, this.#at);
     this.#at = 0;
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    return out;
   }
 
   #reserve(count: number): void {
@@ -132,6 +138,25 @@ export class ProtoWriter {
 /** Size of length-delimited field `field` holding `length` bytes, header included. */
 export function fieldSize(field: number, length: number): number {
   return varintSize((field << 3) | LENGTH_DELIMITED) + varintSize(length) + length;
+}
+
+/**
+ * Runs `fill` with new {@link ResponseFrames} and sends what it gathered
+ * with `send`: at the end, and when `fill` fails, the messages it completed
+ * before the error (as if each had been sent on its own).
+ */
+export async function withResponseFrames(
+  send: (responses: EncodedResponses) => Promise<void>,
+  fill: (frames: ResponseFrames) => Promise<void>,
+): Promise<void> {
+  const frames = new ResponseFrames();
+  try {
+    await fill(frames);
+  } catch (error) {
+    await frames.flush(send).catch(() => {});
+    throw error;
+  }
+  await frames.flush(send);
 }
 
 /** {@link fieldSize} of a bytes (or string) field holding `bytes`: 0 when empty (left out). */
@@ -175,8 +200,15 @@ export class ResponseFrames {
     return this.#writer.length >= this.batchSize;
   }
 
-  /** Sends the messages ended since the last take, if any, with `send`. */
+  /**
+   * Sends the messages ended since the last take, if any, with `send`; a
+   * message begun and not ended (its encoding failed) is dropped.
+   */
   async flush(send: (responses: EncodedResponses) => Promise<void>): Promise<void> {
+    if (this.#start >= 0) {
+      this.#writer.truncate(this.#start - GRPC_PREFIX);
+      this.#start = -1;
+    }
     if (this.#count > 0) await send(this.take());
   }
 

@@ -15,6 +15,8 @@ import { GitCommandError } from "../../git/command.ts";
 import { invalidArgument, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { CountChunker } from "../shared/chunker.ts";
+import { encodeMessage } from "../../proto/encoded.ts";
+import { messageType } from "../../proto/mod.ts";
 import { readCommit, readObjectBytes } from "../shared/commits.ts";
 import { parseTag } from "../../git/tag_parser.ts";
 
@@ -249,33 +251,78 @@ export function splitRefLine(line: Uint8Array, fields = 2): Uint8Array[] {
  * Branch records' names and commits (as Gitaly: each target peeled to a
  * commit), from {@link BRANCH_RAW_FORMAT} listings.
  */
-export async function branchesOfRecords(
+export function branchesOfRecords(
   deps: ServiceDeps,
   repoPath: string,
   records: RefRecord[],
   signal?: AbortSignal,
   commits: CommitMemo = new CommitMemo(),
 ): Promise<{ name: Uint8Array; commit: CommitFields }[]> {
+  return mapBranchRecords(
+    deps,
+    repoPath,
+    records,
+    signal,
+    (oid, raw) => commits.parse(oid, raw),
+    (commit) => commit,
+  );
+}
+
+/**
+ * {@link branchesOfRecords} with each commit encoded as a `GitCommit`
+ * message (once per commit, see {@link CommitMemo.encoded}).
+ */
+export function encodedBranchesOfRecords(
+  deps: ServiceDeps,
+  repoPath: string,
+  records: RefRecord[],
+  signal: AbortSignal | undefined,
+  commits: CommitMemo,
+): Promise<{ name: Uint8Array; commit: Uint8Array }[]> {
+  return mapBranchRecords(
+    deps,
+    repoPath,
+    records,
+    signal,
+    (oid, raw) => commits.encoded(oid, raw),
+    (commit) => commits.encode(commit),
+  );
+}
+
+async function mapBranchRecords<T>(
+  deps: ServiceDeps,
+  repoPath: string,
+  records: RefRecord[],
+  signal: AbortSignal | undefined,
+  fromRaw: (oid: string, raw: Uint8Array) => T,
+  fromCommit: (commit: CommitFields) => T,
+): Promise<{ name: Uint8Array; commit: T }[]> {
   const branches = [];
   for (const { line, raw } of records) {
     const [name, oidBytes, type] = splitRefLine(line, 4);
     const oid = ascii(oidBytes);
-    const commit = raw && ascii(type) === "commit"
-      ? commits.parse(oid, raw)
-      : await readCommit(deps, repoPath, oid, signal);
-    if (commit === null) throw new Error(`object not found: ${oid}^{commit}`);
+    let commit: T;
+    if (raw && ascii(type) === "commit") {
+      commit = fromRaw(oid, raw);
+    } else {
+      const read = await readCommit(deps, repoPath, oid, signal);
+      if (read === null) throw new Error(`object not found: ${oid}^{commit}`);
+      commit = fromCommit(read);
+    }
     branches.push({ name: name.slice(), commit });
   }
   return branches;
 }
 
 /**
- * Commits parsed during one listing, by object id: references often share
- * commits, and an object id always names the same bytes. The parsed
- * commits are shared between messages, so they must not be changed.
+ * Commits parsed (and encoded) during one listing, by object id:
+ * references often share commits, and an object id always names the same
+ * bytes. The parsed commits are shared between messages, so they must not
+ * be changed.
  */
 export class CommitMemo {
   #commits = new Map<string, CommitFields>();
+  #encoded = new Map<string, Uint8Array>();
 
   /** Bounds the memo: listings see at most this many distinct commits before it restarts. */
   constructor(readonly maxEntries = 4096) {}
@@ -289,6 +336,23 @@ export class CommitMemo {
       this.#commits.set(oid, commit);
     }
     return commit;
+  }
+
+  /** The commit `raw` with object id `oid` as an encoded `GitCommit`, encoded once. */
+  encoded(oid: string, raw: Uint8Array): Uint8Array {
+    return this.#encoded.get(oid) ?? this.#encode(oid, parseCommit(oid, raw));
+  }
+
+  /** `commit` as an encoded `GitCommit`, encoded once per object id. */
+  encode(commit: CommitFields): Uint8Array {
+    return this.#encoded.get(commit.id) ?? this.#encode(commit.id, commit);
+  }
+
+  #encode(oid: string, commit: CommitFields): Uint8Array {
+    if (this.#encoded.size >= this.maxEntries) this.#encoded.clear();
+    const encoded = encodeMessage(messageType("gitaly.GitCommit"), commit);
+    this.#encoded.set(oid, encoded);
+    return encoded;
   }
 }
 

@@ -4,7 +4,7 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { bytesFieldSize, fieldSize, ResponseFrames } from "../../proto/encoded.ts";
+import { bytesFieldSize, fieldSize, withResponseFrames } from "../../proto/encoded.ts";
 import {
   POINTS_AT_FIELDS,
   pointsAtFilter,
@@ -63,38 +63,34 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
       : "--format=%(refname)%00%(objectname)";
     if (filter) format += `%00${POINTS_AT_FIELDS}`;
     const fields = (req.peel_tags ? 3 : 2) + (filter ? 4 : 0);
-    const frames = new ResponseFrames();
-    await sendRefLines(deps, repoPath, {
-      flags: [
-        format,
-        `--sort=${sortDirection}${sortKey}`,
-      ],
-      patterns,
-      filter,
-      signal: ctx.signal,
-      idle: () => frames.flush(send),
-    }, async (lines) => {
-      const w = frames.begin();
-      if (head !== "") {
-        w.header(1, fieldSize(1, HEAD.byteLength) + fieldSize(2, head.length));
-        w.bytes(1, HEAD);
-        w.ascii(2, head);
-        head = "";
-      }
-      for (const line of lines) {
-        const [name, target, peeled] = splitRefLine(line, fields);
-        const peeledTarget = req.peel_tags ? peeled : EMPTY;
-        w.header(
-          1,
-          bytesFieldSize(1, name) + bytesFieldSize(2, target) + bytesFieldSize(3, peeledTarget),
-        );
-        w.bytes(1, name);
-        w.bytes(2, target); // object ids: ASCII, so their bytes are their UTF-8
-        w.bytes(3, peeledTarget);
-      }
-      frames.end();
-      if (frames.full) await frames.flush(send);
-    });
-    await frames.flush(send);
+    await withResponseFrames(send, (frames) =>
+      sendRefLines(deps, repoPath, {
+        flags: [format, `--sort=${sortDirection}${sortKey}`],
+        patterns,
+        filter,
+        signal: ctx.signal,
+        idle: () => frames.flush(send),
+      }, async (lines) => {
+        const w = frames.begin();
+        if (head !== "") {
+          w.header(1, fieldSize(1, HEAD.byteLength) + fieldSize(2, head.length));
+          w.bytes(1, HEAD);
+          w.ascii(2, head);
+          head = "";
+        }
+        for (const line of lines) {
+          const [name, target, peeled] = splitRefLine(line, fields);
+          const peeledTarget = req.peel_tags ? peeled : EMPTY;
+          w.header(
+            1,
+            bytesFieldSize(1, name) + bytesFieldSize(2, target) + bytesFieldSize(3, peeledTarget),
+          );
+          w.bytes(1, name);
+          w.bytes(2, target); // object ids: ASCII, so their bytes are their UTF-8
+          w.bytes(3, peeledTarget);
+        }
+        frames.end();
+        if (frames.full) await frames.flush(send);
+      }));
   });
 }
