@@ -88,10 +88,13 @@ export class BufferedReader {
    * without reading when no whole line is buffered.
    */
   takeLine(): Uint8Array | null {
-    const lf = this.#buffer.subarray(this.#start, this.#end).indexOf(LF);
-    if (lf < 0) return null;
-    const line = this.#buffer.slice(this.#start, this.#start + lf);
-    this.#start += lf + 1;
+    const start = this.#start;
+    if (start >= this.#end) return null;
+    // Searching the whole buffer (no view per line): a LF past the end is stale data.
+    const lf = this.#buffer.indexOf(LF, start);
+    if (lf < 0 || lf >= this.#end) return null;
+    const line = this.#buffer.slice(start, lf);
+    this.#start = lf + 1;
     return line;
   }
 

@@ -66,6 +66,22 @@ export class ProtoWriter {
     this.raw(bytes);
   }
 
+  /** A bytes (or UTF-8 string) field holding `source[start..end)`; nothing when empty. */
+  bytesOf(field: number, source: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (length <= 0) return;
+    this.header(field, length);
+    this.#reserve(length);
+    if (length > 64) {
+      this.#buffer.set(source.subarray(start, end), this.#at);
+    } else {
+      // Short fields (names, object ids): a loop is cheaper than a view to copy from.
+      const buffer = this.#buffer;
+      for (let i = start, at = this.#at; i < end; i++, at++) buffer[at] = source[i];
+    }
+    this.#at += length;
+  }
+
   /** A string field holding only ASCII (object ids); nothing when empty. */
   ascii(field: number, text: string): void {
     if (text.length === 0) return;

@@ -241,10 +241,27 @@ export interface RefLine {
 /** Splits a for-each-ref line of `fields` NUL-separated fields. */
 export function splitRefLine(line: Uint8Array, fields = 2): Uint8Array[] {
   const parts = splitFields(line);
-  if (parts.length !== fields) {
-    throw new Error(`error parsing ref ${JSON.stringify(new TextDecoder().decode(line))}`);
-  }
+  if (parts.length !== fields) throw refLineError(line);
   return parts;
+}
+
+/**
+ * {@link splitRefLine} without views: field `i` of the line is
+ * `line[ends[i - 1] + 1 .. ends[i])` (with `ends[-1]` taken as -1) once
+ * this fills `ends` with the `fields` field ends.
+ */
+export function refLineFieldEnds(line: Uint8Array, fields: number, ends: number[]): void {
+  let count = 0;
+  for (let nul = line.indexOf(0); nul >= 0; nul = line.indexOf(0, nul + 1)) {
+    if (count === fields - 1) throw refLineError(line);
+    ends[count++] = nul;
+  }
+  if (count !== fields - 1) throw refLineError(line);
+  ends[count] = line.length;
+}
+
+function refLineError(line: Uint8Array): Error {
+  return new Error(`error parsing ref ${JSON.stringify(new TextDecoder().decode(line))}`);
 }
 
 /**

@@ -4,17 +4,21 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { bytesFieldSize, fieldSize, withResponseFrames } from "../../proto/encoded.ts";
+import { fieldSize, withResponseFrames } from "../../proto/encoded.ts";
 import {
   POINTS_AT_FIELDS,
   pointsAtFilter,
+  refLineFieldEnds,
   sendRefLines,
-  splitRefLine,
   validateRefArgument,
 } from "./for_each_ref.ts";
 
 const HEAD = new TextEncoder().encode("HEAD");
-const EMPTY = new Uint8Array(0);
+
+/** {@link fieldSize} of a bytes field holding `end - start` bytes: 0 when none (left out). */
+function rangeFieldSize(field: number, start: number, end: number): number {
+  return end > start ? fieldSize(field, end - start) : 0;
+}
 
 const SORT_KEYS: Record<number, string> = {
   [SortKey.REFNAME]: "refname",
@@ -63,6 +67,7 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
       : "--format=%(refname)%00%(objectname)";
     if (filter) format += `%00${POINTS_AT_FIELDS}`;
     const fields = (req.peel_tags ? 3 : 2) + (filter ? 4 : 0);
+    const ends: number[] = [];
     await withResponseFrames(send, (frames) =>
       sendRefLines(deps, repoPath, {
         flags: [format, `--sort=${sortDirection}${sortKey}`],
@@ -79,15 +84,18 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
           head = "";
         }
         for (const line of lines) {
-          const [name, target, peeled] = splitRefLine(line, fields);
-          const peeledTarget = req.peel_tags ? peeled : EMPTY;
+          // name, target and (peel_tags) the peeled target: views would cost more than the copy.
+          refLineFieldEnds(line, fields, ends);
+          const targetEnd = ends[1];
+          const peeledEnd = req.peel_tags ? ends[2] : targetEnd + 1;
           w.header(
             1,
-            bytesFieldSize(1, name) + bytesFieldSize(2, target) + bytesFieldSize(3, peeledTarget),
+            rangeFieldSize(1, 0, ends[0]) + rangeFieldSize(2, ends[0] + 1, targetEnd) +
+              rangeFieldSize(3, targetEnd + 1, peeledEnd),
           );
-          w.bytes(1, name);
-          w.bytes(2, target); // object ids: ASCII, so their bytes are their UTF-8
-          w.bytes(3, peeledTarget);
+          w.bytesOf(1, line, 0, ends[0]);
+          w.bytesOf(2, line, ends[0] + 1, targetEnd); // object ids: ASCII, their bytes their UTF-8
+          w.bytesOf(3, line, targetEnd + 1, peeledEnd);
         }
         frames.end();
         if (frames.full) await frames.flush(send);
