@@ -98,6 +98,26 @@ export class BufferedReader {
     return line;
   }
 
+  /**
+   * Takes every whole line already in the buffer (without their LFs) as
+   * views into one copy of them: one allocation for all instead of one a
+   * line. Reads nothing; empty when no whole line is buffered.
+   */
+  takeLineViews(): Uint8Array[] {
+    const start = this.#start;
+    if (start >= this.#end) return [];
+    const last = this.#buffer.lastIndexOf(LF, this.#end - 1);
+    if (last < start) return [];
+    const copy = this.#buffer.slice(start, last + 1);
+    this.#start = last + 1;
+    const lines: Uint8Array[] = [];
+    for (let from = 0, lf = copy.indexOf(LF); lf >= 0; lf = copy.indexOf(LF, from)) {
+      lines.push(copy.subarray(from, lf));
+      from = lf + 1;
+    }
+    return lines;
+  }
+
   /** Takes every whole line already in the buffer (without their LFs); reads nothing. */
   takeLines(): Uint8Array[] {
     const lines: Uint8Array[] = [];

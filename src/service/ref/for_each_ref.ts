@@ -127,11 +127,22 @@ export async function sendRefRecords(
     signal: options.signal,
   });
   const reader = new BufferedReader(git.stdout);
+  // Without raw objects after them, the lines buffered are taken all at once (one copy).
+  let buffered: Uint8Array[] = [];
+  let next = 0;
+  const takeLine = () => {
+    if (options.rawObjects) return reader.takeLine();
+    if (next === buffered.length) {
+      buffered = reader.takeLineViews();
+      next = 0;
+    }
+    return next < buffered.length ? buffered[next++] : null;
+  };
   let stoppedEarly = false;
   try {
     let sent = 0;
     while (sent < limit) {
-      let line = reader.takeLine();
+      let line = takeLine();
       if (line === null) {
         await options.idle?.();
         line = await reader.readLine();
