@@ -87,7 +87,10 @@ export class ProtoWriter {
     if (text.length === 0) return;
     this.header(field, text.length);
     this.#reserve(text.length);
-    this.#at += this.#buffer.write(text, this.#at, text.length, "latin1");
+    const buffer = this.#buffer;
+    let at = this.#at;
+    for (let i = 0; i < text.length; i++) buffer[at++] = text.charCodeAt(i);
+    this.#at = at;
   }
 
   /** A varint field (int32, int64, enum); nothing when 0. */
@@ -135,8 +138,8 @@ export class ProtoWriter {
 
   /** A copy of everything written; the writer starts over in the same buffer. */
   copy(): Uint8Array {
-    // Buffer#slice makes a view: copy with Uint8Array's.
-    const out = Uint8Array.prototype.slice.call(this.#buffer, 0, this.#at);
+    const out = new Uint8Array(this.#at);
+    out.set(this.#buffer.subarray(0, this.#at));
     this.#at = 0;
     return out;
   }

@@ -18,9 +18,9 @@ import {
   CommitMemo,
   pageTokenNotFound,
   paginationOf,
+  recordFields,
   type RefRecord,
   sendRefRecords,
-  splitRefLine,
   TAG_RAW_FORMAT,
 } from "./for_each_ref.ts";
 
@@ -91,7 +91,7 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
           async (records) => {
             for (const record of records) {
               if (sent >= limit) throw done;
-              const refname = splitRefLine(record.line, 7)[0];
+              const refname = recordFields(record, 7)[0];
               if (!pastToken) {
                 pastToken = bytesEqual(refname, token!);
                 continue;
@@ -129,7 +129,7 @@ async function encodedTagOf(
   signal: AbortSignal,
   commits: CommitMemo,
 ): Promise<Uint8Array> {
-  const [, oidBytes, typeBytes] = splitRefLine(record.line, 7);
+  const [, oidBytes, typeBytes] = recordFields(record, 7);
   if (record.raw && ascii(typeBytes) === "commit") {
     const oid = ascii(oidBytes);
     const commit = commits.encoded(oid, record.raw);
@@ -152,7 +152,7 @@ async function tagOf(
   signal: AbortSignal,
   commits: CommitMemo,
 ): Promise<TagFields> {
-  const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = splitRefLine(record.line, 7);
+  const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = recordFields(record, 7);
   const oid = ascii(oidBytes);
   const type = ascii(typeBytes);
   const raw = record.raw ??

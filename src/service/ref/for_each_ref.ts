@@ -72,6 +72,15 @@ export interface RefRecord {
   raw?: Uint8Array;
   /** With `rawObjects: "peeled"`: the raw object a tag points at, when it is a commit. */
   peeled?: Uint8Array;
+  /** With `rawObjects`: the line's fields (see {@link recordFields}). */
+  fields?: Uint8Array[];
+}
+
+/** {@link splitRefLine} of a record's line, split once. */
+export function recordFields(record: RefRecord, fields: number): Uint8Array[] {
+  if (record.fields === undefined) return splitRefLine(record.line, fields);
+  if (record.fields.length !== fields) throw refLineError(record.line);
+  return record.fields;
 }
 
 /**
@@ -181,14 +190,19 @@ export async function sendRefRecords(
  * and tags are kept, anything else (or bigger than 1 MiB) skipped.
  */
 async function readRaw(reader: BufferedReader, record: RefRecord, peeled: boolean): Promise<void> {
-  const fields = splitFields(record.line).map(ascii);
+  const fields = record.fields = splitFields(record.line);
   const at = fields.length - (peeled ? 5 : 2);
-  record.raw = await readObject(reader, fields[at], Number(fields[at + 1]), ["commit", "tag"]);
+  const size = (field: number) => Number(ascii(fields[field]));
+  record.raw = await readObject(reader, ascii(fields[at]), size(at + 1), RAW_KEPT);
   if (peeled) {
-    record.peeled = await readObject(reader, fields[at + 3], Number(fields[at + 4]), ["commit"]);
+    record.peeled = await readObject(reader, ascii(fields[at + 3]), size(at + 4), PEELED_KEPT);
   }
-  await reader.expectByte(0x0a, "the newline after an object");
+  const what = "the newline after an object";
+  if (!reader.takeExpectedByte(0x0a, what)) await reader.expectByte(0x0a, what);
 }
+
+const RAW_KEPT = ["commit", "tag"];
+const PEELED_KEPT = ["commit"];
 
 async function readObject(
   reader: BufferedReader,
@@ -198,6 +212,11 @@ async function readObject(
 ): Promise<Uint8Array | undefined> {
   if (!Number.isSafeInteger(size) || size < 0) throw new Error("for-each-ref: bad object size");
   const keep = kept.includes(type) && size <= MAX_RAW_OBJECT;
+  if (keep) {
+    // Mostly the whole object is buffered already: take it without a read.
+    const buffered = reader.takeBytes(size);
+    if (buffered !== null) return buffered;
+  }
   const buffer = new Uint8Array(keep ? size : Math.min(size, 64 * 1024));
   let remaining = size;
   let at = 0;
@@ -326,8 +345,9 @@ async function mapBranchRecords<T>(
   fromCommit: (commit: CommitFields) => T,
 ): Promise<{ name: Uint8Array; commit: T }[]> {
   const branches = [];
-  for (const { line, raw } of records) {
-    const [name, oidBytes, type] = splitRefLine(line, 4);
+  for (const record of records) {
+    const [name, oidBytes, type] = recordFields(record, 4);
+    const raw = record.raw;
     const oid = ascii(oidBytes);
     let commit: T;
     if (raw && ascii(type) === "commit") {
