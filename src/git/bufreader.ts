@@ -88,10 +88,13 @@ export class BufferedReader {
    * without reading when no whole line is buffered.
    */
   takeLine(): Uint8Array | null {
-    const lf = this.#buffer.subarray(this.#start, this.#end).indexOf(LF);
-    if (lf < 0) return null;
-    const line = this.#buffer.slice(this.#start, this.#start + lf);
-    this.#start += lf + 1;
+    const start = this.#start;
+    if (start >= this.#end) return null;
+    // Searching the whole buffer (no view per line): a LF past the end is stale data.
+    const lf = this.#buffer.indexOf(LF, start);
+    if (lf < 0 || lf >= this.#end) return null;
+    const line = this.#buffer.slice(start, lf);
+    this.#start = lf + 1;
     return line;
   }
 
@@ -105,6 +108,26 @@ export class BufferedReader {
     const line = this.#buffer.subarray(this.#start, lf);
     this.#start = lf + 1;
     return line;
+  }
+
+  /**
+   * Takes every whole line already in the buffer (without their LFs) as
+   * views into one copy of them: one allocation for all instead of one a
+   * line. Reads nothing; empty when no whole line is buffered.
+   */
+  takeLineViews(): Uint8Array[] {
+    const start = this.#start;
+    if (start >= this.#end) return [];
+    const last = this.#buffer.lastIndexOf(LF, this.#end - 1);
+    if (last < start) return [];
+    const copy = this.#buffer.slice(start, last + 1);
+    this.#start = last + 1;
+    const lines: Uint8Array[] = [];
+    for (let from = 0, lf = copy.indexOf(LF); lf >= 0; lf = copy.indexOf(LF, from)) {
+      lines.push(copy.subarray(from, lf));
+      from = lf + 1;
+    }
+    return lines;
   }
 
   /** Takes every whole line already in the buffer (without their LFs); reads nothing. */

@@ -28,14 +28,16 @@ export class EncodedResponses {
     markFramed(frames);
   }
 
-  /** The message bodies (without prefixes), for tests and other consumers of plain messages. */
-  *messages(): Generator<Uint8Array> {
+  /** The message bodies (without their gRPC prefixes), as views. */
+  messages(): Uint8Array[] {
     const frames = this.frames;
+    const out: Uint8Array[] = [];
     for (let at = 0; at < frames.byteLength;) {
       const length = frames.readUInt32BE(at + 1);
-      yield frames.subarray(at + GRPC_PREFIX, at + GRPC_PREFIX + length);
+      out.push(frames.subarray(at + GRPC_PREFIX, at + GRPC_PREFIX + length));
       at += GRPC_PREFIX + length;
     }
+    return out;
   }
 }
 

@@ -57,9 +57,9 @@ function serializer(type: protobuf.Type): (value: unknown) => Buffer {
 const BULK_BYTES = 4096;
 
 /**
- * The response serializer: like {@link serializer}, except for responses a
- * handler encoded and framed itself ({@link EncodedResponses}, passed
- * through) and for a message
+ * The response serializer: like {@link serializer}, except for messages
+ * encoded by hand ({@link EncodedResponses}, already framed: passed on as
+ * they are) and a message
  * holding nothing but one bytes field (a chunk of git's stdout, a blob's
  * data). A lent view (see `bulk_bytes.ts`) is framed in place, gRPC prefix
  * included, for grpc-js to send as it is; another large one is encoded by
@@ -71,9 +71,12 @@ const BULK_BYTES = 4096;
  * not do this: grpc-js may keep a serialized request for a retry.
  */
 function responseSerializer(type: protobuf.Type): (value: unknown) => Buffer {
-  const plain = serializer(type);
-  const general = (value: unknown) =>
-    value instanceof EncodedResponses ? value.frames : plain(value);
+  const serialize = bulkSerializer(type);
+  return (value) => value instanceof EncodedResponses ? value.frames : serialize(value);
+}
+
+function bulkSerializer(type: protobuf.Type): (value: unknown) => Buffer {
+  const general = serializer(type);
   const bytesFieldIds = new Map<string, number>();
   for (const field of type.fieldsArray) {
     if (field.type === "bytes" && !field.repeated) bytesFieldIds.set(field.name, field.id);

@@ -1,12 +1,13 @@
+import { bytesFieldSize, fieldSize, withResponseFrames } from "../../proto/encoded.ts";
 import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
 import {
   BRANCH_RAW_FORMAT,
-  branchesOfRecords,
   CommitMemo,
   defaultBranch,
+  encodedBranchesOfRecords,
   findingRefs,
   sendRefRecords,
   validateRefArgument,
@@ -14,7 +15,7 @@ import {
 
 /**
  * `FindAllBranches`: local and remote-tracking branches with their commits,
- * 20 a message; with `merged_only` only those merged into the default
+ * 20 a message (encoded by hand, many messages a write); with `merged_only` only those merged into the default
  * branch, and with `merged_branches` too only those among the given names.
  */
 export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAllBranches"> {
@@ -33,17 +34,32 @@ export function findAllBranches(deps: ServiceDeps): Rpc<"gitaly.RefService", "Fi
         for (const pattern of patterns) validateRefArgument(pattern, "merged branch");
       }
     }
-    await findingRefs(
-      sendRefRecords(
-        deps,
-        repoPath,
-        { flags, patterns, signal: ctx.signal, rawObjects: true },
-        async (records) => {
-          const branches = await branchesOfRecords(deps, repoPath, records, ctx.signal, commits);
-          await send({ branches: branches.map(({ name, commit }) => ({ name, target: commit })) });
-        },
-      ),
-      ctx.signal,
-    );
+    await withResponseFrames(send, (frames) =>
+      findingRefs(
+        sendRefRecords(
+          deps,
+          repoPath,
+          { flags, patterns, signal: ctx.signal, rawObjects: true, idle: () => frames.flush(send) },
+          async (records) => {
+            const branches = await encodedBranchesOfRecords(
+              deps,
+              repoPath,
+              records,
+              ctx.signal,
+              commits,
+            );
+            const w = frames.begin();
+            for (const { name, commit } of branches) {
+              w.header(1, bytesFieldSize(1, name) + fieldSize(2, commit.byteLength));
+              w.bytes(1, name);
+              w.header(2, commit.byteLength);
+              w.raw(commit);
+            }
+            frames.end();
+            if (frames.full) await frames.flush(send);
+          },
+        ),
+        ctx.signal,
+      ));
   });
 }

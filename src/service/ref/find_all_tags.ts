@@ -6,6 +6,8 @@ import {
   FindAllTagsRequest_SortBy_Key as SortKey,
   SortDirection,
 } from "../../proto/types.ts";
+import { encodeMessage, ProtoWriter, withResponseFrames } from "../../proto/encoded.ts";
+import { messageType } from "../../proto/mod.ts";
 import { invalidArgument } from "../../server/errors.ts";
 import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
@@ -16,9 +18,9 @@ import {
   CommitMemo,
   pageTokenNotFound,
   paginationOf,
+  recordFields,
   type RefRecord,
   sendRefRecords,
-  splitRefLine,
   TAG_RAW_FORMAT,
 } from "./for_each_ref.ts";
 
@@ -51,7 +53,7 @@ const TAGS_PREFIX = "refs/tags/";
  * reference (annotated tags with their fields, trimmed message and the
  * commit they peel to; lightweight tags with the commit they name), sorted
  * as asked, paginated by `limit` and `page_token` (a full reference name),
- * in messages of up to 1 MiB.
+ * in messages of up to 1 MiB (encoded by hand, many messages a write).
  */
 export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAllTags"> {
   return serverStream(async (req, ctx, send) => {
@@ -59,40 +61,87 @@ export function findAllTags(deps: ServiceDeps): Rpc<"gitaly.RefService", "FindAl
     const sort = sortField(req.sort_by);
     const commits = new CommitMemo();
     const { limit, pageToken } = paginationOf(req.pagination_params);
-    const chunker = new SizeChunker<TagFields>("gitaly.Tag", (tags) => send({ tags }));
     const token = pageToken === undefined ? undefined : new TextEncoder().encode(pageToken);
     let pastToken = token === undefined;
     let sent = 0;
     const flags = [TAG_RAW_FORMAT];
     if (sort !== "") flags.push(`--sort=${sort}`);
     const done = new Error("limit reached");
-    try {
-      await sendRefRecords(
-        deps,
-        repoPath,
-        { flags, patterns: [TAGS_PREFIX], signal: ctx.signal, rawObjects: "peeled" },
-        async (records) => {
-          for (const record of records) {
-            if (sent >= limit) throw done;
-            const refname = splitRefLine(record.line, 7)[0];
-            if (!pastToken) {
-              pastToken = bytesEqual(refname, token!);
-              continue;
+    await withResponseFrames(send, async (frames) => {
+      const chunker = new SizeChunker<Uint8Array>((tag) => tag.byteLength, async (tags) => {
+        const w = frames.begin();
+        for (const tag of tags) {
+          w.header(1, tag.byteLength);
+          w.raw(tag);
+        }
+        frames.end();
+        if (frames.full) await frames.flush(send);
+      });
+      try {
+        await sendRefRecords(
+          deps,
+          repoPath,
+          {
+            flags,
+            patterns: [TAGS_PREFIX],
+            signal: ctx.signal,
+            rawObjects: "peeled",
+            idle: () => frames.flush(send),
+          },
+          async (records) => {
+            for (const record of records) {
+              if (sent >= limit) throw done;
+              const refname = recordFields(record, 7)[0];
+              if (!pastToken) {
+                pastToken = bytesEqual(refname, token!);
+                continue;
+              }
+              const name = refname.subarray(TAGS_PREFIX.length);
+              await chunker.add(
+                await encodedTagOf(deps, repoPath, record, name, ctx.signal, commits),
+              );
+              sent++;
             }
-            const tag = await tagOf(deps, repoPath, record, ctx.signal, commits);
-            const name = refname.subarray(TAGS_PREFIX.length);
-            if (name.length > 0) tag.name = name.slice();
-            await chunker.add(tag);
-            sent++;
-          }
-        },
-      );
-    } catch (error) {
-      if (error !== done) throw error;
-    }
-    if (!pastToken) throw pageTokenNotFound();
-    await chunker.flush();
+          },
+        );
+      } catch (error) {
+        if (error !== done) throw error;
+      }
+      if (!pastToken) throw pageTokenNotFound();
+      await chunker.flush();
+    });
   });
+}
+
+const TAG = messageType("gitaly.Tag");
+const tagWriter = new ProtoWriter(4096);
+
+/**
+ * The encoded `Tag` named `name` for a listed reference under `refs/tags/`:
+ * a lightweight tag of a commit written by hand around its commit (encoded
+ * once per commit), any other through {@link tagOf}.
+ */
+async function encodedTagOf(
+  deps: ServiceDeps,
+  repoPath: string,
+  record: RefRecord,
+  name: Uint8Array,
+  signal: AbortSignal,
+  commits: CommitMemo,
+): Promise<Uint8Array> {
+  const [, oidBytes, typeBytes] = recordFields(record, 7);
+  if (record.raw && ascii(typeBytes) === "commit") {
+    const oid = ascii(oidBytes);
+    const commit = commits.encoded(oid, record.raw);
+    tagWriter.bytes(1, name);
+    tagWriter.ascii(2, oid);
+    tagWriter.header(3, commit.byteLength);
+    tagWriter.raw(commit);
+    return tagWriter.copy();
+  }
+  const tag = await tagOf(deps, repoPath, record, signal, commits);
+  if (name.length > 0) tag.name = name.slice();
+  return encodeMessage(TAG, tag);
 }
 
 /** The `Tag` for a listed reference under `refs/tags/` (objects read by cat-file only when not listed). */
@@ -103,7 +152,7 @@ async function tagOf(
   signal: AbortSignal,
   commits: CommitMemo,
 ): Promise<TagFields> {
-  const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = splitRefLine(record.line, 7);
+  const [, oidBytes, typeBytes, , peeledOidBytes, peeledTypeBytes] = recordFields(record, 7);
   const oid = ascii(oidBytes);
   const type = ascii(typeBytes);
   const raw = record.raw ??

@@ -15,6 +15,8 @@ import { GitCommandError } from "../../git/command.ts";
 import { invalidArgument, wrapError } from "../../server/errors.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { CountChunker } from "../shared/chunker.ts";
+import { encodeMessage } from "../../proto/encoded.ts";
+import { messageType } from "../../proto/mod.ts";
 import { readCommit, readObjectBytes } from "../shared/commits.ts";
 import { parseTag } from "../../git/tag_parser.ts";
 
@@ -47,6 +49,11 @@ export interface RefLinesOptions {
   /** Only lines it accepts are paged and sent (Gitaly's `lines.Send` filter). */
   filter?: (line: Uint8Array) => Promise<boolean>;
   signal?: AbortSignal;
+  /**
+   * Called before waiting for more of git's output (no whole line is
+   * buffered): the moment to send what has been gathered so far.
+   */
+  idle?: () => Promise<void>;
 }
 
 /**
@@ -65,6 +72,15 @@ export interface RefRecord {
   raw?: Uint8Array;
   /** With `rawObjects: "peeled"`: the raw object a tag points at, when it is a commit. */
   peeled?: Uint8Array;
+  /** With `rawObjects`: the line's fields (see {@link recordFields}). */
+  fields?: Uint8Array[];
+}
+
+/** {@link splitRefLine} of a record's line, split once. */
+export function recordFields(record: RefRecord, fields: number): Uint8Array[] {
+  if (record.fields === undefined) return splitRefLine(record.line, fields);
+  if (record.fields.length !== fields) throw refLineError(record.line);
+  return record.fields;
 }
 
 /**
@@ -120,11 +136,26 @@ export async function sendRefRecords(
     signal: options.signal,
   });
   const reader = new BufferedReader(git.stdout);
+  // Without raw objects after them, the lines buffered are taken all at once (one copy).
+  let buffered: Uint8Array[] = [];
+  let next = 0;
+  const takeLine = () => {
+    if (options.rawObjects) return reader.takeLine();
+    if (next === buffered.length) {
+      buffered = reader.takeLineViews();
+      next = 0;
+    }
+    return next < buffered.length ? buffered[next++] : null;
+  };
   let stoppedEarly = false;
   try {
     let sent = 0;
     while (sent < limit) {
-      const line = await reader.readLine();
+      let line = takeLine();
+      if (line === null) {
+        await options.idle?.();
+        line = await reader.readLine();
+      }
       if (line === null || line.length === 0) break;
       const record: RefRecord = { line };
       if (options.rawObjects) await readRaw(reader, record, options.rawObjects === "peeled");
@@ -159,14 +190,19 @@ export async function sendRefRecords(
  * and tags are kept, anything else (or bigger than 1 MiB) skipped.
  */
 async function readRaw(reader: BufferedReader, record: RefRecord, peeled: boolean): Promise<void> {
-  const fields = splitFields(record.line).map(ascii);
+  const fields = record.fields = splitFields(record.line);
   const at = fields.length - (peeled ? 5 : 2);
-  record.raw = await readObject(reader, fields[at], Number(fields[at + 1]), ["commit", "tag"]);
+  const size = (field: number) => Number(ascii(fields[field]));
+  record.raw = await readObject(reader, ascii(fields[at]), size(at + 1), RAW_KEPT);
   if (peeled) {
-    record.peeled = await readObject(reader, fields[at + 3], Number(fields[at + 4]), ["commit"]);
+    record.peeled = await readObject(reader, ascii(fields[at + 3]), size(at + 4), PEELED_KEPT);
   }
-  await reader.expectByte(0x0a, "the newline after an object");
+  const what = "the newline after an object";
+  if (!reader.takeExpectedByte(0x0a, what)) await reader.expectByte(0x0a, what);
 }
+
+const RAW_KEPT = ["commit", "tag"];
+const PEELED_KEPT = ["commit"];
 
 async function readObject(
   reader: BufferedReader,
@@ -176,6 +212,11 @@ async function readObject(
 ): Promise<Uint8Array | undefined> {
   if (!Number.isSafeInteger(size) || size < 0) throw new Error("for-each-ref: bad object size");
   const keep = kept.includes(type) && size <= MAX_RAW_OBJECT;
+  if (keep) {
+    // Mostly the whole object is buffered already: take it without a read.
+    const buffered = reader.takeBytes(size);
+    if (buffered !== null) return buffered;
+  }
   const buffer = new Uint8Array(keep ? size : Math.min(size, 64 * 1024));
   let remaining = size;
   let at = 0;
@@ -230,43 +271,106 @@ export interface RefLine {
 /** Splits a for-each-ref line of `fields` NUL-separated fields. */
 export function splitRefLine(line: Uint8Array, fields = 2): Uint8Array[] {
   const parts = splitFields(line);
-  if (parts.length !== fields) {
-    throw new Error(`error parsing ref ${JSON.stringify(new TextDecoder().decode(line))}`);
-  }
+  if (parts.length !== fields) throw refLineError(line);
   return parts;
+}
+
+/**
+ * {@link splitRefLine} without views: field `i` of the line is
+ * `line[ends[i - 1] + 1 .. ends[i])` (with `ends[-1]` taken as -1) once
+ * this fills `ends` with the `fields` field ends.
+ */
+export function refLineFieldEnds(line: Uint8Array, fields: number, ends: number[]): void {
+  let count = 0;
+  for (let nul = line.indexOf(0); nul >= 0; nul = line.indexOf(0, nul + 1)) {
+    if (count === fields - 1) throw refLineError(line);
+    ends[count++] = nul;
+  }
+  if (count !== fields - 1) throw refLineError(line);
+  ends[count] = line.length;
+}
+
+function refLineError(line: Uint8Array): Error {
+  return new Error(`error parsing ref ${JSON.stringify(new TextDecoder().decode(line))}`);
 }
 
 /**
  * Branch records' names and commits (as Gitaly: each target peeled to a
  * commit), from {@link BRANCH_RAW_FORMAT} listings.
  */
-export async function branchesOfRecords(
+export function branchesOfRecords(
   deps: ServiceDeps,
   repoPath: string,
   records: RefRecord[],
   signal?: AbortSignal,
   commits: CommitMemo = new CommitMemo(),
 ): Promise<{ name: Uint8Array; commit: CommitFields }[]> {
+  return mapBranchRecords(
+    deps,
+    repoPath,
+    records,
+    signal,
+    (oid, raw) => commits.parse(oid, raw),
+    (commit) => commit,
+  );
+}
+
+/**
+ * {@link branchesOfRecords} with each commit encoded as a `GitCommit`
+ * message (once per commit, see {@link CommitMemo.encoded}).
+ */
+export function encodedBranchesOfRecords(
+  deps: ServiceDeps,
+  repoPath: string,
+  records: RefRecord[],
+  signal: AbortSignal | undefined,
+  commits: CommitMemo,
+): Promise<{ name: Uint8Array; commit: Uint8Array }[]> {
+  return mapBranchRecords(
+    deps,
+    repoPath,
+    records,
+    signal,
+    (oid, raw) => commits.encoded(oid, raw),
+    (commit) => commits.encode(commit),
+  );
+}
+
+async function mapBranchRecords<T>(
+  deps: ServiceDeps,
+  repoPath: string,
+  records: RefRecord[],
+  signal: AbortSignal | undefined,
+  fromRaw: (oid: string, raw: Uint8Array) => T,
+  fromCommit: (commit: CommitFields) => T,
+): Promise<{ name: Uint8Array; commit: T }[]> {
   const branches = [];
-  for (const { line, raw } of records) {
-    const [name, oidBytes, type] = splitRefLine(line, 4);
+  for (const record of records) {
+    const [name, oidBytes, type] = recordFields(record, 4);
+    const raw = record.raw;
     const oid = ascii(oidBytes);
-    const commit = raw && ascii(type) === "commit"
-      ? commits.parse(oid, raw)
-      : await readCommit(deps, repoPath, oid, signal);
-    if (commit === null) throw new Error(`object not found: ${oid}^{commit}`);
+    let commit: T;
+    if (raw && ascii(type) === "commit") {
+      commit = fromRaw(oid, raw);
+    } else {
+      const read = await readCommit(deps, repoPath, oid, signal);
+      if (read === null) throw new Error(`object not found: ${oid}^{commit}`);
+      commit = fromCommit(read);
+    }
     branches.push({ name: name.slice(), commit });
   }
   return branches;
 }
 
 /**
- * Commits parsed during one listing, by object id: references often share
- * commits, and an object id always names the same bytes. The parsed
- * commits are shared between messages, so they must not be changed.
+ * Commits parsed (and encoded) during one listing, by object id:
+ * references often share commits, and an object id always names the same
+ * bytes. The parsed commits are shared between messages, so they must not
+ * be changed.
  */
 export class CommitMemo {
   #commits = new Map<string, CommitFields>();
+  #encoded = new Map<string, Uint8Array>();
 
   /** Bounds the memo: listings see at most this many distinct commits before it restarts. */
   constructor(readonly maxEntries = 4096) {}
@@ -280,6 +384,23 @@ export class CommitMemo {
       this.#commits.set(oid, commit);
     }
     return commit;
+  }
+
+  /** The commit `raw` with object id `oid` as an encoded `GitCommit`, encoded once. */
+  encoded(oid: string, raw: Uint8Array): Uint8Array {
+    return this.#encoded.get(oid) ?? this.#encode(oid, parseCommit(oid, raw));
+  }
+
+  /** `commit` as an encoded `GitCommit`, encoded once per object id. */
+  encode(commit: CommitFields): Uint8Array {
+    return this.#encoded.get(commit.id) ?? this.#encode(commit.id, commit);
+  }
+
+  #encode(oid: string, commit: CommitFields): Uint8Array {
+    if (this.#encoded.size >= this.maxEntries) this.#encoded.clear();
+    const encoded = encodeMessage(messageType("gitaly.GitCommit"), commit);
+    this.#encoded.set(oid, encoded);
+    return encoded;
   }
 }
 

@@ -4,14 +4,21 @@ import type { Rpc } from "../../server/rpc.ts";
 import { serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
-import { ascii } from "../../git/commit_parser.ts";
+import { fieldSize, withResponseFrames } from "../../proto/encoded.ts";
 import {
   POINTS_AT_FIELDS,
   pointsAtFilter,
+  refLineFieldEnds,
   sendRefLines,
-  splitRefLine,
   validateRefArgument,
 } from "./for_each_ref.ts";
+
+const HEAD = new TextEncoder().encode("HEAD");
+
+/** {@link fieldSize} of a bytes field holding `end - start` bytes: 0 when none (left out). */
+function rangeFieldSize(field: number, start: number, end: number): number {
+  return end > start ? fieldSize(field, end - start) : 0;
+}
 
 const SORT_KEYS: Record<number, string> = {
   [SortKey.REFNAME]: "refname",
@@ -29,7 +36,8 @@ const SORT_DIRECTIONS: Record<number, string> = {
  * `ListRefs`: references matching `patterns` (for-each-ref patterns), with
  * their targets and, with `peel_tags`, what annotated tags point at;
  * sorted as asked, only those pointing at `pointing_at_oids` when given,
- * and with `head` HEAD's commit first; 20 references a message.
+ * and with `head` HEAD's commit first; 20 references a message (encoded
+ * by hand, many messages a write).
  */
 export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"> {
   return serverStream(async (req, ctx, send) => {
@@ -59,29 +67,38 @@ export function listRefs(deps: ServiceDeps): Rpc<"gitaly.RefService", "ListRefs"
       : "--format=%(refname)%00%(objectname)";
     if (filter) format += `%00${POINTS_AT_FIELDS}`;
     const fields = (req.peel_tags ? 3 : 2) + (filter ? 4 : 0);
-    await sendRefLines(deps, repoPath, {
-      flags: [
-        format,
-        `--sort=${sortDirection}${sortKey}`,
-      ],
-      patterns,
-      filter,
-      signal: ctx.signal,
-    }, async (lines) => {
-      const references = [];
-      if (head !== "") {
-        references.push({ name: new TextEncoder().encode("HEAD"), target: head });
-        head = "";
-      }
-      for (const line of lines) {
-        const parts = splitRefLine(line, fields);
-        references.push({
-          name: parts[0].slice(),
-          target: ascii(parts[1]),
-          ...(req.peel_tags ? { peeled_target: ascii(parts[2]) } : {}),
-        });
-      }
-      await send({ references });
-    });
+    const ends: number[] = [];
+    await withResponseFrames(send, (frames) =>
+      sendRefLines(deps, repoPath, {
+        flags: [format, `--sort=${sortDirection}${sortKey}`],
+        patterns,
+        filter,
+        signal: ctx.signal,
+        idle: () => frames.flush(send),
+      }, async (lines) => {
+        const w = frames.begin();
+        if (head !== "") {
+          w.header(1, fieldSize(1, HEAD.byteLength) + fieldSize(2, head.length));
+          w.bytes(1, HEAD);
+          w.ascii(2, head);
+          head = "";
+        }
+        for (const line of lines) {
+          // name, target and (peel_tags) the peeled target: views would cost more than the copy.
+          refLineFieldEnds(line, fields, ends);
+          const targetEnd = ends[1];
+          const peeledEnd = req.peel_tags ? ends[2] : targetEnd + 1;
+          w.header(
+            1,
+            rangeFieldSize(1, 0, ends[0]) + rangeFieldSize(2, ends[0] + 1, targetEnd) +
+              rangeFieldSize(3, targetEnd + 1, peeledEnd),
+          );
+          w.bytesOf(1, line, 0, ends[0]);
+          w.bytesOf(2, line, ends[0] + 1, targetEnd); // object ids: ASCII, their bytes their UTF-8
+          w.bytesOf(3, line, targetEnd + 1, peeledEnd);
+        }
+        frames.end();
+        if (frames.full) await frames.flush(send);
+      }));
   });
 }

@@ -12,11 +12,14 @@ export function refExists(deps: ServiceDeps): Rpc<"gitaly.RefService", "RefExist
     const ref = text(req.ref);
     if (!ref.startsWith("refs/")) throw invalidArgument("invalid refname");
     validateRefArgument(ref, "ref");
-    const result = await deps.git.run({
+    // Only the exit code answers: no pipe for stdout (`--quiet` prints nothing).
+    const git = await deps.git.start({
       gitDir: repoPath,
       command: { name: "show-ref", flags: ["--verify", "--quiet"], args: [ref] },
       signal: ctx.signal,
+      stdout: "null",
     });
+    const result = await git.wait();
     if (result.code === 0) return { value: true };
     if (result.code === 1) return { value: false };
     throw new Error(`git show-ref failed with exit code ${result.code}: ${result.stderr.trim()}`);

@@ -9,6 +9,7 @@
  */
 import { repeatedField } from "../../proto/encoded_message.ts";
 import type { EncodedResponses } from "../../proto/encoded_responses.ts";
+import { encodedSize } from "../../proto/encoded.ts";
 import { messageType } from "../../proto/mod.ts";
 
 /** Gitaly's limit on one batched message's encoded size. */
@@ -44,8 +45,7 @@ export class SizeChunker<Item> {
       this.#sizeOf = itemType;
     } else {
       const type = messageType(itemType);
-      this.#sizeOf = (item) =>
-        type.encode(type.fromObject(withoutDefaults(item) as Record<string, unknown>)).len;
+      this.#sizeOf = (item) => encodedSize(type, item);
     }
   }
 
@@ -110,26 +110,6 @@ export class EncodedChunker {
     this.#size = 0;
     return this.sendMessage(repeatedField(this.fieldId, items));
   }
-}
-
-/**
- * A copy of a message object without the fields proto3 leaves off the wire
- * (zero numbers and enums, false, empty strings, bytes and lists, null), so
- * that its encoded size is Go's `proto.Size` of the same message: an
- * explicitly set default would otherwise count 2 bytes or more.
- */
-function withoutDefaults(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(withoutDefaults);
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (
-      field === null || field === undefined || field === 0 || field === false || field === "" ||
-      ((field instanceof Uint8Array || Array.isArray(field)) && field.length === 0)
-    ) continue;
-    out[key] = withoutDefaults(field);
-  }
-  return out;
 }
 
 /** Batches items by count (default {@link ITEMS_PER_MESSAGE}). */

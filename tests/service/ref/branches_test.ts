@@ -169,6 +169,29 @@ Deno.test("FindLocalBranches: a branch pointing at an annotated tag lists the ta
   ]);
 });
 
+Deno.test("FindAllBranches, ListRefs (encoded by hand, many messages a write): 20 a message", async () => {
+  const { h, f } = await setup();
+  const branches = await h.call(RS, "FindAllBranches", { repository: f.repo });
+  assert(branches.ok, JSON.stringify(branches));
+  const sizes = branches.responses.map((r) => (r.branches as Branch[]).length);
+  assertEquals(sizes.slice(0, -1).every((n) => n === 20), true);
+  const all = branches.responses.flatMap((r) =>
+    r.branches as { name: string; target: Branch["target_commit"] }[]
+  );
+  const main = all.find((b) => b64(b.name) === "refs/heads/main");
+  assertEquals([main?.target?.id, b64(main?.target?.subject)], [f.oids.second, "second"]);
+  const refs = await h.call(RS, "ListRefs", {
+    repository: f.repo,
+    patterns: [bytes("refs/heads/")],
+    head: true,
+  });
+  assert(refs.ok, JSON.stringify(refs));
+  const counts = refs.responses.map((r) => (r.references as unknown[]).length);
+  assertEquals(counts[0], 21, "HEAD and 20 references");
+  assertEquals(counts.slice(1, -1).every((n) => n === 20), true);
+  assertEquals(counts.reduce((a, b) => a + b, 0), 1204);
+});
+
 Deno.test("ref branches: cleanup", async () => {
   if (shared) await (await shared).h.close();
 });
