@@ -17,7 +17,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { varintSize } from "./bulk_bytes.ts";
+import { varintSize, writeVarint } from "./bulk_bytes.ts";
 import { EncodedResponses } from "./encoded_responses.ts";
 
 export { EncodedResponses };
@@ -25,6 +25,8 @@ import type protobuf from "./protobuf.ts";
 
 /** gRPC's message prefix: one flag byte (0, uncompressed) and a 4-byte big-endian length. */
 const GRPC_PREFIX = 5;
+
+const encoder = new TextEncoder();
 
 /** Wire type of length-delimited fields (bytes, strings, messages). */
 const LENGTH_DELIMITED = 2;
@@ -101,6 +103,51 @@ export class ProtoWriter {
     if (value === 0) return;
     this.varint(field << 3);
     this.varint(value);
+  }
+
+  /** A string field (UTF-8); nothing when empty. */
+  string(field: number, text: string): void {
+    if (text.length === 0) return;
+    // At most 3 bytes a UTF-16 unit: the length's varint is sized for that bound.
+    const bound = text.length * 3;
+    const lengthSize = varintSize(bound);
+    this.varint((field << 3) | LENGTH_DELIMITED);
+    this.#reserve(lengthSize + bound);
+    const dataAt = this.#at + lengthSize;
+    const { written } = encoder.encodeInto(text, this.#buffer.subarray(dataAt));
+    const end = writeVarint(this.#buffer, this.#at, written);
+    // A length shorter than the bound's varint: move the data back.
+    if (end !== dataAt) this.#buffer.copyWithin(end, dataAt, dataAt + written);
+    this.#at = end + written;
+  }
+
+  /** An int32 (or enum) field; nothing when 0. Negative values take ten bytes, as in protobuf. */
+  int32(field: number, value: number): void {
+    value |= 0;
+    if (value === 0) return;
+    this.varint(field << 3);
+    if (value > 0) {
+      this.varint(value);
+      return;
+    }
+    // Two's complement over 64 bits: the low 32 bits, then all ones.
+    this.#reserve(10);
+    const buffer = this.#buffer;
+    let low = value >>> 0;
+    for (let i = 0; i < 4; i++) {
+      buffer[this.#at++] = (low & 0x7f) | 0x80;
+      low >>>= 7;
+    }
+    buffer[this.#at++] = (low & 0x0f) | 0x70 | 0x80;
+    for (let i = 0; i < 4; i++) buffer[this.#at++] = 0xff;
+    buffer[this.#at++] = 0x01;
+  }
+
+  /** A bool field; nothing when false. */
+  bool(field: number, value: boolean): void {
+    if (!value) return;
+    this.varint(field << 3);
+    this.varint(1);
   }
 
   /** Already encoded bytes (a sub-message's fields, after its {@link header}). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { isFramed } from "../../src/proto/bulk_bytes.ts";
-import { EncodedResponses, ResponseWriter } from "../../src/proto/encoded_responses.ts";
+import { EncodedResponses } from "../../src/proto/encoded_responses.ts";
+import { ResponseFrames } from "../../src/proto/encoded.ts";
 import { grpcServiceDefinition, messageType } from "../../src/proto/mod.ts";
 import type { CommitDiffResponse } from "../../src/proto/types.ts";
 
@@ -22,18 +23,18 @@ const FIELDS: [keyof Diff, number, "bytes" | "string" | "int32" | "bool"][] = [
   ["too_large", 13, "bool"],
 ];
 
-function write(writer: ResponseWriter, d: Diff): void {
-  writer.begin();
+function write(frames: ResponseFrames, d: Diff): void {
+  const writer = frames.begin();
   for (const [name, field, kind] of FIELDS) {
     (writer[kind] as (field: number, value: unknown) => void).call(writer, field, d[name]);
   }
-  writer.end();
+  frames.end();
 }
 
 const plain = (message: unknown) =>
   type.toObject(message as never, { defaults: true, bytes: Array });
 
-Deno.test("ResponseWriter: messages decode as protobufjs encodes them, defaults left out", () => {
+Deno.test("ResponseFrames: messages decode as protobufjs encodes them, defaults left out", () => {
   const text = new TextEncoder();
   const diffs: Diff[] = [
     {
@@ -62,13 +63,13 @@ Deno.test("ResponseWriter: messages decode as protobufjs encodes them, defaults 
       too_large: true,
     },
   ];
-  const writer = new ResponseWriter();
-  for (const d of diffs) write(writer, d);
-  assert.equal(writer.count, 2);
-  const encoded = writer.take();
+  const frames = new ResponseFrames();
+  for (const d of diffs) write(frames, d);
+  assert.equal(frames.count, 2);
+  const encoded = frames.take();
   assert.equal(encoded.count, 2);
-  assert.equal(writer.count, 0);
-  assert.equal(writer.size, 0);
+  assert.equal(frames.count, 0);
+  assert.equal(frames.size, 0);
   const messages = [...encoded.messages()];
   assert.equal(messages.length, 2);
   for (let i = 0; i < diffs.length; i++) {
@@ -80,15 +81,14 @@ Deno.test("ResponseWriter: messages decode as protobufjs encodes them, defaults 
 });
 
 Deno.test("EncodedResponses pass the response serializer as they are, already framed", () => {
-  const writer = new ResponseWriter();
-  writer.begin();
-  writer.bool(10, true);
-  writer.end();
-  const encoded = writer.take();
+  const frames = new ResponseFrames();
+  frames.begin().bool(10, true);
+  frames.end();
+  const encoded = frames.take();
   assert.ok(encoded instanceof EncodedResponses);
   const serialize = grpcServiceDefinition("gitaly.DiffService").CommitDiff.responseSerialize;
-  const frames = serialize(encoded);
-  assert.equal(frames, encoded.frames);
-  assert.ok(isFramed(frames));
-  assert.deepEqual([...frames], [0, 0, 0, 0, 2, 0x50, 1]);
+  const serialized = serialize(encoded);
+  assert.equal(serialized, encoded.frames);
+  assert.ok(isFramed(serialized));
+  assert.deepEqual([...serialized], [0, 0, 0, 0, 2, 0x50, 1]);
 });

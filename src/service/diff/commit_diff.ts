@@ -11,7 +11,7 @@ import {
   CommitDiffRequest_DiffMode,
   CommitDiffRequest_WhitespaceChanges,
 } from "../../proto/types.ts";
-import { ResponseWriter } from "../../proto/encoded_responses.ts";
+import { ResponseFrames } from "../../proto/encoded.ts";
 import { type Rpc, serverStream } from "../../server/rpc.ts";
 import type { ServiceDeps } from "../deps.ts";
 import { text } from "../shared/bytes.ts";
@@ -67,14 +67,14 @@ export function commitDiff(deps: ServiceDeps): Rpc<"gitaly.DiffService", "Commit
       safeMaxBytes: req.safe_max_bytes,
     };
     // Thousands of small messages: encoded by hand, sent several to a write.
-    const writer = new ResponseWriter();
-    const flush = () => writer.count > 0 ? send(writer.take()) : Promise.resolve();
+    const frames = new ResponseFrames();
+    const flush = () => frames.flush(send);
     await eachDiff(deps, repoPath, command, limits, ctx.signal, (diff) => {
       const patch = diff.patch;
       let offset = 0;
       do {
         const end = Math.min(offset + MSG_SIZE_THRESHOLD, patch.byteLength);
-        writer.begin();
+        const writer = frames.begin();
         if (offset === 0) {
           writer.bytes(1, diff.fromPath);
           writer.bytes(2, diff.toPath);
@@ -91,10 +91,10 @@ export function commitDiff(deps: ServiceDeps): Rpc<"gitaly.DiffService", "Commit
           writer.bool(12, diff.collapsed);
           writer.bool(13, diff.tooLarge);
         }
-        writer.end();
+        frames.end();
         offset = end;
       } while (offset < patch.byteLength);
-      return writer.size >= BATCH_BYTES ? flush() : Promise.resolve();
+      return frames.size >= BATCH_BYTES ? flush() : Promise.resolve();
     }, flush);
   });
 }
