@@ -24,28 +24,38 @@ export const BAND_STDERR = 2;
 
 /**
  * Frames chunks written to each band into side-band packets and passes
- * them to `write` one whole buffer at a time, so packets of different
- * bands never interleave. `write` must be done with the buffer when its
- * promise resolves (a sidechannel's write copies): each band frames into
- * one reused buffer, so a band's sink must not be called again before its
- * previous call resolved.
+ * them to `write` one whole buffer at a time, one write after the other,
+ * so packets of different bands never interleave. `write` must be done
+ * with the buffer when its promise resolves (a sidechannel's write
+ * copies): each band frames into one reused buffer, so a band's sink must
+ * not be called again before its previous call resolved.
  */
 export class SidebandWriter {
   readonly #write: ByteSink;
+  /** The last write handed to `write`: the next one starts after it. */
+  #last: Promise<void> = Promise.resolve();
 
   /** Writes framed packets through `write` (e.g. a sidechannel's). */
   constructor(write: ByteSink) {
     this.#write = write;
   }
 
-  /** A sink that frames its chunks on `band`. */
+  /**
+   * A sink that frames its chunks on `band`. Writes of all bands reach
+   * `write` one after the other, each once the previous one resolved: a
+   * `write` that takes several system calls (a socket's) never interleaves
+   * the packets of two bands.
+   */
   band(band: SidebandBand): ByteSink {
     let scratch = new Uint8Array(0);
     return (chunk) => {
       if (chunk.byteLength === 0) return Promise.resolve();
       const size = framedSize(chunk.byteLength);
       if (scratch.byteLength < size) scratch = new Uint8Array(size);
-      return this.#write(frameInto(scratch, band, chunk));
+      const framed = frameInto(scratch, band, chunk);
+      const written = this.#last.then(() => this.#write(framed));
+      this.#last = written.catch(() => {});
+      return written;
     };
   }
 }

@@ -72,3 +72,27 @@ Deno.test("a flush packet or an unknown band is an error, as in Gitaly's client"
     assertEquals(await error("0006\x03x"), "unexpected band: 3");
   }
 });
+
+Deno.test("SidebandWriter: bands written at once never interleave through a write in pieces", async () => {
+  const wire: number[] = [];
+  // A socket-like write: the chunk goes out in small pieces, with waits between them.
+  const writer = new SidebandWriter(async (chunk) => {
+    for (let at = 0; at < chunk.byteLength; at += 1000) {
+      wire.push(...chunk.subarray(at, at + 1000));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  });
+  const stdout = writer.band(1);
+  const stderr = writer.band(2);
+  // git's stdout and stderr arrive at once; each band's next chunk waits for its last.
+  await Promise.all([
+    stdout(new Uint8Array(5000).fill(0x61)).then(() => stdout(new Uint8Array(3000).fill(0x62))),
+    stderr(encoder.encode("progress\n")),
+  ]);
+  const out: string[] = [];
+  await demultiplexSideband(ReadableStream.from([new Uint8Array(wire)]), {
+    stdout: (c) => Promise.resolve(void out.push(`1:${c.byteLength}`)),
+    stderr: (c) => Promise.resolve(void out.push(`2:${decoder.decode(c)}`)),
+  });
+  assertEquals(out, ["1:5000", "2:progress\n", "1:3000"]);
+});
