@@ -181,6 +181,11 @@ function praefectToml(
     `[failover]`,
     `enabled = true`,
     `election_strategy = "per_repository"`,
+    // A replication job that ran while its target was down (before the
+    // health checks noticed) is dead after three quick attempts; the
+    // reconciler schedules another (every 5 minutes by default).
+    `[reconciliation]`,
+    `scheduling_interval = "2s"`,
   ];
   const storages = [
     { name: at.virtualStorage, nodes: options.nodes },
