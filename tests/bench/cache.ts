@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { cachedLargeRepo, copyRepo, listRefs } from "../helpers/gitrepo.ts";
 import { GO, goBinary } from "../helpers/go.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { REPO_KEY, REPO_OPTIONS, uploadPackRequest } from "./fetch.ts";
+import { goFetch, REPO_KEY, REPO_OPTIONS, uploadPackRequest } from "./fetch.ts";
 import {
   processCpuSeconds,
   referenceAvailable,
@@ -125,19 +125,17 @@ async function clones(
 
 /** One full clone with the Go client; resolves with the bytes it got. */
 async function fetchOnce(client: string, address: string, request: Uint8Array): Promise<number> {
-  const child = new Deno.Command(client, {
-    args: ["fetch", "post-upload-pack-sidechannel"],
-    env: { GITALY_ADDRESS: address, GITALY_STORAGE: "default", GITALY_REPO: "bench.git" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(request);
-  await writer.close();
-  const { success, stdout, stderr } = await child.output();
-  if (!success) throw new Error(`clone from ${address}: ${new TextDecoder().decode(stderr)}`);
-  return JSON.parse(new TextDecoder().decode(stdout)).bytes as number;
+  const { bytes } = await goFetch(
+    client,
+    "post-upload-pack-sidechannel",
+    address,
+    "bench.git",
+    request,
+  )
+    .catch((error) => {
+      throw new Error(`clone from ${address}: ${error.message}`);
+    });
+  return bytes;
 }
 
 /** Pack-objects runs so far; NaN with the cache off, where each clone runs its own. */

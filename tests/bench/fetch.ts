@@ -146,27 +146,40 @@ function keepBest(previous: Sample | undefined, sample: Sample): Sample {
 async function measure(client: string, c: FetchCase, target: Target): Promise<Sample> {
   if (c.rpc === "direct") return await directUploadPack(c, target);
   const cpuBefore = await processCpuSeconds(target.pid);
+  const result = await goFetch(client, c.rpc, target.address, c.repo ?? "bench.git", c.request)
+    .catch((error) => {
+      throw new Error(`${c.name} against ${target.name}: ${error.message}`);
+    });
+  const cpuSeconds = (await processCpuSeconds(target.pid)) - cpuBefore;
+  return { ...result, cpuSeconds };
+}
+
+/**
+ * One call of Gitaly's Go client (`fetch <rpc>`) against `address` with
+ * `request` on its stdin; resolves with the bytes it got and the seconds
+ * it measured.
+ */
+export async function goFetch(
+  client: string,
+  rpc: string,
+  address: string,
+  repo: string,
+  request: Uint8Array,
+): Promise<{ bytes: number; seconds: number }> {
   const child = new Deno.Command(client, {
-    args: ["fetch", c.rpc],
-    env: {
-      GITALY_ADDRESS: target.address,
-      GITALY_STORAGE: "default",
-      GITALY_REPO: c.repo ?? "bench.git",
-    },
+    args: ["fetch", rpc],
+    env: { GITALY_ADDRESS: address, GITALY_STORAGE: "default", GITALY_REPO: repo },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(c.request);
+  await writer.write(request);
   await writer.close();
   const { success, stdout, stderr } = await child.output();
-  const cpuSeconds = (await processCpuSeconds(target.pid)) - cpuBefore;
-  if (!success) {
-    throw new Error(`${c.name} against ${target.name}: ${new TextDecoder().decode(stderr)}`);
-  }
+  if (!success) throw new Error(new TextDecoder().decode(stderr));
   const { bytes, seconds } = JSON.parse(new TextDecoder().decode(stdout));
-  return { bytes, seconds, cpuSeconds };
+  return { bytes, seconds };
 }
 
 /**
