@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
+import { listenerFd, setCloseOnExec } from "./close_on_exec.ts";
 import { splitHostPort } from "./metrics.ts";
 
 /** The magic a multiplexing client writes first. */
@@ -35,6 +36,15 @@ export async function listenUnix(path: string, sink: ConnectionSink): Promise<Bo
   await removeStaleSocket(path);
   const server = net.createServer((socket) => sortConnection(asUnixPeer(socket), sink));
   await listen(server, { path });
+  // Deno opens this one socket without close-on-exec: every git would inherit it.
+  const fd = listenerFd(server);
+  if (fd === undefined || !setCloseOnExec(fd)) {
+    await closeServer(server);
+    throw new ListenError(
+      `unix:${path}`,
+      "cannot mark the socket close-on-exec (the server needs --allow-ffi and glibc)",
+    );
+  }
   return { address: `unix:${path}`, close: () => closeServer(server) };
 }
 
