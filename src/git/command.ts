@@ -223,7 +223,9 @@ export class GitCommandError extends Error {
 
   /** Builds the error from the failed call. */
   constructor(args: string[], code: number, stderr: string, signal?: Deno.Signal) {
-    const detail = stderr.trim().split("\n").pop() ?? "";
+    // The last `fatal:`/`error:` line says what went wrong; advice may follow it.
+    const lines = stderr.trim().split("\n");
+    const detail = lines.findLast((line) => /^(fatal|error): /.test(line)) ?? lines.pop() ?? "";
     super(`git ${args[0]} failed with exit code ${code}${detail ? `: ${detail}` : ""}`);
     this.name = "GitCommandError";
     this.args = args;

@@ -69,6 +69,8 @@ export interface ProcessSetup {
 }
 
 const STDERR_READ_SIZE = 16 * 1024;
+/** How long to wait for a killed group's stderr to close after its SIGKILL. */
+const STRAGGLER_WAIT_MS = 250;
 
 /** The {@link GitProcess} implementation around a `Deno.ChildProcess`. */
 export class RunningGit implements GitProcess {
@@ -135,18 +137,21 @@ export class RunningGit implements GitProcess {
 
   #sendSignal(signal: Deno.Signal): void {
     if (this.#exited) return;
-    if (this.#setup.processGroup) {
-      try {
-        Deno.kill(-this.pid, signal);
-        return;
-      } catch {
-        // The group does not exist yet (setsid has not run) or is gone.
-      }
-    }
+    if (this.#setup.processGroup && this.#signalGroup(signal)) return;
     try {
       this.#child.kill(signal);
     } catch {
       // Already exited.
+    }
+  }
+
+  /** Signals the whole group; false when it does not exist (yet, or any more). */
+  #signalGroup(signal: Deno.Signal): boolean {
+    try {
+      Deno.kill(-this.pid, signal);
+      return true;
+    } catch {
+      return false; // setsid has not run yet, or every member is gone
     }
   }
 
@@ -174,11 +179,30 @@ export class RunningGit implements GitProcess {
 
   async #drainStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
     const reader = stream.getReader({ mode: "byob" });
-    // A killed git may leave helpers holding stderr open (no process group):
-    // once it is reaped, stop waiting for them.
+    const stopReading = () => reader.cancel().catch(() => {});
+    let straggler: ReturnType<typeof setTimeout> | undefined;
     this.#onExit.push(() => {
-      if (this.#killReason) reader.cancel().catch(() => {});
+      if (!this.#killReason) return;
+      // A killed git may leave helpers holding stderr open. Without a process
+      // group they were not signalled: stop waiting for them once git is reaped.
+      if (!this.#setup.processGroup) return void stopReading();
+      // In a group they were, and may still be cleaning up (a multi-pack-index
+      // writer removing its lock): wait until they close stderr, as the same
+      // command run again would collide with them. Stragglers get SIGKILL after
+      // the grace period.
+      straggler = setTimeout(() => {
+        this.#signalGroup("SIGKILL");
+        straggler = setTimeout(stopReading, STRAGGLER_WAIT_MS);
+      }, this.#setup.killGraceMs);
     });
+    try {
+      await this.#readStderr(reader);
+    } finally {
+      clearTimeout(straggler);
+    }
+  }
+
+  async #readStderr(reader: ReadableStreamBYOBReader): Promise<void> {
     let buffer = new Uint8Array(STDERR_READ_SIZE);
     let onStderr = this.#setup.onStderr;
     while (true) {

@@ -67,6 +67,18 @@ Deno.test("errors: the boundary maps lower layers' errors once", () => {
   assertEquals(mapped.code, Code.INTERNAL);
   assertEquals(mapped.message, "git rev-parse failed with exit code 128: fatal: bad revision 'x'");
   assertEquals(mapped.fields["git.exit_code"], "128");
+  // Advice after the fatal line does not hide it.
+  const locked = new GitCommandError(
+    ["repack"],
+    128,
+    "fatal: Unable to create 'x/multi-pack-index.lock': File exists.\n\n" +
+      "Another git process seems to be running in this repository.\n" +
+      "remove the file manually to continue.\n",
+  );
+  assertEquals(
+    locked.message,
+    "git repack failed with exit code 128: fatal: Unable to create 'x/multi-pack-index.lock': File exists.",
+  );
   assertEquals(
     toGrpcError(new InvalidRevisionError("empty revision"))!.code,
     Code.INVALID_ARGUMENT,
