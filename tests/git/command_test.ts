@@ -315,26 +315,35 @@ Deno.test("works without process groups", async () => {
   assertEquals((await git.wait()).signal, "SIGKILL");
 });
 
+/**
+ * Runs git with a background helper (a shell running `trap`, its pid on stdout, then
+ * a loop), aborts, and returns git's exit and the helper's pid.
+ */
+async function abortWithHelper(runner: GitRunner, dir: string, trap: string) {
+  const helper = `${dir}/helper.sh`;
+  await Deno.writeTextFile(helper, `${trap}\necho $$\nwhile :; do sleep 0.05; done\n`);
+  const abort = new AbortController();
+  const git = runner.spawn({ ...shellAlias(`sh ${helper} & wait`), signal: abort.signal });
+  const reader = git.stdout.getReader();
+  const helperPid = Number(await readLineMatching(reader, (line) => /^\d+$/.test(line)));
+  const reading = reader.read().catch(() => {});
+  abort.abort(new Error("client cancelled"));
+  await reading;
+  return { exit: await git.wait(), helperPid };
+}
+
 Deno.test("a killed group's helpers finish their cleanup before wait() resolves", async () => {
   await withTempDir(async (dir) => {
     const runner = testRunner({ killGraceMs: 2000 });
     if (!runner.processGroup) return;
-    const abort = new AbortController();
     // The helper outlives git by a moment, as a multi-pack-index writer removing its
     // lock does.
     const marker = `${dir}/cleaned`;
-    const helper = `${dir}/helper.sh`;
-    await Deno.writeTextFile(
-      helper,
-      `trap 'sleep 0.3; echo done > ${marker}; exit 0' TERM\necho $$\nwhile :; do sleep 0.05; done\n`,
+    const { exit, helperPid } = await abortWithHelper(
+      runner,
+      dir,
+      `trap 'sleep 0.3; echo done > ${marker}; exit 0' TERM`,
     );
-    const git = runner.spawn({ ...shellAlias(`sh ${helper} & wait`), signal: abort.signal });
-    const reader = git.stdout.getReader();
-    const helperPid = Number(await readLineMatching(reader, (line) => /^\d+$/.test(line)));
-    const reading = reader.read().catch(() => {});
-    abort.abort(new Error("client cancelled"));
-    await reading;
-    const exit = await git.wait();
     assertEquals(exit.killReason, "abort");
     assertEquals(await Deno.readTextFile(marker), "done\n");
     assertEquals(await isAlive(helperPid), false);
@@ -345,16 +354,7 @@ Deno.test("a killed group's helper that ignores SIGTERM gets SIGKILL after the g
   await withTempDir(async (dir) => {
     const runner = testRunner({ killGraceMs: 200 });
     if (!runner.processGroup) return;
-    const abort = new AbortController();
-    const helper = `${dir}/helper.sh`;
-    await Deno.writeTextFile(helper, `trap '' TERM\necho $$\nwhile :; do sleep 0.05; done\n`);
-    const git = runner.spawn({ ...shellAlias(`sh ${helper} & wait`), signal: abort.signal });
-    const reader = git.stdout.getReader();
-    const helperPid = Number(await readLineMatching(reader, (line) => /^\d+$/.test(line)));
-    const reading = reader.read().catch(() => {});
-    abort.abort(new Error("client cancelled"));
-    await reading;
-    await git.wait();
+    const { helperPid } = await abortWithHelper(runner, dir, "trap '' TERM");
     assertEquals(await isAlive(helperPid), false);
     assertEquals(runner.liveCount(), 0);
   });
