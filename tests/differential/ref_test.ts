@@ -210,6 +210,31 @@ differentialTest("RefExists", async (h) => {
   for (const repository of BAD_REPOSITORIES) {
     await h.compare(RS, "RefExists", { repository, ref: "refs/heads/main" });
   }
+  // Loose, packed, symbolic, dangling and too deeply symbolic references.
+  const repository = await h.repo("rich");
+  const both = (args: string[]) =>
+    Promise.all([h.git("ours", repository, args), h.git("reference", repository, args)]);
+  await both(["symbolic-ref", "refs/heads/alias", "refs/heads/main"]);
+  await both(["symbolic-ref", "refs/heads/dangling", "refs/heads/nope"]);
+  await both(["symbolic-ref", "refs/heads/outside", "HEAD"]);
+  for (let i = 1; i <= 6; i++) {
+    await both(["symbolic-ref", `refs/heads/chain-${i}`, `refs/heads/chain-${i - 1}`]);
+  }
+  await both(["update-ref", "refs/heads/chain-0", "refs/heads/main"]);
+  const symbolic = ["alias", "dangling", "outside", "chain-0", "chain-5", "chain-6"];
+  const ask = async () => {
+    for (const name of [...symbolic, "main", "nope"]) {
+      await h.compare(RS, "RefExists", { repository, ref: `refs/heads/${name}` });
+    }
+    await h.compare(RS, "RefExists", { repository, ref: "refs/tags/v1.0.0" });
+  };
+  await ask();
+  await both(["pack-refs", "--all"]);
+  await ask();
+  await both(["update-ref", "-d", "refs/heads/chain-0"]);
+  await both(["update-ref", "refs/heads/loose-after-pack", "refs/heads/main"]);
+  await ask();
+  await h.compare(RS, "RefExists", { repository, ref: "refs/heads/loose-after-pack" });
 });
 
 differentialTest("FindBranch", async (h) => {
