@@ -33,7 +33,8 @@ export function getBlob(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlob">
       return await send({});
     }
     let first: { size: number; oid: string } | undefined = { size: object.size, oid: object.oid };
-    await sendReadingAhead(contentChunks(object, Number(req.limit ?? 0), ctx.signal), (data) => {
+    const chunks = contentChunks(object, Number(req.limit ?? 0), ctx.signal, true);
+    await sendReadingAhead(chunks, (data) => {
       const sent = send({ ...first, data });
       first = undefined;
       return sent;

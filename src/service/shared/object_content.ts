@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { chunkStream } from "../../git/chunk.ts";
+import { chunkStream, DEFAULT_CHUNK_SIZE } from "../../git/chunk.ts";
 import type { GitObject } from "../../git/catfile.ts";
 import { PipelineCommandError } from "../../git/object_pipeline.ts";
+import { BulkBufferPool } from "../../proto/bulk_bytes.ts";
 import { describeExit } from "./git_stream.ts";
 import { goQuote } from "./git_options.ts";
 
@@ -18,15 +19,22 @@ import { goQuote } from "./git_options.ts";
  */
 const DRAIN_MAX = 1024 * 1024;
 
+/** Buffers lent to responses that send content chunks as their only field. */
+const CONTENT_POOL = new BulkBufferPool(DEFAULT_CHUNK_SIZE);
+
 /**
  * Yields the first `limit` bytes of `object`'s content (all of it when
  * `limit` is negative) in fresh chunks of at most 128 KiB, pulled one by
- * one (backpressure), then disposes of the rest.
+ * one (backpressure), then disposes of the rest. With `lend`, the chunks
+ * are views lent from a shared pool (see `src/proto/bulk_bytes.ts`): each
+ * must go out in a response message, unkept, and the server frames it in
+ * place when it is that message's only field.
  */
 export async function* contentChunks(
   object: GitObject,
   limit: number,
   signal?: AbortSignal,
+  lend = false,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   let wanted = limit < 0 ? object.size : Math.min(limit, object.size);
   if (wanted === 0 && object.size > DRAIN_MAX) {
@@ -34,7 +42,8 @@ export async function* contentChunks(
     return;
   }
   let read = 0;
-  for await (const chunk of chunkStream(object.content, { signal })) {
+  const pool = lend ? CONTENT_POOL : undefined;
+  for await (const chunk of chunkStream(object.content, { signal, pool })) {
     read += chunk.byteLength;
     if (wanted > 0) {
       const part = chunk.byteLength > wanted ? chunk.subarray(0, wanted) : chunk;
