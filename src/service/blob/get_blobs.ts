@@ -72,7 +72,7 @@ export function getBlobs(deps: ServiceDeps): Rpc<"gitaly.BlobService", "GetBlobs
         await blob.content.cancel();
         throw internal(`blob got unexpected type ${JSON.stringify(blob.type)}`);
       }
-      for await (const data of contentChunks(blob, readLimit, ctx.signal)) {
+      for await (const data of contentChunks(blob, readLimit, ctx.signal, true)) {
         await send({ ...pending, data });
         pending = undefined;
       }
