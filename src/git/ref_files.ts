@@ -86,7 +86,7 @@ async function readPacked(gitDir: string, name: string): Promise<RefLookup> {
     return error instanceof Deno.errors.NotFound ? null : ASK_GIT;
   }
   if (info.size > MAX_PACKED_REFS_BYTES) return ASK_GIT;
-  const key = `${info.ino}:${info.size}:${info.mtime?.getTime()}`;
+  const key = versionOf(info);
   let packed = packedCache.get(path);
   if (packed?.key !== key) {
     packed = await parsePackedFile(path);
@@ -99,11 +99,16 @@ async function readPacked(gitDir: string, name: string): Promise<RefLookup> {
   return packed.refs.get(name) ?? null;
 }
 
+/** What identifies one version of a file: inode, size and modification time. */
+function versionOf(info: Deno.FileInfo): string {
+  return `${info.ino}:${info.size}:${info.mtime?.getTime()}`;
+}
+
 async function parsePackedFile(path: string): Promise<PackedRefs> {
   const file = await Deno.open(path);
   try {
     const info = await file.stat();
-    const key = `${info.ino}:${info.size}:${info.mtime?.getTime()}`;
+    const key = versionOf(info);
     const content = new TextDecoder().decode(await new Response(file.readable).arrayBuffer());
     return { key, bytes: info.size, refs: parsePackedRefs(content) };
   } catch {

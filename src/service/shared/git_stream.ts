@@ -17,8 +17,11 @@ import { BulkBufferPool } from "../../proto/bulk_bytes.ts";
  */
 const STREAMED_PIPE_SIZE = 256 * 1024;
 
-/** Message buffers for {@link GitOutputSinks.stdoutLent}, shared by all calls. */
-const STDOUT_POOL = new BulkBufferPool(DEFAULT_CHUNK_SIZE);
+/**
+ * Buffers lent to responses whose only field is a chunk of raw bytes (git's
+ * stdout, object contents): one pool for every streaming RPC.
+ */
+export const CHUNK_POOL = new BulkBufferPool(DEFAULT_CHUNK_SIZE);
 
 /** Receives one chunk of output; resolves once the next may be delivered. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
@@ -137,7 +140,7 @@ export async function runStreamed(
     if (sinks.stdoutViews) {
       stdoutBytes = await pumpViews(child.stdout, sinks.stdoutViews, sinks.stdout, spawn.signal);
     } else {
-      const pool = sinks.stdoutLent ? STDOUT_POOL : undefined;
+      const pool = sinks.stdoutLent ? CHUNK_POOL : undefined;
       for await (const chunk of chunkStream(child.stdout, { signal: spawn.signal, pool })) {
         stdoutBytes += chunk.byteLength;
         await sinks.stdout(chunk);

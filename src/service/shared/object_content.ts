@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { chunkStream, DEFAULT_CHUNK_SIZE } from "../../git/chunk.ts";
+import { chunkStream } from "../../git/chunk.ts";
 import type { GitObject } from "../../git/catfile.ts";
 import { PipelineCommandError } from "../../git/object_pipeline.ts";
-import { BulkBufferPool } from "../../proto/bulk_bytes.ts";
-import { describeExit } from "./git_stream.ts";
+import { CHUNK_POOL, describeExit } from "./git_stream.ts";
 import { goQuote } from "./git_options.ts";
 
 /**
@@ -18,9 +17,6 @@ import { goQuote } from "./git_options.ts";
  * kills the process.
  */
 const DRAIN_MAX = 1024 * 1024;
-
-/** Buffers lent to responses that send content chunks as their only field. */
-const CONTENT_POOL = new BulkBufferPool(DEFAULT_CHUNK_SIZE);
 
 /**
  * Yields the first `limit` bytes of `object`'s content (all of it when
@@ -42,7 +38,7 @@ export async function* contentChunks(
     return;
   }
   let read = 0;
-  const pool = lend ? CONTENT_POOL : undefined;
+  const pool = lend ? CHUNK_POOL : undefined;
   for await (const chunk of chunkStream(object.content, { signal, pool })) {
     read += chunk.byteLength;
     if (wanted > 0) {
